@@ -1,0 +1,199 @@
+package errdetails
+
+import (
+	"errors"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
+)
+
+// MaxDecodeBytes bounds the statuses FromStatus decodes. A larger status is
+// left as it is: gRPC's own header limits make one unlikely, and decoding it
+// would only cost memory.
+const MaxDecodeBytes = 64 << 10
+
+// FromError returns the ApplicationError err is, wraps, or carries in its
+// status details. It understands a Bulwark status (ErrorInfo plus
+// bulwark.v1.ApplicationError) and a plain AIP-193 google.rpc.ErrorInfo from
+// a server that is not Bulwark. It reports false for nil, for errors with no
+// status, for statuses without an ErrorInfo or ApplicationError, and for
+// malformed or oversized details; it never panics.
+//
+// A decoded error keeps the status it came from, so status.Code and
+// status.FromError still return the code and details the server sent.
+func FromError(err error) (*ApplicationError, bool) {
+	if err == nil {
+		return nil, false
+	}
+	var ae *ApplicationError
+	if errors.As(err, &ae) && ae != nil {
+		return ae, true
+	}
+	st, ok := status.FromError(err)
+	if !ok || st == nil {
+		return nil, false
+	}
+	return FromStatus(st)
+}
+
+// FromStatus decodes the ApplicationError carried in st's details; see
+// FromError. How each field is read:
+//   - Code and Domain: ErrorInfo.reason and domain (or, without an ErrorInfo,
+//     those of bulwark.v1.ApplicationError). An ApplicationError whose code
+//     differs from the ErrorInfo's reason is ignored.
+//   - GRPCCode and Message: the status's.
+//   - Retryable: the ApplicationError's; without one, true when the status
+//     has a RetryInfo, else the Default registry's value for the code, else
+//     true only for UNAVAILABLE.
+//   - RetryAfter: RetryInfo's delay, else the ApplicationError's.
+//   - Details: the ApplicationError's typed values, else ErrorInfo.metadata.
+//   - RequestID, Violations, Preconditions, Quotas, Resource and Debug: from
+//     RequestInfo, BadRequest, PreconditionFailure, QuotaFailure,
+//     ResourceInfo and DebugInfo.
+//
+// Of each detail type only the first is read; a detail that does not
+// unmarshal is skipped.
+func FromStatus(st *status.Status) (*ApplicationError, bool) {
+	if st == nil || st.Code() == codes.OK {
+		return nil, false
+	}
+	p := st.Proto()
+	if len(p.GetDetails()) == 0 || proto.Size(p) > MaxDecodeBytes {
+		return nil, false
+	}
+	var d decoded
+	for _, a := range p.Details {
+		d.add(a)
+	}
+	if d.info == nil && d.app == nil {
+		return nil, false
+	}
+	e := &ApplicationError{GRPCCode: st.Code(), Message: st.Message(), wire: st}
+	if d.info != nil {
+		e.Code, e.Domain = d.info.GetReason(), d.info.GetDomain()
+		if d.app != nil && d.app.GetCode() != e.Code {
+			d.app = nil
+		}
+	} else {
+		e.Code, e.Domain = d.app.GetCode(), d.app.GetDomain()
+	}
+	if e.Code == "" {
+		return nil, false
+	}
+
+	switch {
+	case d.app != nil:
+		e.Retryable = d.app.GetRetryable()
+	case d.retry != nil:
+		e.Retryable = true
+	default:
+		if k, ok := Default.Lookup(e.Code); ok {
+			e.Retryable = k.Retryable
+		} else {
+			e.Retryable = e.GRPCCode == codes.Unavailable
+		}
+	}
+	if d.app != nil {
+		e.Unprocessed = d.app.GetUnprocessed()
+		if t := d.app.GetCreateTime(); t.IsValid() {
+			e.Time = t.AsTime()
+		}
+		if rd := d.app.GetRetryDelay(); rd.IsValid() {
+			e.RetryAfter = nonNegative(rd.AsDuration())
+		}
+		if len(d.app.GetDetails()) > 0 {
+			e.Details = make(map[string]any, len(d.app.Details))
+			for k, v := range d.app.Details {
+				e.Details[k] = v.AsInterface()
+			}
+		}
+	}
+	if rd := d.retry.GetRetryDelay(); rd.IsValid() {
+		e.RetryAfter = nonNegative(rd.AsDuration())
+	}
+	if e.Details == nil && len(d.info.GetMetadata()) > 0 {
+		e.Details = make(map[string]any, len(d.info.Metadata))
+		for k, v := range d.info.Metadata {
+			e.Details[k] = v
+		}
+	}
+	e.RequestID = d.request.GetRequestId()
+	for _, v := range d.badRequest.GetFieldViolations() {
+		e.Violations = append(e.Violations, FieldViolation{Field: v.GetField(), Description: v.GetDescription(), Reason: v.GetReason()})
+	}
+	for _, v := range d.precondition.GetViolations() {
+		e.Preconditions = append(e.Preconditions, PreconditionViolation{Type: v.GetType(), Subject: v.GetSubject(), Description: v.GetDescription()})
+	}
+	for _, v := range d.quota.GetViolations() {
+		e.Quotas = append(e.Quotas, QuotaViolation{Subject: v.GetSubject(), Description: v.GetDescription()})
+	}
+	if r := d.resource; r != nil {
+		e.Resource = &Resource{Type: r.GetResourceType(), Name: r.GetResourceName(), Owner: r.GetOwner(), Description: r.GetDescription()}
+	}
+	if di := d.debug; di != nil {
+		e.Debug = &Debug{Detail: di.GetDetail(), Stack: di.GetStackEntries()}
+	}
+	return e, true
+}
+
+// decoded holds the first detail of each type a status carries.
+type decoded struct {
+	info         *errdetails.ErrorInfo
+	app          *bulwarkv1.ApplicationError
+	retry        *errdetails.RetryInfo
+	request      *errdetails.RequestInfo
+	badRequest   *errdetails.BadRequest
+	precondition *errdetails.PreconditionFailure
+	quota        *errdetails.QuotaFailure
+	resource     *errdetails.ResourceInfo
+	debug        *errdetails.DebugInfo
+}
+
+// add unmarshals a if it is a detail type d does not hold yet.
+func (d *decoded) add(a *anypb.Any) {
+	switch a.MessageName() {
+	case "google.rpc.ErrorInfo":
+		unmarshalOnce(a, &d.info)
+	case "bulwark.v1.ApplicationError":
+		unmarshalOnce(a, &d.app)
+	case "google.rpc.RetryInfo":
+		unmarshalOnce(a, &d.retry)
+	case "google.rpc.RequestInfo":
+		unmarshalOnce(a, &d.request)
+	case "google.rpc.BadRequest":
+		unmarshalOnce(a, &d.badRequest)
+	case "google.rpc.PreconditionFailure":
+		unmarshalOnce(a, &d.precondition)
+	case "google.rpc.QuotaFailure":
+		unmarshalOnce(a, &d.quota)
+	case "google.rpc.ResourceInfo":
+		unmarshalOnce(a, &d.resource)
+	case "google.rpc.DebugInfo":
+		unmarshalOnce(a, &d.debug)
+	}
+}
+
+// unmarshalOnce unmarshals a into a new *T stored in *dst, unless *dst is
+// already set. A value that does not unmarshal leaves *dst nil.
+func unmarshalOnce[T any, PT interface {
+	*T
+	proto.Message
+}](a *anypb.Any, dst *PT) {
+	if *dst != nil {
+		return
+	}
+	m := PT(new(T))
+	if proto.Unmarshal(a.GetValue(), m) == nil {
+		*dst = m
+	}
+}
+
+func nonNegative(d time.Duration) time.Duration {
+	return max(d, 0)
+}

@@ -1,0 +1,304 @@
+package errdetails
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
+)
+
+// Size limits of an encoded status. Together they keep the trailers of a
+// failed call (grpc-status-details-bin in base64, grpc-message
+// percent-encoded, grpc-status and grpc-retry-pushback-ms) under 8 KiB,
+// grpc-java's default limit on received metadata.
+const (
+	// MaxStatusBytes bounds the marshalled google.rpc.Status, details and
+	// message included (at most 5,462 bytes once base64-encoded).
+	MaxStatusBytes = 4096
+	// MaxMessageBytes bounds the status message (at most 1,536 bytes once
+	// percent-encoded).
+	MaxMessageBytes = 512
+)
+
+// genericInternalMessage is all a caller learns of an error that cannot be
+// sent as it is.
+const genericInternalMessage = "internal error"
+
+// GRPCStatus returns the status e is sent as, so that status.FromError,
+// status.Code and gRPC itself see its code. An error decoded from the wire
+// returns the status it was decoded from. Otherwise the status has e's gRPC
+// code and Message, and these details, each at most once:
+//   - google.rpc.ErrorInfo: reason Code, domain Domain, metadata Details as
+//     strings;
+//   - bulwark.v1.ApplicationError: retryable, unprocessed, time, retry delay
+//     and typed Details;
+//   - google.rpc.RetryInfo when e is retryable and RetryAfter is positive;
+//   - google.rpc.RequestInfo when RequestID is set;
+//   - google.rpc.BadRequest, PreconditionFailure, QuotaFailure and
+//     ResourceInfo when e has violations, preconditions, quotas or a resource.
+//
+// The cause and Debug are never included (see DebugStatus). The encoded
+// status stays within MaxStatusBytes: long strings are cut and optional
+// details dropped in a fixed order (debug info, then typed details and
+// lists, then metadata and field violations) rather than failing the call.
+// An e that Validate refuses is sent as INTERNAL with code CodeInternal.
+func (e *ApplicationError) GRPCStatus() *status.Status {
+	if e.wire != nil {
+		return e.wire
+	}
+	return status.FromProto(e.encode(false))
+}
+
+// DebugStatus is GRPCStatus plus google.rpc.DebugInfo holding the cause and
+// Debug. Only the error boundary calls it, and only when the operator opts
+// in: it sends internals to the caller.
+func (e *ApplicationError) DebugStatus() *status.Status {
+	if e.wire != nil {
+		return e.wire
+	}
+	return status.FromProto(e.encode(true))
+}
+
+// Levels of encode, from everything to the bare minimum; each drops or cuts
+// more than the one before.
+const (
+	levelFull = iota
+	levelShortDebug
+	levelNoDebug
+	levelShortStrings
+	levelNoOptional
+	levelNoMetadata
+	levelMinimal
+)
+
+func (e *ApplicationError) encode(debug bool) *spb.Status {
+	src := e
+	if e.Validate() != nil {
+		src = &ApplicationError{
+			Code:      CodeInternal,
+			Message:   genericInternalMessage,
+			GRPCCode:  codes.Internal,
+			Domain:    e.Domain,
+			Time:      e.Time,
+			RequestID: e.RequestID,
+			Debug:     e.Debug,
+			cause:     fmt.Errorf("%v (sent as %s: %w)", e.Error(), CodeInternal, e.Validate()),
+		}
+	}
+	for level := levelFull; ; level++ {
+		st := src.build(level, debug)
+		if level == levelMinimal || proto.Size(st) <= MaxStatusBytes {
+			return st
+		}
+	}
+}
+
+// build encodes e at the given level.
+func (e *ApplicationError) build(level int, debug bool) *spb.Status {
+	strMax, listMax, msgMax, idMax := 0, 0, MaxMessageBytes, 0 // 0: no limit
+	switch {
+	case level >= levelMinimal:
+		strMax, listMax, msgMax, idMax = 64, 0, 128, 64
+	case level >= levelNoMetadata:
+		strMax, listMax, msgMax, idMax = 128, 4, 128, 128
+	case level >= levelShortStrings:
+		strMax, listMax, idMax = 128, 8, 128
+	}
+	cut := func(s string) string { return truncate(s, strMax) }
+
+	st := &spb.Status{Code: int32(e.GRPCCode), Message: truncate(e.Message, msgMax)}
+	add := func(m proto.Message) {
+		a, err := anypb.New(m)
+		if err == nil { // marshalling these messages cannot fail
+			st.Details = append(st.Details, a)
+		}
+	}
+
+	domain := cut(e.Domain)
+	info := &errdetails.ErrorInfo{Reason: e.Code, Domain: domain}
+	if level < levelNoMetadata && len(e.Details) > 0 {
+		info.Metadata = make(map[string]string, len(e.Details))
+		for _, k := range limitKeys(e.Details, listMax) {
+			info.Metadata[cut(k)] = cut(detailString(e.Details[k]))
+		}
+	}
+	add(info)
+
+	app := &bulwarkv1.ApplicationError{
+		Code:        e.Code,
+		Domain:      domain,
+		Retryable:   e.Retryable,
+		Unprocessed: e.Unprocessed,
+	}
+	if !e.Time.IsZero() {
+		app.CreateTime = timestamppb.New(e.Time)
+	}
+	if e.RetryAfter > 0 && e.Retryable {
+		app.RetryDelay = durationpb.New(e.RetryAfter)
+	}
+	if level < levelNoOptional && len(e.Details) > 0 {
+		app.Details = make(map[string]*structpb.Value, len(e.Details))
+		for _, k := range limitKeys(e.Details, listMax) {
+			app.Details[cut(k)] = detailValue(e.Details[k], strMax)
+		}
+	}
+	add(app)
+
+	if app.RetryDelay != nil {
+		add(&errdetails.RetryInfo{RetryDelay: app.RetryDelay})
+	}
+	if e.RequestID != "" {
+		add(&errdetails.RequestInfo{RequestId: truncate(e.RequestID, idMax)})
+	}
+	if level < levelNoMetadata && len(e.Violations) > 0 {
+		br := &errdetails.BadRequest{}
+		for _, v := range limit(e.Violations, listMax) {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: cut(v.Field), Description: cut(v.Description), Reason: cut(v.Reason),
+			})
+		}
+		add(br)
+	}
+	if level < levelNoOptional {
+		if len(e.Preconditions) > 0 {
+			pf := &errdetails.PreconditionFailure{}
+			for _, v := range limit(e.Preconditions, listMax) {
+				pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{
+					Type: cut(v.Type), Subject: cut(v.Subject), Description: cut(v.Description),
+				})
+			}
+			add(pf)
+		}
+		if len(e.Quotas) > 0 {
+			qf := &errdetails.QuotaFailure{}
+			for _, v := range limit(e.Quotas, listMax) {
+				qf.Violations = append(qf.Violations, &errdetails.QuotaFailure_Violation{
+					Subject: cut(v.Subject), Description: cut(v.Description),
+				})
+			}
+			add(qf)
+		}
+		if r := e.Resource; r != nil {
+			add(&errdetails.ResourceInfo{
+				ResourceType: cut(r.Type), ResourceName: cut(r.Name), Owner: cut(r.Owner), Description: cut(r.Description),
+			})
+		}
+	}
+	if debug && level < levelNoDebug {
+		if di := e.debugInfo(level == levelShortDebug); di != nil {
+			add(di)
+		}
+	}
+	return st
+}
+
+// debugInfo returns the DebugInfo of e, or nil when it has no cause and no
+// Debug. short keeps the first 20 stack lines and 512 bytes of detail.
+func (e *ApplicationError) debugInfo(short bool) *errdetails.DebugInfo {
+	var detail string
+	var stack []string
+	if e.Debug != nil {
+		detail, stack = e.Debug.Detail, e.Debug.Stack
+	}
+	if detail == "" && e.cause != nil {
+		detail = e.cause.Error()
+	}
+	if detail == "" && len(stack) == 0 {
+		return nil
+	}
+	if short {
+		detail = truncate(detail, 512)
+		stack = limit(stack, 20)
+	}
+	return &errdetails.DebugInfo{Detail: detail, StackEntries: stack}
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence, and
+// replaces invalid UTF-8, which protobuf strings must not hold. n <= 0 means
+// no limit.
+func truncate(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if n <= 0 || len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// limit returns the first n elements of s; n <= 0 means all.
+func limit[T any](s []T, n int) []T {
+	if n > 0 && len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// limitKeys returns the keys of m in sorted order, at most n of them
+// (n <= 0: all), so that what is dropped does not depend on map order.
+func limitKeys(m map[string]any, n int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return limit(keys, n)
+}
+
+// detailString renders a detail value for ErrorInfo.metadata.
+func detailString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case fmt.Stringer:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case nil:
+		return ""
+	}
+	if b, err := json.Marshal(v); err == nil {
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+// detailValue converts a detail value to a protobuf Value, cutting strings
+// to strMax bytes (<= 0: no limit). What structpb cannot hold is sent as its
+// text.
+func detailValue(v any, strMax int) *structpb.Value {
+	if s, ok := v.(string); ok {
+		return structpb.NewStringValue(truncate(s, strMax))
+	}
+	if _, ok := v.(fmt.Stringer); !ok {
+		if pv, err := structpb.NewValue(v); err == nil {
+			if strMax <= 0 || proto.Size(pv) <= 2*strMax {
+				return pv
+			}
+		}
+	}
+	return structpb.NewStringValue(truncate(detailString(v), strMax))
+}

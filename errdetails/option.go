@@ -1,0 +1,149 @@
+package errdetails
+
+import (
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+)
+
+// An Option sets a field of an ApplicationError as it is made.
+type Option interface {
+	apply(*ApplicationError)
+}
+
+type optionFunc func(*ApplicationError)
+
+func (f optionFunc) apply(e *ApplicationError) { f(e) }
+
+// WithCause records the error behind the application error. It stays on the
+// server: Unwrap returns it and the error boundary logs it, but it is sent
+// only inside google.rpc.DebugInfo, and only when the operator opts in.
+func WithCause(err error) Option {
+	return optionFunc(func(e *ApplicationError) { e.cause = err })
+}
+
+// WithDetail adds a detail. The key is turned into lowerCamelCase
+// ("user_id" and "user-id" become "userId"); a key with no letter or digit is
+// dropped. value may be a string, boolean, number, nil, or a slice or map of
+// those; anything else is sent as its fmt.Sprint text.
+func WithDetail(key string, value any) Option {
+	return optionFunc(func(e *ApplicationError) { e.Details = withDetail(e.Details, key, value) })
+}
+
+// WithRetryable overrides the registry's retryability for this error.
+func WithRetryable(retryable bool) Option {
+	return optionFunc(func(e *ApplicationError) { e.Retryable = retryable })
+}
+
+// WithRetryAfter sets the delay hint sent with a retryable error (see
+// ApplicationError.RetryAfter; negative asks callers not to retry).
+func WithRetryAfter(d time.Duration) Option {
+	return optionFunc(func(e *ApplicationError) { e.RetryAfter = d })
+}
+
+// WithUnprocessed marks that the server did not process the request, so
+// that callers may retry even a method that has side effects.
+func WithUnprocessed() Option {
+	return optionFunc(func(e *ApplicationError) { e.Unprocessed = true })
+}
+
+// WithGRPCCode overrides the registry's gRPC code for this error.
+func WithGRPCCode(c codes.Code) Option {
+	return optionFunc(func(e *ApplicationError) { e.GRPCCode = c })
+}
+
+// WithDomain sets the service that produced the error (ErrorInfo.domain).
+func WithDomain(domain string) Option {
+	return optionFunc(func(e *ApplicationError) { e.Domain = domain })
+}
+
+// WithViolation adds a field violation, sent as google.rpc.BadRequest.
+func WithViolation(field, description string) Option {
+	return optionFunc(func(e *ApplicationError) {
+		e.Violations = append(e.Violations, FieldViolation{Field: field, Description: description})
+	})
+}
+
+// WithPrecondition adds a failed precondition, sent as
+// google.rpc.PreconditionFailure.
+func WithPrecondition(typ, subject, description string) Option {
+	return optionFunc(func(e *ApplicationError) {
+		e.Preconditions = append(e.Preconditions, PreconditionViolation{Type: typ, Subject: subject, Description: description})
+	})
+}
+
+// WithQuota adds an exhausted quota, sent as google.rpc.QuotaFailure.
+func WithQuota(subject, description string) Option {
+	return optionFunc(func(e *ApplicationError) {
+		e.Quotas = append(e.Quotas, QuotaViolation{Subject: subject, Description: description})
+	})
+}
+
+// WithResource names the resource the error is about, sent as
+// google.rpc.ResourceInfo.
+func WithResource(typ, name string) Option {
+	return optionFunc(func(e *ApplicationError) { e.Resource = &Resource{Type: typ, Name: name} })
+}
+
+// WithRequestID sets the request id sent as google.rpc.RequestInfo. The
+// error boundary sets it for you from the request.
+func WithRequestID(id string) Option {
+	return optionFunc(func(e *ApplicationError) { e.RequestID = id })
+}
+
+func withDetail(m map[string]any, key string, value any) map[string]any {
+	key = lowerCamel(key)
+	if key == "" {
+		return m
+	}
+	if m == nil {
+		m = make(map[string]any, 2)
+	}
+	m[key] = value
+	return m
+}
+
+// lowerCamel turns key into lowerCamelCase: separators (anything that is
+// not a letter or digit) are dropped and the letter after one is upper-cased;
+// the first letter is lower-cased. A key that is already lowerCamelCase is
+// returned as it is, without allocating.
+func lowerCamel(key string) string {
+	if isLowerCamel(key) {
+		return key
+	}
+	out := make([]rune, 0, len(key))
+	upperNext := false
+	for _, r := range key {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			upperNext = len(out) > 0
+			continue
+		}
+		switch {
+		case len(out) == 0:
+			r = unicode.ToLower(r)
+		case upperNext:
+			r = unicode.ToUpper(r)
+		}
+		upperNext = false
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+func isLowerCamel(key string) bool {
+	if key == "" {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(key)
+	if !unicode.IsLower(r) {
+		return false
+	}
+	for _, r := range key {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
