@@ -1,0 +1,29 @@
+// Package outcome classifies how a call or an attempt ended, so that the
+// circuit breaker, the retry loop, the retry budget and the adaptive
+// concurrency limiter all judge it the same way.
+//
+// # The outcome table
+//
+// Every attempt ends in one Outcome. Default decides it like this:
+//
+//	outcome            gRPC codes                                     breaker     retry   budget
+//	Success            OK; INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,  success     stop    deposit
+//	                   PERMISSION_DENIED, UNAUTHENTICATED,
+//	                   FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED
+//	Ignored            CANCELLED; DEADLINE_EXCEEDED when the caller's    -           stop    -
+//	                   own deadline expired; ABORTED
+//	RetryableFailure   UNAVAILABLE; RESOURCE_EXHAUSTED with RetryInfo   failure     retry   withdraw
+//	                   or a non-negative pushback; DEADLINE_EXCEEDED
+//	                   when the per-attempt timeout fired
+//	FatalFailure       UNKNOWN, INTERNAL, DATA_LOSS, DEADLINE_EXCEEDED   failure     stop    -
+//	                   from the server, other RESOURCE_EXHAUSTED
+//	LocalReject        a Bulwark component refused the call locally      -           stop    -
+//	                   (errors matching ErrLocalReject)
+//
+// An ApplicationError in the status details refines a failure: retryable
+// false makes it fatal, retryable true makes it retryable. A negative
+// grpc-retry-pushback-ms (the server asks not to retry) makes it fatal.
+//
+// Users replace the table by passing their own Classifier to the
+// interceptors.
+package outcome

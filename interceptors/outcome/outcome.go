@@ -1,0 +1,160 @@
+package outcome
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+)
+
+// Outcome is how one call or attempt ended.
+type Outcome uint8
+
+// The outcomes, in the order of the package's table.
+const (
+	// Success: the peer is healthy, whether or not the call succeeded.
+	Success Outcome = iota
+	// Ignored: the call says nothing about the peer's health (the caller
+	// gave up, or the server aborted a transaction).
+	Ignored
+	// RetryableFailure: the peer failed in a way a retry may fix.
+	RetryableFailure
+	// FatalFailure: the peer failed and a retry will not help.
+	FatalFailure
+	// LocalReject: a Bulwark component refused the call before it reached
+	// the network.
+	LocalReject
+)
+
+var outcomeNames = [...]string{"success", "ignored", "retryable_failure", "fatal_failure", "local_reject"}
+
+// String returns the outcome in snake_case, as used in metric labels.
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// IsFailure reports whether a circuit breaker counts o as a failure.
+func (o Outcome) IsFailure() bool { return o == RetryableFailure || o == FatalFailure }
+
+// Counts reports whether a circuit breaker records o at all.
+func (o Outcome) Counts() bool { return o == Success || o.IsFailure() }
+
+// ErrLocalReject is matched, with errors.Is, by every error with which a
+// Bulwark component refuses a call locally: an open circuit, a full
+// client-side limiter, an empty retry budget. Such calls never reached the
+// network, so they are always safe to retry elsewhere, and they never count
+// against a circuit breaker.
+var ErrLocalReject = errors.New("bulwark: call rejected locally")
+
+// NoPushback is the Result.Pushback of a response without a
+// grpc-retry-pushback-ms trailer.
+const NoPushback time.Duration = -1 << 63
+
+// Result is what a classifier knows of an attempt.
+type Result struct {
+	// Err is the attempt's error, nil on success.
+	Err error
+	// Pushback is the server's grpc-retry-pushback-ms: negative asks not to
+	// retry; NoPushback when the server sent none.
+	Pushback time.Duration
+	// AttemptTimedOut is true when the per-attempt timeout of the retry
+	// interceptor ended the attempt, rather than the caller's deadline.
+	AttemptTimedOut bool
+}
+
+// A Classifier decides the Outcome of an attempt. ctx is the caller's
+// context, not the attempt's, so that a classifier can tell the caller's
+// cancellation from a timeout of one attempt. Implementations must be safe
+// for concurrent use and should not allocate on success.
+type Classifier interface {
+	Classify(ctx context.Context, r Result) Outcome
+}
+
+// ClassifierFunc adapts a function to a Classifier.
+type ClassifierFunc func(ctx context.Context, r Result) Outcome
+
+// Classify calls f(ctx, r).
+func (f ClassifierFunc) Classify(ctx context.Context, r Result) Outcome { return f(ctx, r) }
+
+// Default is the classifier of the package's table.
+var Default Classifier = ClassifierFunc(classify)
+
+// Of classifies a result without pushback or per-attempt timeout with the
+// Default classifier.
+func Of(ctx context.Context, err error) Outcome {
+	return classify(ctx, Result{Err: err, Pushback: NoPushback})
+}
+
+func classify(ctx context.Context, r Result) Outcome {
+	if r.Err == nil {
+		return Success
+	}
+	if errors.Is(r.Err, ErrLocalReject) {
+		return LocalReject
+	}
+	code := status.Code(r.Err)
+	switch code {
+	case codes.OK, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied,
+		codes.Unauthenticated, codes.FailedPrecondition, codes.OutOfRange, codes.Unimplemented:
+		return Success
+	case codes.Canceled, codes.Aborted:
+		return Ignored
+	case codes.DeadlineExceeded:
+		if ctx.Err() != nil {
+			return Ignored
+		}
+		if r.AttemptTimedOut {
+			return refine(r, RetryableFailure)
+		}
+		return refine(r, FatalFailure)
+	case codes.Unavailable:
+		return refine(r, RetryableFailure)
+	case codes.ResourceExhausted:
+		if r.Pushback != NoPushback && r.Pushback >= 0 {
+			return refine(r, RetryableFailure)
+		}
+		if ae, ok := errdetails.FromError(r.Err); ok && ae.RetryAfter > 0 {
+			return refine(r, RetryableFailure)
+		}
+		return refine(r, FatalFailure)
+	default: // Unknown, Internal, DataLoss and codes gRPC does not define
+		return refine(r, FatalFailure)
+	}
+}
+
+// refine applies a negative pushback and the ApplicationError's
+// retryability to a failure.
+func refine(r Result, o Outcome) Outcome {
+	if r.Pushback != NoPushback && r.Pushback < 0 {
+		return FatalFailure
+	}
+	if ae, ok := errdetails.FromError(r.Err); ok {
+		if ae.Retryable {
+			return RetryableFailure
+		}
+		return FatalFailure
+	}
+	return o
+}
+
+// Unprocessed reports whether err proves the server never processed the
+// request, so that even a method with side effects may be retried: a local
+// reject, or an ApplicationError marked unprocessed (such as a server's
+// SERVER_OVERLOADED rejection).
+func Unprocessed(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrLocalReject) {
+		return true
+	}
+	ae, ok := errdetails.FromError(err)
+	return ok && ae.Unprocessed
+}
