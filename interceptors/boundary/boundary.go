@@ -1,0 +1,215 @@
+package boundary
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/method"
+)
+
+// PushbackKey is the trailer through which gRPC clients in every language
+// learn a server's retry delay (gRFC A6): milliseconds, or a negative number
+// asking them not to retry.
+const PushbackKey = "grpc-retry-pushback-ms"
+
+// Boundary holds the configuration of the error boundary; its methods return
+// the interceptors. It is safe for concurrent use.
+type Boundary struct {
+	opts options
+}
+
+// New returns a Boundary, or an error naming the option that is invalid.
+func New(opts ...Option) (*Boundary, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Boundary{opts: o}, nil
+}
+
+func mustNew(opts []Option) *Boundary {
+	b, err := New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// UnaryServerInterceptor returns the server-side unary error boundary built
+// from opts. It panics on an invalid option; use New to get the error.
+func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
+	return mustNew(opts).UnaryServerInterceptor()
+}
+
+// StreamServerInterceptor returns the server-side stream error boundary
+// built from opts. It panics on an invalid option; use New to get the error.
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	return mustNew(opts).StreamServerInterceptor()
+}
+
+// UnaryServerInterceptor returns the server-side unary error boundary: it
+// recovers panics and turns every error the handler returns into a
+// well-formed status (see the package documentation).
+func (b *Boundary) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				resp, err = nil, b.recovered(ctx, info.FullMethod, p)
+			}
+		}()
+		resp, err = handler(ctx, req)
+		if err != nil {
+			return nil, b.Convert(ctx, info.FullMethod, err, grpc.SetTrailer)
+		}
+		return resp, nil
+	}
+}
+
+// StreamServerInterceptor returns the server-side stream error boundary; see
+// UnaryServerInterceptor.
+func (b *Boundary) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		ctx := ss.Context()
+		defer func() {
+			if p := recover(); p != nil {
+				err = b.recovered(ctx, info.FullMethod, p)
+			}
+		}()
+		if err = handler(srv, ss); err != nil {
+			return b.Convert(ctx, info.FullMethod, err, func(_ context.Context, md metadata.MD) error {
+				ss.SetTrailer(md)
+				return nil
+			})
+		}
+		return nil
+	}
+}
+
+// Convert turns err, returned by the handler of fullMethod, into the error
+// the server sends (see the package documentation). setTrailer receives the
+// grpc-retry-pushback-ms trailer when the error carries a delay hint; it may
+// be nil. The server interceptors call Convert; it is exported for servers
+// that build their own boundary, such as a gRPC-Gateway error handler.
+func (b *Boundary) Convert(ctx context.Context, fullMethod string, err error, setTrailer func(context.Context, metadata.MD) error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *errdetails.ApplicationError
+	if errors.As(err, &ae) && ae != nil {
+		return b.application(ctx, fullMethod, ae, err, setTrailer)
+	}
+	var gs interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &gs) {
+		if st := gs.GRPCStatus(); st != nil && st.Code() != codes.OK {
+			return &sent{err: err, st: st}
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return &sent{err: err, st: status.New(codes.Canceled, "request canceled")}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &sent{err: err, st: status.New(codes.DeadlineExceeded, "deadline exceeded")}
+	}
+	id := requestid.Ensure(ctx)
+	b.opts.logger.LogAttrs(ctx, slog.LevelError, "unknown error sent as INTERNAL",
+		slog.String("grpc.method", fullMethod), slog.String("request_id", id), slog.Any("error", err))
+	return b.internal(fullMethod, id, err, nil)
+}
+
+// application sends an ApplicationError: a copy with the domain and request
+// id filled in, so a shared error value is never changed.
+func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errdetails.ApplicationError, err error, setTrailer func(context.Context, metadata.MD) error) error {
+	cp := *ae
+	if cp.Domain == "" {
+		cp.Domain = b.domain(fullMethod)
+	}
+	if cp.RequestID == "" {
+		cp.RequestID = requestid.Ensure(ctx)
+	}
+	if verr := cp.Validate(); verr != nil {
+		b.opts.logger.LogAttrs(ctx, slog.LevelError, "invalid application error sent as INTERNAL",
+			slog.String("grpc.method", fullMethod), slog.String("request_id", cp.RequestID),
+			slog.Any("error", err), slog.String("reason", verr.Error()))
+	} else if cause := cp.Cause(); cause != nil {
+		b.opts.logger.LogAttrs(ctx, slog.LevelWarn, "application error",
+			slog.String("grpc.method", fullMethod), slog.String("request_id", cp.RequestID),
+			slog.String("app.code", cp.Code), slog.Any("error", cause))
+	}
+	if setTrailer != nil {
+		if ms, ok := pushbackMillis(&cp); ok {
+			_ = setTrailer(ctx, metadata.Pairs(PushbackKey, ms))
+		}
+	}
+	st := cp.GRPCStatus()
+	if b.opts.debugInfo {
+		st = cp.DebugStatus()
+	}
+	return &sent{err: err, st: st}
+}
+
+// pushbackMillis returns the grpc-retry-pushback-ms value for e, if any: the
+// delay when e is retryable with a hint, -1 when e asks not to be retried.
+func pushbackMillis(e *errdetails.ApplicationError) (string, bool) {
+	switch {
+	case e.RetryAfter < 0:
+		return "-1", true
+	case e.RetryAfter > 0 && e.Retryable:
+		ms := (e.RetryAfter + 999_999) / 1_000_000 // round up: never earlier than asked
+		return strconv.FormatInt(int64(ms), 10), true
+	}
+	return "", false
+}
+
+// recovered logs a panic with its stack and returns the INTERNAL error sent
+// in its place.
+func (b *Boundary) recovered(ctx context.Context, fullMethod string, p any) error {
+	stack := debug.Stack()
+	id := requestid.Ensure(ctx)
+	b.opts.logger.LogAttrs(ctx, slog.LevelError, "handler panicked, sent as INTERNAL",
+		slog.String("grpc.method", fullMethod), slog.String("request_id", id),
+		slog.Any("panic", p), slog.String("stack", string(stack)))
+	return b.internal(fullMethod, id, fmt.Errorf("panic: %v", p), strings.Split(strings.TrimSpace(string(stack)), "\n"))
+}
+
+// internal returns the generic INTERNAL error that stands for cause.
+func (b *Boundary) internal(fullMethod, id string, cause error, stack []string) error {
+	ae := errdetails.New(errdetails.CodeInternal, "internal error",
+		errdetails.WithCause(cause), errdetails.WithDomain(b.domain(fullMethod)), errdetails.WithRequestID(id))
+	st := ae.GRPCStatus()
+	if b.opts.debugInfo {
+		ae.Debug = &errdetails.Debug{Detail: cause.Error(), Stack: stack}
+		st = ae.DebugStatus()
+	}
+	return &sent{err: ae, st: st}
+}
+
+func (b *Boundary) domain(fullMethod string) string {
+	if b.opts.domain != "" {
+		return b.opts.domain
+	}
+	return method.Service(fullMethod)
+}
+
+// sent is an error as the boundary sends it: st goes on the wire, while err,
+// the handler's own error, stays visible to errors.Is and errors.As in the
+// interceptors outside the boundary (logging, metrics).
+type sent struct {
+	err error
+	st  *status.Status
+}
+
+func (s *sent) Error() string              { return s.err.Error() }
+func (s *sent) Unwrap() error              { return s.err }
+func (s *sent) GRPCStatus() *status.Status { return s.st }
