@@ -1,0 +1,25 @@
+// Module bench compares Bulwark with the libraries its users would otherwise
+// stitch together. It is a separate module so that Bulwark's users never
+// download those libraries.
+module github.com/bulwarkrpc/bulwark/bench
+
+go 1.26.0
+
+replace github.com/bulwarkrpc/bulwark => ../
+
+require (
+	github.com/bulwarkrpc/bulwark v0.0.0-00010101000000-000000000000
+	github.com/failsafe-go/failsafe-go v0.9.8
+	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
+	github.com/sony/gobreaker/v2 v2.4.0
+	golang.org/x/sync v0.25.0
+)
+
+require (
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
+	google.golang.org/grpc v1.85.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
