@@ -197,3 +197,36 @@ func unmarshalOnce[T any, PT interface {
 func nonNegative(d time.Duration) time.Duration {
 	return max(d, 0)
 }
+
+// RetryDelay returns the server's retry delay hint that err carries: the
+// google.rpc.RetryInfo of its status (with or without an ErrorInfo beside
+// it), or the RetryAfter of a retryable in-process ApplicationError. The
+// delay is never negative. It reports false when there is no hint.
+func RetryDelay(err error) (time.Duration, bool) {
+	if err == nil {
+		return 0, false
+	}
+	var ae *ApplicationError
+	if errors.As(err, &ae) && ae != nil && ae.wire == nil {
+		return ae.RetryAfter, ae.Retryable && ae.RetryAfter > 0
+	}
+	st, ok := status.FromError(err)
+	if !ok || st == nil {
+		return 0, false
+	}
+	p := st.Proto()
+	if proto.Size(p) > MaxDecodeBytes {
+		return 0, false
+	}
+	for _, a := range p.GetDetails() {
+		if a.MessageName() != "google.rpc.RetryInfo" {
+			continue
+		}
+		var ri *errdetails.RetryInfo
+		if unmarshalOnce(a, &ri); ri.GetRetryDelay().IsValid() {
+			return nonNegative(ri.GetRetryDelay().AsDuration()), true
+		}
+		return 0, false
+	}
+	return 0, false
+}

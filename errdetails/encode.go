@@ -207,7 +207,8 @@ func (e *ApplicationError) build(level int, debug bool) *spb.Status {
 }
 
 // debugInfo returns the DebugInfo of e, or nil when it has no cause and no
-// Debug. short keeps the first 20 stack lines and 512 bytes of detail.
+// Debug. short keeps 512 bytes of detail and the first 16 stack lines, each
+// cut to 128 bytes.
 func (e *ApplicationError) debugInfo(short bool) *errdetails.DebugInfo {
 	var detail string
 	var stack []string
@@ -222,7 +223,11 @@ func (e *ApplicationError) debugInfo(short bool) *errdetails.DebugInfo {
 	}
 	if short {
 		detail = truncate(detail, 512)
-		stack = limit(stack, 20)
+		short := make([]string, 0, 16)
+		for _, line := range limit(stack, 16) {
+			short = append(short, truncate(line, 128))
+		}
+		stack = short
 	}
 	return &errdetails.DebugInfo{Detail: detail, StackEntries: stack}
 }

@@ -120,7 +120,7 @@ func classify(ctx context.Context, r Result) Outcome {
 		if r.Pushback != NoPushback && r.Pushback >= 0 {
 			return refine(r, RetryableFailure)
 		}
-		if ae, ok := errdetails.FromError(r.Err); ok && ae.RetryAfter > 0 {
+		if _, ok := errdetails.RetryDelay(r.Err); ok {
 			return refine(r, RetryableFailure)
 		}
 		return refine(r, FatalFailure)

@@ -1,0 +1,82 @@
+package errdetails_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	rpcdetails "google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+)
+
+// FuzzFromStatus feeds arbitrary bytes as a marshalled google.rpc.Status (the
+// grpc-status-details-bin trailer) to the decoder: it must never panic, and
+// whatever it decodes must keep the status it came from.
+func FuzzFromStatus(f *testing.F) {
+	for _, e := range []*errdetails.ApplicationError{
+		errdetails.Validation("email", "bad"),
+		errdetails.Database("", nil, errdetails.WithRetryAfter(time.Second), errdetails.WithRequestID("r"), errdetails.WithDetail("k", []any{1.0, "x"})),
+		errdetails.ExternalService("svc", "m", nil, errdetails.WithResource("t", "n"), errdetails.WithQuota("s", "d"), errdetails.WithPrecondition("a", "b", "c")),
+	} {
+		b, _ := proto.Marshal(e.DebugStatus().Proto())
+		f.Add(b)
+	}
+	a, _ := anypb.New(&rpcdetails.ErrorInfo{Reason: "R"})
+	b, _ := proto.Marshal(&spb.Status{Code: 14, Details: []*anypb.Any{a, {TypeUrl: "type.googleapis.com/bulwark.v1.ApplicationError", Value: []byte{0x0a, 0xff}}}})
+	f.Add(b)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p spb.Status
+		if proto.Unmarshal(data, &p) != nil {
+			return
+		}
+		st := status.FromProto(&p)
+		e, ok := errdetails.FromStatus(st)
+		if !ok {
+			return
+		}
+		if e.Code == "" || e.GRPCCode != st.Code() || e.GRPCStatus() != st || e.RetryAfter < 0 {
+			t.Fatalf("inconsistent decode: %+v from %v", e, st)
+		}
+		_ = e.Error()
+	})
+}
+
+// FuzzEncode builds errors from arbitrary strings: the encoding must stay
+// within MaxStatusBytes and decode back to the same code, retryability and
+// gRPC code (or to INTERNAL_ERROR for an invalid code).
+func FuzzEncode(f *testing.F) {
+	f.Add("DB_ERROR", "message", "key", "value", "domain", int64(time.Second), true, 3)
+	f.Add("bad code", "\xff\xfe", "", "\x00", "", int64(-1), false, 0)
+	f.Add("X", strings.Repeat("m", 5000), "k_k", strings.Repeat("v", 5000), strings.Repeat("d", 5000), int64(0), true, 40)
+	f.Fuzz(func(t *testing.T, code, msg, key, val, domain string, after int64, retryable bool, n int) {
+		opts := []errdetails.Option{errdetails.WithDomain(domain), errdetails.WithRetryAfter(time.Duration(after)),
+			errdetails.WithRetryable(retryable), errdetails.WithGRPCCode(codes.Unavailable), errdetails.WithRequestID(val)}
+		for i := range min(max(n, 0), 40) {
+			opts = append(opts, errdetails.WithDetail(key+string(rune('a'+i%26))+strings.Repeat("z", i/26), val), errdetails.WithViolation(key, val))
+		}
+		e := errdetails.New(code, msg, opts...)
+		for _, st := range []*status.Status{e.GRPCStatus(), e.DebugStatus()} {
+			if n := proto.Size(st.Proto()); n > errdetails.MaxStatusBytes {
+				t.Fatalf("encoded %d bytes", n)
+			}
+			got, ok := errdetails.FromStatus(st)
+			if !ok {
+				t.Fatalf("encoded status does not decode: %v", st)
+			}
+			wantCode, wantRetryable := code, retryable
+			if errdetails.ValidateCode(code) != nil {
+				wantCode, wantRetryable = errdetails.CodeInternal, false
+			}
+			if got.Code != wantCode || got.Retryable != wantRetryable {
+				t.Fatalf("decoded %q retryable %v; want %q %v", got.Code, got.Retryable, wantCode, wantRetryable)
+			}
+		}
+	})
+}

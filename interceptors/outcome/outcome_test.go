@@ -1,0 +1,131 @@
+package outcome_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	rpcdetails "google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// localReject is an error of the kind a Bulwark component returns when it
+// refuses a call locally.
+type localReject struct{}
+
+func (localReject) Error() string        { return "full" }
+func (localReject) Is(target error) bool { return target == outcome.ErrLocalReject }
+
+func withRetryInfo(t *testing.T, c codes.Code, d time.Duration) error {
+	t.Helper()
+	st, err := status.New(c, "m").WithDetails(&rpcdetails.RetryInfo{RetryDelay: durationpb.New(d)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Err()
+}
+
+func TestDefaultTable(t *testing.T) {
+	live := context.Background()
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		r    outcome.Result
+		want outcome.Outcome
+	}{
+		{"ok", live, outcome.Result{}, outcome.Success},
+		{"invalid argument proves health", live, outcome.Result{Err: status.Error(codes.InvalidArgument, "")}, outcome.Success},
+		{"not found", live, outcome.Result{Err: status.Error(codes.NotFound, "")}, outcome.Success},
+		{"already exists", live, outcome.Result{Err: status.Error(codes.AlreadyExists, "")}, outcome.Success},
+		{"permission denied", live, outcome.Result{Err: status.Error(codes.PermissionDenied, "")}, outcome.Success},
+		{"unauthenticated", live, outcome.Result{Err: status.Error(codes.Unauthenticated, "")}, outcome.Success},
+		{"failed precondition", live, outcome.Result{Err: status.Error(codes.FailedPrecondition, "")}, outcome.Success},
+		{"out of range", live, outcome.Result{Err: status.Error(codes.OutOfRange, "")}, outcome.Success},
+		{"unimplemented", live, outcome.Result{Err: status.Error(codes.Unimplemented, "")}, outcome.Success},
+		{"canceled", canceled, outcome.Result{Err: status.Error(codes.Canceled, "")}, outcome.Ignored},
+		{"aborted", live, outcome.Result{Err: status.Error(codes.Aborted, "")}, outcome.Ignored},
+		{"caller's deadline", canceled, outcome.Result{Err: status.Error(codes.DeadlineExceeded, "")}, outcome.Ignored},
+		{"attempt timeout with time left", live, outcome.Result{Err: status.Error(codes.DeadlineExceeded, ""), AttemptTimedOut: true}, outcome.RetryableFailure},
+		{"server deadline", live, outcome.Result{Err: status.Error(codes.DeadlineExceeded, "")}, outcome.FatalFailure},
+		{"unavailable", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
+		{"unavailable with stop pushback", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: -1}, outcome.FatalFailure},
+		{"unavailable with pushback", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: time.Second}, outcome.RetryableFailure},
+		{"resource exhausted bare", live, outcome.Result{Err: status.Error(codes.ResourceExhausted, ""), Pushback: outcome.NoPushback}, outcome.FatalFailure},
+		{"resource exhausted with pushback", live, outcome.Result{Err: status.Error(codes.ResourceExhausted, ""), Pushback: 0}, outcome.RetryableFailure},
+		{"resource exhausted with RetryInfo", live, outcome.Result{Err: withRetryInfo(t, codes.ResourceExhausted, time.Second), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
+		{"unknown", live, outcome.Result{Err: status.Error(codes.Unknown, "")}, outcome.FatalFailure},
+		{"internal", live, outcome.Result{Err: status.Error(codes.Internal, "")}, outcome.FatalFailure},
+		{"data loss", live, outcome.Result{Err: status.Error(codes.DataLoss, "")}, outcome.FatalFailure},
+		{"plain error", live, outcome.Result{Err: fmt.Errorf("boom")}, outcome.FatalFailure},
+		{"local reject", live, outcome.Result{Err: fmt.Errorf("wrapped: %w", localReject{})}, outcome.LocalReject},
+		{"app error not retryable on UNAVAILABLE", live, outcome.Result{Err: errdetails.Database("", nil, errdetails.WithRetryable(false)).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.FatalFailure},
+		{"app error retryable on INTERNAL", live, outcome.Result{Err: errdetails.New("FLAKY", "", errdetails.WithGRPCCode(codes.Internal), errdetails.WithRetryable(true)), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
+		{"validation error is success", live, outcome.Result{Err: errdetails.Validation("f", "bad")}, outcome.Success},
+		{"DB_ERROR decoded", live, outcome.Result{Err: errdetails.Database("", nil).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := outcome.Default.Classify(tc.ctx, tc.r); got != tc.want {
+				t.Errorf("Classify = %v; want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOutcomeMethods(t *testing.T) {
+	for _, tc := range []struct {
+		o               outcome.Outcome
+		name            string
+		failure, counts bool
+	}{
+		{outcome.Success, "success", false, true},
+		{outcome.Ignored, "ignored", false, false},
+		{outcome.RetryableFailure, "retryable_failure", true, true},
+		{outcome.FatalFailure, "fatal_failure", true, true},
+		{outcome.LocalReject, "local_reject", false, false},
+		{outcome.Outcome(99), "unknown", false, false},
+	} {
+		if tc.o.String() != tc.name || tc.o.IsFailure() != tc.failure || tc.o.Counts() != tc.counts {
+			t.Errorf("%d: %q %v %v; want %q %v %v", tc.o, tc.o.String(), tc.o.IsFailure(), tc.o.Counts(), tc.name, tc.failure, tc.counts)
+		}
+	}
+}
+
+func TestUnprocessed(t *testing.T) {
+	overloaded := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed())
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"local reject", localReject{}, true},
+		{"overload rejection from the wire", overloaded.GRPCStatus().Err(), true},
+		{"unavailable without proof", status.Error(codes.Unavailable, ""), false},
+		{"db error", errdetails.Database("", nil), false},
+	} {
+		if got := outcome.Unprocessed(tc.err); got != tc.want {
+			t.Errorf("%s: Unprocessed = %v; want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func BenchmarkClassifySuccess(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		if outcome.Default.Classify(ctx, outcome.Result{}) != outcome.Success {
+			b.Fatal("not success")
+		}
+	}
+}
