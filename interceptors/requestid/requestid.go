@@ -1,13 +1,11 @@
-// Package requestid carries a request id through a call: read from the
-// incoming x-request-id metadata or made up, put on the context, sent on
-// outgoing calls, and returned to callers in google.rpc.RequestInfo when a
-// call fails.
 package requestid
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strconv"
+	"sync/atomic"
 
 	"google.golang.org/grpc/metadata"
 )
@@ -32,11 +30,26 @@ func FromContext(ctx context.Context) (string, bool) {
 	return id, ok && id != ""
 }
 
-// New returns a new random request id: 32 hexadecimal digits.
-func New() string {
-	var b [16]byte
+// prefix is random per process, so ids from different processes differ;
+// the counter makes ids within a process differ without a system call.
+var (
+	prefix  = randomPrefix()
+	counter atomic.Uint64
+)
+
+func randomPrefix() string {
+	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:]) + "-"
+}
+
+// New returns a new request id, unique across processes: 16 random
+// hexadecimal digits fixed for the process, a dash, and a counter in
+// hexadecimal. It allocates only the returned string.
+func New() string {
+	var buf [16 + 1 + 16]byte
+	b := append(buf[:0], prefix...)
+	return string(strconv.AppendUint(b, counter.Add(1), 16))
 }
 
 // Incoming returns the request id of a server-side ctx: the one on the

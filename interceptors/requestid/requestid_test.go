@@ -2,13 +2,18 @@ package requestid_test
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"go.uber.org/goleak"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -40,7 +45,68 @@ func TestIncoming(t *testing.T) {
 
 func TestEnsureMakesValidUniqueIDs(t *testing.T) {
 	a, b := requestid.Ensure(context.Background()), requestid.Ensure(context.Background())
-	if a == b || len(a) != 32 || !requestid.Valid(a) {
-		t.Errorf("Ensure = %q, %q; want two different valid 32-digit ids", a, b)
+	if a == b || len(a) < 18 || !requestid.Valid(a) || !requestid.Valid(b) {
+		t.Errorf("Ensure = %q, %q; want two different valid ids", a, b)
+	}
+}
+
+func TestInterceptorsPropagate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var seen []string
+		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			id, _ := requestid.FromContext(ctx)
+			seen = append(seen, id)
+			return &testpb.UnaryResponse{}, nil
+		}}
+		env := grpctest.Start(t, svc, grpctest.Options{
+			Server: []grpc.ServerOption{grpc.ChainUnaryInterceptor(requestid.UnaryServerInterceptor())},
+			Dial:   []grpc.DialOption{grpc.WithChainUnaryInterceptor(requestid.UnaryClientInterceptor())},
+		})
+		// A caller with an id on its context sends it.
+		if _, err := env.Client.Unary(requestid.NewContext(t.Context(), "from-ctx"), &testpb.UnaryRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		// Explicit metadata wins over the context.
+		ctx := metadata.AppendToOutgoingContext(requestid.NewContext(t.Context(), "from-ctx"), requestid.MetadataKey, "explicit")
+		if _, err := env.Client.Unary(ctx, &testpb.UnaryRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		// A caller without one gets a new id on the server.
+		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 3 || seen[0] != "from-ctx" || seen[1] != "explicit" || !requestid.Valid(seen[2]) || seen[2] == "from-ctx" {
+			t.Errorf("server saw %q; want from-ctx, explicit, and a new id", seen)
+		}
+	})
+}
+
+func TestStreamServerInterceptor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var seen string
+		svc := &grpctest.Service{BidiStreamFunc: func(s grpc.BidiStreamingServer[testpb.BidiStreamRequest, testpb.BidiStreamResponse]) error {
+			seen, _ = requestid.FromContext(s.Context())
+			return nil
+		}}
+		env := grpctest.Start(t, svc, grpctest.Options{
+			Server: []grpc.ServerOption{grpc.ChainStreamInterceptor(requestid.StreamServerInterceptor())},
+			Dial:   []grpc.DialOption{grpc.WithChainStreamInterceptor(requestid.StreamClientInterceptor())},
+		})
+		s, err := env.Client.BidiStream(requestid.NewContext(t.Context(), "stream-id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Recv(); err != io.EOF {
+			t.Fatalf("Recv = %v; want io.EOF", err)
+		}
+		if seen != "stream-id" {
+			t.Errorf("handler saw %q; want stream-id", seen)
+		}
+	})
+}
+
+func BenchmarkNew(b *testing.B) {
+	for b.Loop() {
+		_ = requestid.New()
 	}
 }

@@ -1,0 +1,92 @@
+# Bulwark's developer commands. Two are all a new machine needs:
+#   make demo   runs the greeter example (server and client on 127.0.0.1)
+#   make test   runs the whole suite: generated-code check, race tests with
+#               leak checks, a fuzz smoke of every fuzz target, the Node.js
+#               interop test
+# Everything else (buf, protoc plugins, npm packages) is installed on first
+# use into .bin/ and node_modules/ folders of this checkout.
+
+SHELL       := bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO          ?= go
+GOTOOL      := $(GO) tool -modfile=tools/go.mod
+BIN         := .bin
+BUF         := tools/node_modules/.bin/buf
+FUZZTIME    ?= 4s
+BENCHCOUNT  ?= 6
+BENCHTIME   ?= 1s
+BENCHCPU    ?= 1,2,4,8
+GENERATED   := proto examples/greeter/gen internal/testpb
+
+.PHONY: all demo test unit fuzz interop check-generate generate lint bench tools clean
+
+all: test
+
+## demo: build and run the greeter example end to end.
+demo: $(BIN)/greeter-server $(BIN)/greeter-client $(BIN)/greeter-demo
+	$(BIN)/greeter-demo -bin $(BIN)
+
+$(BIN)/greeter-%: FORCE
+	$(GO) build -o $@ ./examples/greeter/$*
+
+## test: everything CI runs.
+test: check-generate unit fuzz
+	@echo "make test: all checks passed"
+
+## unit: race tests with leak checks, shuffled, for both modules.
+unit: interop-deps
+	$(GO) vet ./...
+	$(GO) test -race -shuffle=on -count=1 -timeout=10m ./...
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 -run=. -bench=^$$ ./...
+
+## fuzz: a short smoke run of every fuzz target (FUZZTIME each).
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' --exclude-dir=node_modules --exclude-dir=bench --exclude-dir=tools . | xargs -n1 dirname | sort -u); do \
+	  for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$dir $$target ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$dir > /tmp/bulwark-fuzz.log 2>&1 || { cat /tmp/bulwark-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+## interop-deps: the Node.js gRPC client used by the interop test.
+interop-deps: examples/greeter/interop/node_modules/.package-lock.json
+
+examples/greeter/interop/node_modules/.package-lock.json: examples/greeter/interop/package-lock.json
+	npm ci --prefix examples/greeter/interop --no-audit --no-fund --loglevel=error
+
+## generate: regenerate the Go code from the .proto files.
+generate: $(BUF) $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
+	$(BUF) lint
+	$(BUF) generate
+
+## check-generate: fail when the committed generated code is stale.
+check-generate: generate
+	@git add -N $(GENERATED) 2>/dev/null || true
+	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code is stale: run make generate and commit"; exit 1; }
+
+## lint: formatting, vet, staticcheck and buf lint.
+lint: $(BUF)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	$(GOTOOL) staticcheck ./...
+	$(BUF) lint
+
+## bench: Bulwark's benchmarks and the side-by-side ones against peers.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT) -cpu=$(BENCHCPU) ./... | tee $(BIN)/bench-bulwark.txt
+	cd bench && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT) -cpu=$(BENCHCPU) ./... | tee ../$(BIN)/bench-peers.txt
+	$(GOTOOL) benchstat $(BIN)/bench-bulwark.txt
+	$(GOTOOL) benchstat $(BIN)/bench-peers.txt
+
+$(BUF): tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc: tools/go.mod tools/go.sum
+	@mkdir -p $(BIN)
+	$(GO) build -modfile=tools/go.mod -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+
+clean:
+	rm -rf $(BIN) tools/node_modules examples/greeter/interop/node_modules
+
+FORCE:
