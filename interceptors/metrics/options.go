@@ -1,0 +1,91 @@
+package metrics
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+)
+
+// An Option configures Metrics.
+type Option interface {
+	apply(*options)
+}
+
+type options struct {
+	namespace   string
+	buckets     []float64
+	constLabels prometheus.Labels
+	registry    *errdetails.Registry
+	errs        []error
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// WithNamespace sets the prefix of Bulwark's own metrics (the standard
+// grpc_* metrics keep their names, so existing dashboards work). It must be a
+// valid Prometheus name. Default: "bulwark".
+func WithNamespace(ns string) Option {
+	return optionFunc(func(o *options) {
+		if !nameRE.MatchString(ns) {
+			o.errs = append(o.errs, fmt.Errorf("metrics: WithNamespace(%q): must match %s", ns, nameRE))
+			return
+		}
+		o.namespace = ns
+	})
+}
+
+// WithHandlingTimeBuckets sets the buckets, in seconds, of the
+// grpc_server_handling_seconds and grpc_client_handling_seconds
+// histograms; they must be strictly increasing. An empty list turns the
+// histograms off. Default: prometheus.DefBuckets.
+func WithHandlingTimeBuckets(buckets ...float64) Option {
+	return optionFunc(func(o *options) {
+		for i := 1; i < len(buckets); i++ {
+			if buckets[i] <= buckets[i-1] {
+				o.errs = append(o.errs, fmt.Errorf("metrics: WithHandlingTimeBuckets(%v): buckets must be strictly increasing", buckets))
+				return
+			}
+		}
+		if len(buckets) == 0 {
+			o.buckets = nil
+			return
+		}
+		o.buckets = slices.Clone(buckets)
+	})
+}
+
+// WithConstLabels adds labels with fixed values to every metric, for
+// example the name of the service. Their names must be valid and must not
+// clash with the labels Bulwark sets. Default: none.
+func WithConstLabels(labels prometheus.Labels) Option {
+	return optionFunc(func(o *options) {
+		for name := range labels {
+			if !nameRE.MatchString(name) {
+				o.errs = append(o.errs, fmt.Errorf("metrics: WithConstLabels: label name %q is not valid", name))
+				return
+			}
+		}
+		o.constLabels = labels
+	})
+}
+
+// WithRegistry sets the registry whose codes label application errors;
+// codes it does not know are counted as OTHER, so a misbehaving peer cannot
+// create unbounded series. nil is refused. Default: errdetails.Default.
+func WithRegistry(r *errdetails.Registry) Option {
+	return optionFunc(func(o *options) {
+		if r == nil {
+			o.errs = append(o.errs, fmt.Errorf("metrics: WithRegistry(nil): the registry must not be nil"))
+			return
+		}
+		o.registry = r
+	})
+}

@@ -1,0 +1,288 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/internal/method"
+)
+
+// The values of the grpc_type label, as go-grpc-middleware's provider
+// spells them.
+const (
+	typeUnary        = "unary"
+	typeClientStream = "client_stream"
+	typeServerStream = "server_stream"
+	typeBidiStream   = "bidi_stream"
+)
+
+func streamType(clientStreams, serverStreams bool) string {
+	switch {
+	case clientStreams && serverStreams:
+		return typeBidiStream
+	case clientStreams:
+		return typeClientStream
+	case serverStreams:
+		return typeServerStream
+	}
+	return typeUnary
+}
+
+// rpcVecs are the standard RPC metrics of one side, named and labelled as in
+// go-grpc-middleware's Prometheus provider.
+type rpcVecs struct {
+	started, handled, msgReceived, msgSent *prometheus.CounterVec
+	seconds                                *prometheus.HistogramVec // nil when off
+	appErrors                              *prometheus.CounterVec
+	registry                               *errdetails.Registry
+
+	children sync.Map // full method -> *rpcChildren
+}
+
+func newRPCVecs(side string, o *options) *rpcVecs {
+	labels := []string{"grpc_type", "grpc_service", "grpc_method"}
+	withCode := []string{"grpc_type", "grpc_service", "grpc_method", "grpc_code"}
+	help := rpcHelp[side]
+	v := &rpcVecs{
+		started:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_started_total", Help: help.started, ConstLabels: o.constLabels}, labels),
+		handled:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_handled_total", Help: help.handled, ConstLabels: o.constLabels}, withCode),
+		msgReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_msg_received_total", Help: help.received, ConstLabels: o.constLabels}, labels),
+		msgSent:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_msg_sent_total", Help: help.sent, ConstLabels: o.constLabels}, labels),
+		appErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: o.namespace + "_" + side + "_application_errors_total", ConstLabels: o.constLabels,
+			Help: "Application errors " + help.appVerb + ", by application code (codes the registry does not know are counted as OTHER).",
+		}, []string{"grpc_service", "grpc_method", "grpc_code", "app_code"}),
+		registry: o.registry,
+	}
+	if o.buckets != nil {
+		v.seconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "grpc_" + side + "_handling_seconds", Help: help.seconds, Buckets: o.buckets, ConstLabels: o.constLabels,
+		}, labels)
+	}
+	return v
+}
+
+var rpcHelp = map[string]struct{ started, handled, received, sent, seconds, appVerb string }{
+	"server": {
+		started:  "Total number of RPCs started on the server.",
+		handled:  "Total number of RPCs completed on the server, regardless of success or failure.",
+		received: "Total number of RPC stream messages received on the server.",
+		sent:     "Total number of gRPC stream messages sent by the server.",
+		seconds:  "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+		appVerb:  "returned by the server's handlers",
+	},
+	"client": {
+		started:  "Total number of RPCs started on the client.",
+		handled:  "Total number of RPCs completed by the client, regardless of success or failure.",
+		received: "Total number of RPC stream messages received by the client.",
+		sent:     "Total number of gRPC stream messages sent by the client.",
+		seconds:  "Histogram of response latency (seconds) of the gRPC until it is finished by the application.",
+		appVerb:  "received by the client",
+	},
+}
+
+func (v *rpcVecs) collectors() []prometheus.Collector {
+	cs := []prometheus.Collector{v.started, v.handled, v.msgReceived, v.msgSent, v.appErrors}
+	if v.seconds != nil {
+		cs = append(cs, v.seconds)
+	}
+	return cs
+}
+
+// rpcChildren are the label children of one method, resolved once, so a
+// call costs a map load and atomic adds rather than label hashing.
+type rpcChildren struct {
+	vecs                        *rpcVecs
+	typ, service, method        string
+	started, received, sent     prometheus.Counter
+	seconds                     prometheus.Observer
+	handled                     [codes.Unauthenticated + 1]atomic.Pointer[prometheus.Counter]
+}
+
+func (v *rpcVecs) forMethod(fullMethod, typ string) *rpcChildren {
+	if c, ok := v.children.Load(fullMethod); ok {
+		return c.(*rpcChildren)
+	}
+	service, name := method.Split(fullMethod)
+	c := &rpcChildren{
+		vecs: v, typ: typ, service: service, method: name,
+		started:  v.started.WithLabelValues(typ, service, name),
+		received: v.msgReceived.WithLabelValues(typ, service, name),
+		sent:     v.msgSent.WithLabelValues(typ, service, name),
+	}
+	if v.seconds != nil {
+		c.seconds = v.seconds.WithLabelValues(typ, service, name)
+	}
+	actual, _ := v.children.LoadOrStore(fullMethod, c)
+	return actual.(*rpcChildren)
+}
+
+// finish counts a finished call: grpc_*_handled_total with its code, the
+// handling time, and the application error if err carries one.
+func (c *rpcChildren) finish(err error, start time.Time) {
+	code := codeOf(err)
+	c.handledCounter(code).Inc()
+	if c.seconds != nil {
+		c.seconds.Observe(time.Since(start).Seconds())
+	}
+	if err != nil {
+		if ae, ok := errdetails.FromError(err); ok {
+			app := ae.Code
+			if _, known := c.vecs.registry.Lookup(app); !known {
+				app = "OTHER"
+			}
+			c.vecs.appErrors.WithLabelValues(c.service, c.method, code.String(), app).Inc()
+		}
+	}
+}
+
+func (c *rpcChildren) handledCounter(code codes.Code) prometheus.Counter {
+	if int(code) >= len(c.handled) {
+		return c.vecs.handled.WithLabelValues(c.typ, c.service, c.method, code.String())
+	}
+	if p := c.handled[code].Load(); p != nil {
+		return *p
+	}
+	ctr := c.vecs.handled.WithLabelValues(c.typ, c.service, c.method, code.String())
+	c.handled[code].Store(&ctr)
+	return ctr
+}
+
+// codeOf returns the status code of err as gRPC itself reports it,
+// context errors included.
+func codeOf(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Code()
+	}
+	return status.FromContextError(err).Code()
+}
+
+func (m *Metrics) unaryServer() grpc.UnaryServerInterceptor {
+	v := m.server
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		c := v.forMethod(info.FullMethod, typeUnary)
+		c.started.Inc()
+		c.received.Inc()
+		resp, err := handler(ctx, req)
+		if err == nil {
+			c.sent.Inc()
+		}
+		c.finish(err, start)
+		return resp, err
+	}
+}
+
+func (m *Metrics) streamServer() grpc.StreamServerInterceptor {
+	v := m.server
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		c := v.forMethod(info.FullMethod, streamType(info.IsClientStream, info.IsServerStream))
+		c.started.Inc()
+		err := handler(srv, &serverStream{ServerStream: ss, c: c})
+		c.finish(err, start)
+		return err
+	}
+}
+
+type serverStream struct {
+	grpc.ServerStream
+	c *rpcChildren
+}
+
+func (s *serverStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if err == nil {
+		s.c.sent.Inc()
+	}
+	return err
+}
+
+func (s *serverStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil {
+		s.c.received.Inc()
+	}
+	return err
+}
+
+func (m *Metrics) unaryClient() grpc.UnaryClientInterceptor {
+	v := m.client
+	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		start := time.Now()
+		c := v.forMethod(fullMethod, typeUnary)
+		c.started.Inc()
+		c.sent.Inc()
+		err := invoker(ctx, fullMethod, req, reply, cc, opts...)
+		if err == nil {
+			c.received.Inc()
+		}
+		c.finish(err, start)
+		return err
+	}
+}
+
+func (m *Metrics) streamClient() grpc.StreamClientInterceptor {
+	v := m.client
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		start := time.Now()
+		c := v.forMethod(fullMethod, streamType(desc.ClientStreams, desc.ServerStreams))
+		c.started.Inc()
+		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
+		if err != nil {
+			c.finish(err, start)
+			return nil, err
+		}
+		return &clientStream{ClientStream: cs, c: c, start: start, serverStreams: desc.ServerStreams}, nil
+	}
+}
+
+// clientStream counts messages and, once, the end of the call: the first
+// RecvMsg error (io.EOF counts as OK) of a server-streaming call, or the
+// reply of a client-streaming one.
+type clientStream struct {
+	grpc.ClientStream
+	c             *rpcChildren
+	start         time.Time
+	serverStreams bool
+	done          atomic.Bool
+}
+
+func (s *clientStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err == nil {
+		s.c.sent.Inc()
+	}
+	return err
+}
+
+func (s *clientStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err == nil {
+		s.c.received.Inc()
+		if s.serverStreams {
+			return nil
+		}
+	}
+	if s.done.CompareAndSwap(false, true) {
+		final := err
+		if errors.Is(err, io.EOF) {
+			final = nil
+		}
+		s.c.finish(final, s.start)
+	}
+	return err
+}
