@@ -145,7 +145,9 @@ var benchInfo = &grpc.UnaryServerInfo{FullMethod: "/greeter.v1.Greeter/SayHello"
 
 func okHandler(ctx context.Context, req any) (any, error) { return req, nil }
 
-func okInvoker(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
+func okInvoker(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
+	return nil
+}
 
 // BenchmarkMetricsServerUnary compares the server-side cost per unary call.
 func BenchmarkMetricsServerUnary(b *testing.B) {

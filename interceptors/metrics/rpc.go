@@ -102,11 +102,11 @@ func (v *rpcVecs) collectors() []prometheus.Collector {
 // rpcChildren are the label children of one method, resolved once, so a
 // call costs a map load and atomic adds rather than label hashing.
 type rpcChildren struct {
-	vecs                        *rpcVecs
-	typ, service, method        string
-	started, received, sent     prometheus.Counter
-	seconds                     prometheus.Observer
-	handled                     [codes.Unauthenticated + 1]atomic.Pointer[prometheus.Counter]
+	vecs                    *rpcVecs
+	typ, service, method    string
+	started, received, sent prometheus.Counter
+	seconds                 prometheus.Observer
+	handled                 [codes.Unauthenticated + 1]atomic.Pointer[prometheus.Counter]
 }
 
 func (v *rpcVecs) forMethod(fullMethod, typ string) *rpcChildren {
