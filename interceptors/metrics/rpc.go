@@ -2,8 +2,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,32 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/internal/method"
+	"github.com/bulwarkrpc/bulwark/internal/rpc"
 )
-
-// The values of the grpc_type label, as go-grpc-middleware's provider
-// spells them.
-const (
-	typeUnary        = "unary"
-	typeClientStream = "client_stream"
-	typeServerStream = "server_stream"
-	typeBidiStream   = "bidi_stream"
-)
-
-func streamType(clientStreams, serverStreams bool) string {
-	switch {
-	case clientStreams && serverStreams:
-		return typeBidiStream
-	case clientStreams:
-		return typeClientStream
-	case serverStreams:
-		return typeServerStream
-	}
-	return typeUnary
-}
 
 // rpcVecs are the standard RPC metrics of one side, named and labelled as in
 // go-grpc-middleware's Prometheus provider.
@@ -130,7 +107,7 @@ func (v *rpcVecs) forMethod(fullMethod, typ string) *rpcChildren {
 // finish counts a finished call: grpc_*_handled_total with its code, the
 // handling time, and the application error if err carries one.
 func (c *rpcChildren) finish(err error, start time.Time) {
-	code := codeOf(err)
+	code := rpc.Code(err)
 	c.handledCounter(code).Inc()
 	if c.seconds != nil {
 		c.seconds.Observe(time.Since(start).Seconds())
@@ -158,23 +135,11 @@ func (c *rpcChildren) handledCounter(code codes.Code) prometheus.Counter {
 	return ctr
 }
 
-// codeOf returns the status code of err as gRPC itself reports it,
-// context errors included.
-func codeOf(err error) codes.Code {
-	if err == nil {
-		return codes.OK
-	}
-	if st, ok := status.FromError(err); ok {
-		return st.Code()
-	}
-	return status.FromContextError(err).Code()
-}
-
 func (m *Metrics) unaryServer() grpc.UnaryServerInterceptor {
 	v := m.server
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
-		c := v.forMethod(info.FullMethod, typeUnary)
+		c := v.forMethod(info.FullMethod, rpc.Type(false, false))
 		c.started.Inc()
 		c.received.Inc()
 		resp, err := handler(ctx, req)
@@ -190,7 +155,7 @@ func (m *Metrics) streamServer() grpc.StreamServerInterceptor {
 	v := m.server
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
-		c := v.forMethod(info.FullMethod, streamType(info.IsClientStream, info.IsServerStream))
+		c := v.forMethod(info.FullMethod, rpc.Type(info.IsClientStream, info.IsServerStream))
 		c.started.Inc()
 		err := handler(srv, &serverStream{ServerStream: ss, c: c})
 		c.finish(err, start)
@@ -223,7 +188,7 @@ func (m *Metrics) unaryClient() grpc.UnaryClientInterceptor {
 	v := m.client
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		start := time.Now()
-		c := v.forMethod(fullMethod, typeUnary)
+		c := v.forMethod(fullMethod, rpc.Type(false, false))
 		c.started.Inc()
 		c.sent.Inc()
 		err := invoker(ctx, fullMethod, req, reply, cc, opts...)
@@ -239,50 +204,17 @@ func (m *Metrics) streamClient() grpc.StreamClientInterceptor {
 	v := m.client
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		start := time.Now()
-		c := v.forMethod(fullMethod, streamType(desc.ClientStreams, desc.ServerStreams))
+		c := v.forMethod(fullMethod, rpc.Type(desc.ClientStreams, desc.ServerStreams))
 		c.started.Inc()
 		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
 		if err != nil {
 			c.finish(err, start)
 			return nil, err
 		}
-		return &clientStream{ClientStream: cs, c: c, start: start, serverStreams: desc.ServerStreams}, nil
+		return rpc.WrapClient(cs, desc.ServerStreams, rpc.ClientHooks{
+			Sent:     c.sent.Inc,
+			Received: c.received.Inc,
+			Finished: func(err error) { c.finish(err, start) },
+		}), nil
 	}
-}
-
-// clientStream counts messages and, once, the end of the call: the first
-// RecvMsg error (io.EOF counts as OK) of a server-streaming call, or the
-// reply of a client-streaming one.
-type clientStream struct {
-	grpc.ClientStream
-	c             *rpcChildren
-	start         time.Time
-	serverStreams bool
-	done          atomic.Bool
-}
-
-func (s *clientStream) SendMsg(m any) error {
-	err := s.ClientStream.SendMsg(m)
-	if err == nil {
-		s.c.sent.Inc()
-	}
-	return err
-}
-
-func (s *clientStream) RecvMsg(m any) error {
-	err := s.ClientStream.RecvMsg(m)
-	if err == nil {
-		s.c.received.Inc()
-		if s.serverStreams {
-			return nil
-		}
-	}
-	if s.done.CompareAndSwap(false, true) {
-		final := err
-		if errors.Is(err, io.EOF) {
-			final = nil
-		}
-		s.c.finish(final, s.start)
-	}
-	return err
 }

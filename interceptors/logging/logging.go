@@ -1,0 +1,121 @@
+package logging
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/method"
+	"github.com/bulwarkrpc/bulwark/internal/rpc"
+)
+
+// Logging logs finished calls to a *slog.Logger; its methods return the
+// interceptors. It is safe for concurrent use.
+type Logging struct {
+	logger *slog.Logger
+	opts   options
+}
+
+// New returns a Logging that writes to logger, or an error when logger is
+// nil.
+func New(logger *slog.Logger, opts ...Option) (*Logging, error) {
+	if logger == nil {
+		return nil, errors.New("logging: New(nil): the logger must not be nil")
+	}
+	o := options{serverLevels: DefaultServerLevels, clientLevels: DefaultClientLevels}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	return &Logging{logger: logger, opts: o}, nil
+}
+
+// Logger returns the logger records are written to.
+func (l *Logging) Logger() *slog.Logger { return l.logger }
+
+// UnaryServerInterceptor logs each finished unary call on the server.
+func (l *Logging) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		l.log(ctx, "server", info.FullMethod, "unary", err, start)
+		return resp, err
+	}
+}
+
+// StreamServerInterceptor logs each finished stream on the server.
+func (l *Logging) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		err := handler(srv, ss)
+		l.log(ss.Context(), "server", info.FullMethod, rpc.Type(info.IsClientStream, info.IsServerStream), err, start)
+		return err
+	}
+}
+
+// UnaryClientInterceptor logs each finished unary call on the client.
+func (l *Logging) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		start := time.Now()
+		err := invoker(ctx, fullMethod, req, reply, cc, opts...)
+		l.log(ctx, "client", fullMethod, "unary", err, start)
+		return err
+	}
+}
+
+// StreamClientInterceptor logs each finished stream on the client: when
+// opening it fails, or when RecvMsg first returns an error (io.EOF is a
+// success) or the reply of a client-streaming call.
+func (l *Logging) StreamClientInterceptor() grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		start := time.Now()
+		typ := rpc.Type(desc.ClientStreams, desc.ServerStreams)
+		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
+		if err != nil {
+			l.log(ctx, "client", fullMethod, typ, err, start)
+			return nil, err
+		}
+		return rpc.WrapClient(cs, desc.ServerStreams, rpc.ClientHooks{
+			Finished: func(err error) { l.log(ctx, "client", fullMethod, typ, err, start) },
+		}), nil
+	}
+}
+
+func (l *Logging) log(ctx context.Context, component, fullMethod, typ string, err error, start time.Time) {
+	code := rpc.Code(err)
+	levels := l.opts.serverLevels
+	if component == "client" {
+		levels = l.opts.clientLevels
+	}
+	level := levels(code)
+	if !l.logger.Enabled(ctx, level) {
+		return
+	}
+	service, name := method.Split(fullMethod)
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs,
+		slog.String("grpc.component", component),
+		slog.String("grpc.service", service),
+		slog.String("grpc.method", name),
+		slog.String("grpc.method_type", typ),
+		slog.String("grpc.code", code.String()),
+		slog.Float64("grpc.time_ms", float64(time.Since(start).Microseconds())/1000),
+	)
+	if id, ok := requestid.FromContext(ctx); ok {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("grpc.error", err.Error()))
+		if ae, ok := errdetails.FromError(err); ok {
+			attrs = append(attrs, slog.String("app.code", ae.Code), slog.Bool("app.retryable", ae.Retryable))
+			if component == "client" && ae.RequestID != "" {
+				attrs = append(attrs, slog.String("app.request_id", ae.RequestID))
+			}
+		}
+	}
+	l.logger.LogAttrs(ctx, level, "finished call", attrs...)
+}
