@@ -1,0 +1,85 @@
+package greeter_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
+	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
+	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// logBuffer collects the server's log.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// env is a greeter server over bufconn and a client that decodes errors
+// with the boundary's client interceptors.
+type env struct {
+	svc    *greeter.Service
+	srv    *greeter.Server
+	client greeterv1.GreeterClient
+	logs   *logBuffer
+}
+
+// start serves a greeter with cfg over bufconn. Everything is closed by
+// t.Cleanup, so it works inside a synctest bubble.
+func start(t *testing.T, cfg greeter.Config, opts ...greeter.Option) *env {
+	t.Helper()
+	svc, err := greeter.New(cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	srv, err := greeter.NewServer(svc, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.GRPC.Serve(lis)
+	}()
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(boundary.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(boundary.StreamClientInterceptor()),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		srv.GRPC.Stop()
+		<-done
+		_ = lis.Close()
+	})
+	return &env{svc: svc, srv: srv, client: greeterv1.NewGreeterClient(conn), logs: logs}
+}
