@@ -33,12 +33,37 @@ type Server struct {
 	Registry *prometheus.Registry
 }
 
-// NewServer assembles the server around svc. Server interceptors, outermost
-// first: the error boundary (unknown errors and panics become INTERNAL; the
-// real cause goes to logger).
-func NewServer(svc *Service, logger *slog.Logger) (*Server, error) {
+// A ServerOption configures NewServer.
+type ServerOption interface {
+	apply(*serverOptions)
+}
+
+type serverOptions struct {
+	debugInfo bool
+}
+
+type serverOptionFunc func(*serverOptions)
+
+func (f serverOptionFunc) apply(o *serverOptions) { f(o) }
+
+// WithDebugInfo, when true, makes the error boundary send the cause of each
+// error and the stack of each panic to callers in google.rpc.DebugInfo
+// (boundary.WithDebugInfo). It exposes internals: development only.
+// Default: false.
+func WithDebugInfo(on bool) ServerOption {
+	return serverOptionFunc(func(o *serverOptions) { o.debugInfo = on })
+}
+
+// NewServer assembles the server around svc; logger receives the server's
+// log. Server interceptors, outermost first: the error boundary (unknown
+// errors and panics become INTERNAL; the real cause goes to logger).
+func NewServer(svc *Service, logger *slog.Logger, opts ...ServerOption) (*Server, error) {
 	if svc == nil || logger == nil {
 		return nil, fmt.Errorf("greeter: NewServer: the service and the logger must not be nil")
+	}
+	var o serverOptions
+	for _, opt := range opts {
+		opt.apply(&o)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -46,7 +71,7 @@ func NewServer(svc *Service, logger *slog.Logger) (*Server, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
-	b, err := boundary.New(boundary.WithLogger(logger))
+	b, err := boundary.New(boundary.WithLogger(logger), boundary.WithDebugInfo(o.debugInfo))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,122 @@
+// Command server runs the greeter example's gRPC server with fault
+// injection. See examples/greeter/README.md.
+//
+// Usage:
+//
+//	server [-addr 127.0.0.1:50051] [-metrics-addr 127.0.0.1:9464] [-chaos]
+//	       [-fail-rate 0.3] [-fail-code UNAVAILABLE] [-latency 50ms]
+//	       [-retry-after 0] [-capacity 0] [-debug-info]
+//
+// It prints "greeter: listening on ADDR" on its first line of standard
+// output once it accepts calls (ADDR is the bound address, useful with
+// port 0), then "greeter: http on http://ADDR" when the metrics address is
+// set. Its log goes to standard error as JSON. SIGINT or SIGTERM stop it
+// gracefully.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
+)
+
+// shutdownGrace is how long running calls may take to finish on shutdown.
+const shutdownGrace = 5 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "greeter:", err)
+		}
+		stop()
+		os.Exit(2)
+	}
+}
+
+// run serves until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:50051", "gRPC listen address (port 0 picks a free port)")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", `HTTP address of /metrics, /faults and /stats ("" disables)`)
+	var cfg greeter.Config
+	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "share of calls, 0 to 1, that fail with -fail-code")
+	fs.StringVar(&cfg.FailCode, "fail-code", greeter.DefaultFailCode, "application code (DB_ERROR, VALIDATION_ERROR, EXTERNAL_SERVICE_ERROR, ...) or gRPC code name (UNAVAILABLE, ...) of the failing calls")
+	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every call")
+	fs.DurationVar(&cfg.RetryAfter, "retry-after", 0, "delay hint sent with retryable injected failures (0: none)")
+	fs.IntVar(&cfg.Capacity, "capacity", 0, "calls worked on at once; more wait for a slot (0: unlimited)")
+	fs.BoolVar(&cfg.Chaos, "chaos", false, "honour per-request faults from the greeter-fault metadata")
+	debugInfo := fs.Bool("debug-info", false, "send error causes and panic stacks to callers in google.rpc.DebugInfo (development only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	svc, err := greeter.New(cfg)
+	if err != nil {
+		return err
+	}
+	srv, err := greeter.NewServer(svc, logger, greeter.WithDebugInfo(*debugInfo))
+	if err != nil {
+		return err
+	}
+
+	lis, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	var httpSrv *http.Server
+	var httpLis net.Listener
+	if *metricsAddr != "" {
+		httpLis, err = net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			_ = lis.Close()
+			return err
+		}
+		httpSrv = &http.Server{Handler: srv.HTTPHandler(), ReadHeaderTimeout: 5 * time.Second}
+	}
+
+	served := make(chan error, 2)
+	go func() { served <- srv.GRPC.Serve(lis) }()
+	fmt.Fprintf(stdout, "greeter: listening on %s\n", lis.Addr())
+	if httpSrv != nil {
+		go func() { served <- httpSrv.Serve(httpLis) }()
+		fmt.Fprintf(stdout, "greeter: http on http://%s (/metrics, /faults, /stats)\n", httpLis.Addr())
+	}
+	c := svc.Config()
+	logger.Info("greeter started", "addr", lis.Addr().String(), "chaos", c.Chaos, "fail_rate", c.FailRate,
+		"fail_code", c.FailCode, "latency", c.Latency.String(), "capacity", c.Capacity)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	fmt.Fprintln(stdout, "greeter: shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if httpSrv != nil {
+		_ = httpSrv.Shutdown(shutdownCtx)
+	}
+	srv.Shutdown(shutdownCtx)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
