@@ -1,0 +1,66 @@
+package breaker_test
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bulwarkrpc/bulwark/breaker"
+)
+
+func Example() {
+	b, err := breaker.New(
+		breaker.WithConsecutiveFailures(3),
+		breaker.WithOpenDuration(10*time.Second),
+		breaker.WithOpenJitter(0),
+		breaker.WithOnStateChange(func(from, to breaker.State) {
+			fmt.Println("breaker:", from, "->", to)
+		}),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+
+	errDown := errors.New("connection refused")
+	for range 4 {
+		// The two-step API: ask, call, report.
+		p, err := b.Allow()
+		if err != nil {
+			var oe *breaker.OpenError
+			errors.As(err, &oe)
+			fmt.Println("refused:", errors.Is(err, breaker.ErrOpen), oe.Remaining() > 9*time.Second)
+			continue
+		}
+		p.Done(breaker.Failure) // the call failed with errDown
+	}
+
+	// Do wraps a function and reports its error.
+	err = b.Do(func() error { return errDown })
+	fmt.Println("Do:", errors.Is(err, breaker.ErrOpen))
+	fmt.Println(b.Counts().ConsecutiveFailures, "consecutive failures tripped it")
+	// Output:
+	// breaker: closed -> open
+	// refused: true true
+	// Do: true
+	// 3 consecutive failures tripped it
+}
+
+func ExampleBreaker_SetMode() {
+	b, err := breaker.New()
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+
+	b.SetMode(breaker.ModeForcedOpen) // take the dependency out of service
+	_, err = b.Allow()
+	fmt.Println(b.State(), err)
+
+	b.SetMode(breaker.ModeMetricsOnly) // watch what the settings would do
+	_, err = b.Allow()
+	fmt.Println(b.State(), err)
+	// Output:
+	// forced_open breaker: circuit open
+	// closed <nil>
+}
