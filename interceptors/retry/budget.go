@@ -1,0 +1,270 @@
+package retry
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+)
+
+// target is what a Retrier keeps per target (cc.Target()): its retry
+// budget, and whether it has been seen to send pushback trailers.
+type target struct {
+	name     string
+	window   *windowBudget // nil unless the budget is a window
+	tokens   *tokenBucket  // nil unless the budget is a token bucket
+	pushback atomic.Bool   // the target has sent a grpc-retry-pushback-ms trailer
+}
+
+// call counts a call (not an attempt) towards the window budget.
+func (t *target) call() {
+	if w := t.window; w != nil {
+		w.total.Add(1)
+	}
+}
+
+// succeeded records an attempt that ended with OK (token bucket only).
+func (t *target) succeeded() {
+	if b := t.tokens; b != nil {
+		b.success()
+	}
+}
+
+// failed records an attempt that failed retryably or was told not to retry
+// (token bucket only).
+func (t *target) failed() {
+	if b := t.tokens; b != nil {
+		b.failure()
+	}
+}
+
+// tryRetry asks the budget for one retry or hedge, and takes it when
+// allowed. level is what the budget holds afterwards: retries left in the
+// window, or tokens.
+func (t *target) tryRetry() (ok bool, level float64) {
+	switch {
+	case t.window != nil:
+		return t.window.tryRetry(time.Now())
+	case t.tokens != nil:
+		return t.tokens.allow()
+	}
+	return true, math.Inf(1)
+}
+
+// level returns what the budget holds now; see tryRetry.
+func (t *target) level() float64 {
+	switch {
+	case t.window != nil:
+		return t.window.level(time.Now())
+	case t.tokens != nil:
+		_, l := t.tokens.allow()
+		return l
+	}
+	return math.Inf(1)
+}
+
+// targetEntry caches the target of one ClientConn, so that the fast path
+// finds it with one atomic load.
+type targetEntry struct {
+	cc *grpc.ClientConn
+	t  *target
+}
+
+// target returns the state kept for cc's target.
+func (r *Retrier) target(cc *grpc.ClientConn) *target {
+	if e := r.lastTarget.Load(); e != nil && e.cc == cc {
+		return e.t
+	}
+	return r.targetSlow(cc)
+}
+
+func (r *Retrier) targetSlow(cc *grpc.ClientConn) *target {
+	name := ""
+	if cc != nil {
+		name = cc.Target()
+	}
+	v, ok := r.targets.Load(name)
+	if !ok {
+		v, _ = r.targets.LoadOrStore(name, r.newTarget(name))
+	}
+	t := v.(*target)
+	// The first connection seen keeps the fast path, unless it was closed.
+	old := r.lastTarget.Load()
+	if old == nil || (old.cc != nil && old.cc.GetState() == connectivity.Shutdown) {
+		r.lastTarget.CompareAndSwap(old, &targetEntry{cc: cc, t: t})
+	}
+	return t
+}
+
+func (r *Retrier) newTarget(name string) *target {
+	t := &target{name: name}
+	switch r.opts.budget {
+	case budgetWindow:
+		t.window = newWindowBudget(r.opts.ratio, r.opts.perSecond, r.opts.window, time.Now())
+	case budgetTokens:
+		t.tokens = newTokenBucket(r.opts.maxTokens, r.opts.tokenRatio)
+	}
+	if r.opts.trailer == TrailerAlways {
+		t.pushback.Store(true)
+	}
+	return t
+}
+
+// BudgetLevel returns what the retry budget of targetName (a cc.Target()) holds
+// now: retries left in the window (WithBudget), tokens (WithTokenBucket), or
+// +Inf (WithoutBudget). It reports false for a target the Retrier has not
+// seen. It is meant for gauges.
+func (r *Retrier) BudgetLevel(targetName string) (float64, bool) {
+	v, ok := r.targets.Load(targetName)
+	if !ok {
+		return 0, false
+	}
+	return v.(*target).level(), true
+}
+
+// buckets is the number of buckets a window budget is kept in.
+const buckets = 10
+
+// windowBudget allows retries up to ratio × calls + reserve over a sliding
+// window kept in time buckets. Calls are counted with one atomic add and no
+// clock read; they are spread over the buckets, in proportion to the time
+// elapsed, when a retry asks for the budget. The mutex is taken only then.
+type windowBudget struct {
+	total atomic.Int64 // calls counted, in all
+	_     [56]byte     // keep the hot counter off the mutex's cache line
+
+	ratio   float64
+	reserve float64 // perSecond × window in seconds
+	width   time.Duration
+	start   time.Time
+
+	mu      sync.Mutex
+	seen    int64         // calls already spread over the buckets
+	last    time.Duration // when they were, since start
+	head    int64         // index of the newest bucket, since start
+	calls   [buckets]float64
+	retries [buckets]float64
+}
+
+func newWindowBudget(ratio, perSecond float64, window time.Duration, now time.Time) *windowBudget {
+	return &windowBudget{
+		ratio:   ratio,
+		reserve: perSecond * window.Seconds(),
+		width:   window / buckets,
+		start:   now,
+	}
+}
+
+// advance rotates the buckets to now and spreads the calls counted since
+// the last advance uniformly over the time since then; calls that fall
+// before the window are dropped. w.mu must be held.
+func (w *windowBudget) advance(at time.Time) {
+	now := max(at.Sub(w.start), w.last)
+	idx := int64(now / w.width)
+	if n := idx - w.head; n >= buckets {
+		clear(w.calls[:])
+		clear(w.retries[:])
+	} else {
+		for i := w.head + 1; i <= idx; i++ {
+			w.calls[i%buckets], w.retries[i%buckets] = 0, 0
+		}
+	}
+	w.head = max(w.head, idx)
+
+	total := w.total.Load()
+	pending := float64(total - w.seen)
+	w.seen = total
+	span := now - w.last
+	if pending > 0 && span <= 0 {
+		w.calls[idx%buckets] += pending
+	} else if pending > 0 {
+		lo := max(w.last, time.Duration(idx-buckets+1)*w.width)
+		for b := int64(lo / w.width); b <= idx; b++ {
+			from := max(time.Duration(b)*w.width, lo)
+			to := min(time.Duration(b+1)*w.width, now)
+			if to > from {
+				w.calls[b%buckets] += pending * float64(to-from) / float64(span)
+			}
+		}
+	}
+	w.last = now
+}
+
+// sums returns the calls and retries in the window. w.mu must be held.
+func (w *windowBudget) sums() (calls, retries float64) {
+	for i := range buckets {
+		calls += w.calls[i]
+		retries += w.retries[i]
+	}
+	return calls, retries
+}
+
+// tryRetry takes one retry if the window allows it.
+func (w *windowBudget) tryRetry(now time.Time) (bool, float64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advance(now)
+	calls, retries := w.sums()
+	limit := w.ratio*calls + w.reserve
+	if retries+1 > limit+1e-9 {
+		return false, max(limit-retries, 0)
+	}
+	w.retries[w.head%buckets]++
+	return true, limit - retries - 1
+}
+
+// level returns the retries left in the window.
+func (w *windowBudget) level(now time.Time) float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advance(now)
+	calls, retries := w.sums()
+	return max(w.ratio*calls+w.reserve-retries, 0)
+}
+
+// tokenBucket is gRFC A6's retry throttling, in thousandths of a token.
+type tokenBucket struct {
+	milli atomic.Int64
+	max   int64
+	ratio int64
+}
+
+func newTokenBucket(maxTokens, ratio float64) *tokenBucket {
+	b := &tokenBucket{
+		max:   int64(math.Round(maxTokens * 1000)),
+		ratio: max(int64(math.Round(ratio*1000)), 1),
+	}
+	b.max = max(b.max, 1)
+	b.milli.Store(b.max)
+	return b
+}
+
+// success adds the token ratio. A full bucket costs one atomic load.
+func (b *tokenBucket) success() {
+	for {
+		v := b.milli.Load()
+		if v >= b.max || b.milli.CompareAndSwap(v, min(v+b.ratio, b.max)) {
+			return
+		}
+	}
+}
+
+// failure takes one token.
+func (b *tokenBucket) failure() {
+	for {
+		v := b.milli.Load()
+		if v <= 0 || b.milli.CompareAndSwap(v, max(v-1000, 0)) {
+			return
+		}
+	}
+}
+
+// allow reports whether more than half the tokens remain, and how many
+// tokens there are.
+func (b *tokenBucket) allow() (bool, float64) {
+	v := b.milli.Load()
+	return v*2 > b.max, float64(v) / 1000
+}

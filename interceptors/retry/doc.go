@@ -1,0 +1,126 @@
+// Package retry is Bulwark's client-side retry interceptor: exponential
+// backoff with jitter, a retry budget per target, server pushback, hedging,
+// and retries that never outlive the caller's deadline.
+//
+// # Where it goes
+//
+// Client side only, unary and all three kinds of streams. In the client
+// chain it sits inside the deadline interceptor and outside the
+// per-attempt interceptors:
+//
+//	logging → metrics(call) → deadline → retry → concurrency → circuit → metrics(attempt) → transport
+//
+// so that the deadline covers every attempt, a limiter permit is not held
+// during a backoff, and the breaker and the attempt metrics see each
+// attempt. Build one Retrier per client connection (or share one: budgets
+// are kept per target) and register both interceptors:
+//
+//	r, err := retry.New()
+//	conn, err := grpc.NewClient(target,
+//		grpc.WithChainUnaryInterceptor(r.UnaryClientInterceptor()),
+//		grpc.WithChainStreamInterceptor(r.StreamClientInterceptor()))
+//
+// # What is retried
+//
+// An attempt is retried only when all of these hold:
+//   - the classifier (outcome.Default unless WithClassifier) calls its
+//     result outcome.RetryableFailure: UNAVAILABLE; RESOURCE_EXHAUSTED with
+//     a server delay; DEADLINE_EXCEEDED from the per-attempt timeout while
+//     the caller still has time; or an ApplicationError marked retryable;
+//   - the method is safe to retry: its descriptor's idempotency_level is
+//     IDEMPOTENT or NO_SIDE_EFFECTS (read once per method from
+//     protoregistry.GlobalFiles), or WithSafeToRetry / WithIdempotent says
+//     so; or the error proves the request was not processed
+//     (outcome.Unprocessed: a local reject, or a SERVER_OVERLOADED
+//     rejection marked unprocessed), which makes any method safe;
+//   - attempts remain (WithMaxAttempts counts them all, the first
+//     included: default 3, at most 5, as in gRFC A6);
+//   - the server did not ask to stop (a negative grpc-retry-pushback-ms);
+//   - the caller's deadline leaves time for the delay and an attempt
+//     (WithMinAttemptTime); otherwise the call returns the last attempt's
+//     error at once, without sleeping;
+//   - the target's retry budget allows it (see below);
+//   - for a stream, it has not committed (see below).
+//
+// Every attempt after the first carries grpc-previous-rpc-attempts. The
+// call returns the last attempt's error as it is, except when the budget
+// stopped it: then a *BudgetError wraps it (errors.Is(err,
+// ErrBudgetExhausted) is true, status.Code(err) is still the last
+// attempt's code). Every wait selects on the caller's context; per-attempt
+// contexts are cancelled when their attempt returns.
+//
+// # Delays
+//
+// Before retry n the Retrier waits initial×multiplier^(n-1), at most the
+// maximum (WithBackoff: 100 ms, ×2, 1 s), randomised by WithJitter (±20% by
+// default; full and decorrelated jitter as options). A delay set by the
+// server replaces the backoff: the google.rpc.RetryInfo in the status
+// details or the grpc-retry-pushback-ms trailer, whichever is longer,
+// capped at WithMaxServerDelay (30 s); the backoff starts again after it.
+//
+// Reading the trailer takes a grpc.Trailer call option, which costs time on
+// every call. So the first attempt of a unary call does not read it unless
+// the target has been seen sending pushback (WithFirstAttemptTrailer):
+// until then the first retry's delay comes from RetryInfo, which Bulwark
+// servers send with every positive pushback, and a stop sent only as a
+// trailer on the very first failed attempt is honoured from the second
+// attempt on. Stream attempts and later unary attempts always read it.
+//
+// # Retry budget
+//
+// Each target (cc.Target()) has a budget: over the last 10 s, retries and
+// hedges may be at most 20% of the calls plus 10 per second (WithBudget,
+// after Finagle and Linkerd). So a failing server receives at most about
+// 1.2 times the calls plus 100 per 10 s, however many attempts each call
+// may make. gRPC's token bucket (gRFC A6 retryThrottling) is an
+// alternative (WithTokenBucket). The fast path only adds one to an atomic
+// counter; the buckets are brought up to date when a retry asks.
+//
+// # Streams
+//
+// A stream commits, and is not retried after that, when a response header
+// or message arrives, or when the messages it sent outgrow the replay
+// buffer (WithBufferLimit, 256 KiB by proto.Size; messages that are not
+// proto.Message commit it at once). Until then the Retrier keeps clones of
+// the sent messages and replays them, and CloseSend, on each new attempt,
+// so the server sees the whole stream every time and the caller sees every
+// response message exactly once. The per-attempt timeout does not apply to
+// streams.
+//
+// # Hedging
+//
+// WithHedging (off by default) sends a unary call to a method that is safe
+// to retry again after a delay while no answer has come, up to N attempts
+// in all, each into its own reply message; the first answer that is not a
+// retryable failure wins, is copied into the caller's reply (with its
+// header, trailer and peer), and the other attempts are cancelled and
+// waited for. A retryable failure sends the next attempt at once, a server
+// delay postpones it, a stop ends the hedging; every attempt after the
+// first draws on the budget.
+//
+// # gRPC's own retries
+//
+// gRPC retries by itself when the service config has a retryPolicy for the
+// method. Both must not be on: attempts would multiply (3 × 4 = 12
+// attempts for one call) and neither budget would see the other's
+// retries. Before retrying a call the Retrier asks the channel for the
+// method's config (cc.GetMethodConfig) and, when it has a retryPolicy,
+// leaves retrying to gRPC (the observer sees StopServiceConfig). It cannot
+// see grpc.WithDisableRetry; a channel built with it should use
+// WithServiceConfigCheck(false). Transparent retries by gRPC (requests
+// that never reached the server application) are not affected.
+//
+// # Speed
+//
+// A unary call whose first attempt succeeds, with no retry call options, no
+// per-attempt timeout and no hedging, costs a type check of each call
+// option, one atomic load and one atomic add: no allocation, no clock
+// read, no context or metadata work (BenchmarkUnarySuccess).
+//
+// # Hooks
+//
+// An Observer (WithObserver) sees each retry or hedge with its attempt
+// number, delay and the reason for it, and the budget level; each stream
+// commit; and the end of every call that needed a retry, with the reason
+// the Retrier stopped (StopReason).
+package retry

@@ -1,0 +1,474 @@
+package retry
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+)
+
+// MaxAttemptsCap is the most attempts a call may make, the first included:
+// gRFC A6's client-side cap on maxAttempts. WithMaxAttempts and WithHedging
+// refuse more.
+const MaxAttemptsCap = 5
+
+// The defaults, from DESIGN.md (section 5) and gRFC A6.
+const (
+	DefaultMaxAttempts     = 3
+	DefaultInitialBackoff  = 100 * time.Millisecond
+	DefaultMaxBackoff      = time.Second
+	DefaultMultiplier      = 2.0
+	DefaultJitterFraction  = 0.2
+	DefaultMaxServerDelay  = 30 * time.Second
+	DefaultMinAttemptTime  = time.Millisecond
+	DefaultBufferLimit     = 256 << 10
+	DefaultBudgetRatio     = 0.2
+	DefaultBudgetPerSecond = 10.0
+	DefaultBudgetWindow    = 10 * time.Second
+)
+
+// An Option configures a Retrier. Options that make sense for a single call
+// are CallOptions, which can also be passed to the call itself.
+type Option interface {
+	apply(*options)
+}
+
+// A CallOption is an Option that is also a grpc.CallOption: passed to New it
+// sets the Retrier's default, passed to a call (or to WithMethodPolicy) it
+// overrides that default for the call (or the method) only. For example
+// client.Get(ctx, req, retry.WithMaxAttempts(1)) makes one attempt. The
+// interceptor removes its own call options before the call goes on.
+//
+// A call option with an invalid value fails the call at once with an error
+// matching ErrInvalidCallOption (codes.Internal), since it cannot be refused
+// earlier.
+type CallOption struct {
+	grpc.EmptyCallOption
+	set func(policy) policy
+	err error
+}
+
+func (c CallOption) apply(o *options) {
+	switch {
+	case c.err != nil:
+		o.errs = append(o.errs, c.err)
+	case c.set == nil:
+		o.errs = append(o.errs, errZeroCallOption)
+	default:
+		o.policy = c.set(o.policy)
+	}
+}
+
+var errZeroCallOption = invalid("zero CallOption: make call options with the With functions")
+
+// policy is what a call option can change: the settings of one call.
+type policy struct {
+	maxAttempts       int
+	backoff           backoff
+	perAttemptTimeout time.Duration
+	maxServerDelay    time.Duration
+	minAttemptTime    time.Duration
+	bufferLimit       int
+	safe              int8 // 0: from the method descriptor; 1: safe; -1: unsafe
+	hedgeDelay        time.Duration
+	hedgeAttempts     int // <= 1: no hedging
+}
+
+// firstAttemptWork reports whether p needs work before the first attempt
+// (a per-attempt context or hedging), so the call cannot take the fast path.
+func (p *policy) firstAttemptWork() bool {
+	return p.perAttemptTimeout > 0 || p.hedgeAttempts > 1
+}
+
+type budgetKind uint8
+
+const (
+	budgetWindow budgetKind = iota
+	budgetTokens
+	budgetNone
+)
+
+type options struct {
+	policy     policy
+	classifier outcome.Classifier
+	observer   Observer
+
+	budget       budgetKind
+	ratio        float64
+	perSecond    float64
+	window       time.Duration
+	maxTokens    float64
+	tokenRatio   float64
+	methods      map[string][]CallOption
+	trailer      TrailerMode
+	checkService bool
+
+	errs []error
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+func callOption(set func(*policy), err error) CallOption {
+	if set == nil {
+		return CallOption{err: err}
+	}
+	f := func(p policy) policy {
+		set(&p)
+		return p
+	}
+	return CallOption{set: f, err: err}
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("retry: "+format, args...)
+}
+
+// WithMaxAttempts sets how many attempts a call may make in all, the first
+// included: 1 disables retries, 3 means the first attempt and up to two
+// retries. Values below 1 or above MaxAttemptsCap (5) are refused. Default:
+// 3.
+func WithMaxAttempts(n int) CallOption {
+	var err error
+	switch {
+	case n < 1:
+		err = invalid("WithMaxAttempts(%d): must be at least 1", n)
+	case n > MaxAttemptsCap:
+		err = invalid("WithMaxAttempts(%d): must be at most %d (gRFC A6's cap on attempts)", n, MaxAttemptsCap)
+	}
+	return callOption(func(p *policy) { p.maxAttempts = n }, err)
+}
+
+// WithBackoff sets the exponential backoff between attempts: the n-th retry
+// waits initial×multiplier^(n-1), at most maxDelay, before jitter (see
+// WithJitter). initial zero means retry at once; multiplier must be at least
+// 1 and maxDelay at least initial. A server's delay (RetryInfo or
+// grpc-retry-pushback-ms) replaces the backoff for the retry it precedes, and
+// the backoff starts again from initial after it (gRFC A6). Default: 100 ms,
+// 2, 1 s.
+func WithBackoff(initial time.Duration, multiplier float64, maxDelay time.Duration) CallOption {
+	var err error
+	switch {
+	case initial < 0:
+		err = invalid("WithBackoff(%v, %v, %v): initial must not be negative", initial, multiplier, maxDelay)
+	case multiplier < 1 || math.IsNaN(multiplier) || math.IsInf(multiplier, 0):
+		err = invalid("WithBackoff(%v, %v, %v): multiplier must be a finite number of at least 1", initial, multiplier, maxDelay)
+	case maxDelay < initial:
+		err = invalid("WithBackoff(%v, %v, %v): maximum must be at least initial", initial, multiplier, maxDelay)
+	}
+	return callOption(func(p *policy) {
+		p.backoff.initial, p.backoff.multiplier, p.backoff.max = initial, multiplier, maxDelay
+	}, err)
+}
+
+// WithJitter sets how the backoff is randomised: ProportionalJitter(f)
+// (within ±f of the exponential delay), FullJitter (anywhere from zero to
+// it, as gRFC A6 specifies), DecorrelatedJitter, or NoJitter. Jitter never
+// takes a delay above the backoff's maximum. Default:
+// ProportionalJitter(0.2).
+func WithJitter(j Jitter) CallOption {
+	var err error
+	if j.kind == jitterProportional && (j.fraction < 0 || j.fraction > 1 || math.IsNaN(j.fraction)) {
+		err = invalid("WithJitter(ProportionalJitter(%v)): fraction must be between 0 and 1", j.fraction)
+	}
+	return callOption(func(p *policy) { p.backoff.jitter = j }, err)
+}
+
+// WithPerAttemptTimeout bounds each attempt of a unary call: an attempt that
+// runs longer is cancelled and, when the caller's deadline leaves time,
+// retried (the classifier sees AttemptTimedOut). It costs one
+// context.WithTimeout per attempt, the first included, so a call with it
+// does not take the allocation-free fast path. Streams ignore it: a
+// per-attempt timeout would end long-lived streams. Zero means no
+// per-attempt timeout; negative is refused. Default: none.
+func WithPerAttemptTimeout(d time.Duration) CallOption {
+	var err error
+	if d < 0 {
+		err = invalid("WithPerAttemptTimeout(%v): must not be negative", d)
+	}
+	return callOption(func(p *policy) { p.perAttemptTimeout = d }, err)
+}
+
+// WithMaxServerDelay caps the delay a server may impose through RetryInfo or
+// grpc-retry-pushback-ms: a longer one is cut to d. It must be positive.
+// Default: 30 s.
+func WithMaxServerDelay(d time.Duration) CallOption {
+	var err error
+	if d <= 0 {
+		err = invalid("WithMaxServerDelay(%v): must be positive", d)
+	}
+	return callOption(func(p *policy) { p.maxServerDelay = d }, err)
+}
+
+// WithMinAttemptTime sets the least time an attempt needs: a retry is not
+// started when the caller's deadline leaves less than its delay plus d, and
+// the call returns the last attempt's error at once instead of sleeping
+// towards a deadline it cannot meet. Zero requires only that the delay fit;
+// negative is refused. The default matches the server deadline
+// interceptor, which refuses requests with 1 ms or less left. Default: 1 ms.
+func WithMinAttemptTime(d time.Duration) CallOption {
+	var err error
+	if d < 0 {
+		err = invalid("WithMinAttemptTime(%v): must not be negative", d)
+	}
+	return callOption(func(p *policy) { p.minAttemptTime = d }, err)
+}
+
+// WithBufferLimit sets how many bytes of sent messages (by proto.Size) a
+// stream keeps to replay on a new attempt. Sending past the limit commits
+// the stream: it is not retried after that. Zero commits a stream at its
+// first sent message; negative is refused. Default: 256 KiB.
+func WithBufferLimit(bytes int) CallOption {
+	var err error
+	if bytes < 0 {
+		err = invalid("WithBufferLimit(%d): must not be negative", bytes)
+	}
+	return callOption(func(p *policy) { p.bufferLimit = bytes }, err)
+}
+
+// WithSafeToRetry overrides what the method descriptor's idempotency_level
+// says: true allows retrying after the server may have processed the
+// request, false forbids it. Errors that prove the request was not
+// processed (outcome.Unprocessed) are retried either way. Default: the
+// descriptor decides (IDEMPOTENT and NO_SIDE_EFFECTS are safe).
+func WithSafeToRetry(safe bool) CallOption {
+	return callOption(func(p *policy) {
+		p.safe = -1
+		if safe {
+			p.safe = 1
+		}
+	}, nil)
+}
+
+// WithHedging turns on hedging for unary calls to methods that are safe to
+// retry: the first attempt is sent at once, and while no attempt has
+// answered, another is sent every delay, up to maxAttempts in all (gRFC A6).
+// The first answer that is not a retryable failure wins and the others are
+// cancelled; a retryable failure sends the next attempt at once; every
+// attempt after the first draws on the retry budget. Hedging needs
+// goroutines and per-attempt state, so hedged calls do not take the fast
+// path. maxAttempts 1 turns hedging off; values below 1 or above 5 and a
+// negative delay are refused. Default: off.
+func WithHedging(delay time.Duration, maxAttempts int) CallOption {
+	var err error
+	switch {
+	case delay < 0:
+		err = invalid("WithHedging(%v, %d): delay must not be negative", delay, maxAttempts)
+	case maxAttempts < 1:
+		err = invalid("WithHedging(%v, %d): maxAttempts must be at least 1", delay, maxAttempts)
+	case maxAttempts > MaxAttemptsCap:
+		err = invalid("WithHedging(%v, %d): maxAttempts must be at most %d (gRFC A6's cap on attempts)", delay, maxAttempts, MaxAttemptsCap)
+	}
+	return callOption(func(p *policy) { p.hedgeDelay, p.hedgeAttempts = delay, maxAttempts }, err)
+}
+
+// WithClassifier sets the classifier that decides each attempt's outcome;
+// only RetryableFailure is retried. nil is refused. Default:
+// outcome.Default.
+func WithClassifier(c outcome.Classifier) Option {
+	return optionFunc(func(o *options) {
+		if c == nil {
+			o.errs = append(o.errs, invalid("WithClassifier(nil): the classifier must not be nil"))
+			return
+		}
+		o.classifier = c
+	})
+}
+
+// WithObserver sets the observer that receives retries, stream commits and
+// the end of every call whose first attempt failed. nil is refused.
+// Default: NopObserver.
+func WithObserver(obs Observer) Option {
+	return optionFunc(func(o *options) {
+		if obs == nil {
+			o.errs = append(o.errs, invalid("WithObserver(nil): the observer must not be nil"))
+			return
+		}
+		o.observer = obs
+	})
+}
+
+// WithBudget sets the retry budget kept per target (cc.Target()): over the
+// last window, retries and hedges may number at most ratio × calls +
+// perSecond × window seconds (Finagle's and Linkerd's retry budget). A retry
+// the budget refuses is not made: the call returns a *BudgetError holding
+// its last error. ratio and perSecond must not be negative; window must be
+// at least 10 ms (it is kept in 10 buckets). Zero ratio and perSecond allow
+// no retries. It replaces WithTokenBucket and WithoutBudget. Default: 0.2,
+// 10, 10 s.
+func WithBudget(ratio, perSecond float64, window time.Duration) Option {
+	return optionFunc(func(o *options) {
+		switch {
+		case ratio < 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0):
+			o.errs = append(o.errs, invalid("WithBudget(%v, %v, %v): ratio must be a finite number of at least 0", ratio, perSecond, window))
+		case perSecond < 0 || math.IsNaN(perSecond) || math.IsInf(perSecond, 0):
+			o.errs = append(o.errs, invalid("WithBudget(%v, %v, %v): perSecond must be a finite number of at least 0", ratio, perSecond, window))
+		case window < 10*time.Millisecond:
+			o.errs = append(o.errs, invalid("WithBudget(%v, %v, %v): window must be at least 10ms", ratio, perSecond, window))
+		default:
+			o.budget, o.ratio, o.perSecond, o.window = budgetWindow, ratio, perSecond, window
+		}
+	})
+}
+
+// WithTokenBucket replaces the retry budget with gRFC A6's retry throttling,
+// kept per target: a bucket of maxTokens tokens, less one for every attempt
+// that fails retryably (or is told not to retry), plus tokenRatio for every
+// call that succeeds; retries and hedges are allowed only while more than
+// half the tokens remain. maxTokens must be in (0, 1000] and tokenRatio
+// positive; tokens are counted in thousandths, as A6 specifies. gRPC's
+// service config uses 10 and 0.1. Default: WithBudget is used instead.
+func WithTokenBucket(maxTokens, tokenRatio float64) Option {
+	return optionFunc(func(o *options) {
+		switch {
+		case !(maxTokens > 0 && maxTokens <= 1000):
+			o.errs = append(o.errs, invalid("WithTokenBucket(%v, %v): maxTokens must be in (0, 1000]", maxTokens, tokenRatio))
+		case !(tokenRatio > 0) || math.IsInf(tokenRatio, 0):
+			o.errs = append(o.errs, invalid("WithTokenBucket(%v, %v): tokenRatio must be positive", maxTokens, tokenRatio))
+		default:
+			o.budget, o.maxTokens, o.tokenRatio = budgetTokens, maxTokens, tokenRatio
+		}
+	})
+}
+
+// WithoutBudget removes the retry budget: every call may use all its
+// attempts. Only do this when something else (a circuit breaker, a
+// concurrency limit) stops retry storms. Default: WithBudget is used.
+func WithoutBudget() Option {
+	return optionFunc(func(o *options) { o.budget = budgetNone })
+}
+
+// WithIdempotent marks the methods (full names, "/package.Service/Method")
+// as safe to retry after the server may have processed them, whatever their
+// descriptors say. It is WithMethodPolicy(m, WithSafeToRetry(true)) for
+// each. Default: the descriptors decide.
+func WithIdempotent(methods ...string) Option {
+	return optionFunc(func(o *options) {
+		for _, m := range methods {
+			addMethodPolicy(o, "WithIdempotent", m, []CallOption{WithSafeToRetry(true)})
+		}
+	})
+}
+
+// WithMethodPolicy overrides the Retrier's defaults for one method (its full
+// name, "/package.Service/Method") with call options; options passed to a
+// call override these in turn. Default: none.
+func WithMethodPolicy(method string, opts ...CallOption) Option {
+	return optionFunc(func(o *options) {
+		addMethodPolicy(o, "WithMethodPolicy", method, opts)
+	})
+}
+
+func addMethodPolicy(o *options, name, method string, opts []CallOption) {
+	if err := validMethod(method); err != nil {
+		o.errs = append(o.errs, invalid("%s(%q): %v", name, method, err))
+		return
+	}
+	for _, c := range opts {
+		if c.err != nil {
+			o.errs = append(o.errs, c.err)
+			return
+		}
+		if c.set == nil {
+			o.errs = append(o.errs, errZeroCallOption)
+			return
+		}
+	}
+	if o.methods == nil {
+		o.methods = make(map[string][]CallOption)
+	}
+	o.methods[method] = append(o.methods[method], opts...)
+}
+
+func validMethod(m string) error {
+	if !strings.HasPrefix(m, "/") || strings.Count(m, "/") != 2 || strings.HasSuffix(m, "/") || strings.HasPrefix(m, "//") {
+		return errors.New(`must be a full method name, "/package.Service/Method"`)
+	}
+	return nil
+}
+
+// TrailerMode says when the first attempt of a unary call reads the
+// grpc-retry-pushback-ms trailer; see WithFirstAttemptTrailer.
+type TrailerMode uint8
+
+const (
+	// TrailerAuto reads the first attempt's trailer only for targets that
+	// have sent a pushback trailer before (on a later attempt or a stream),
+	// so servers that never push back cost nothing.
+	TrailerAuto TrailerMode = iota
+	// TrailerAlways reads the first attempt's trailer on every call.
+	TrailerAlways
+	// TrailerNever never reads the first attempt's trailer.
+	TrailerNever
+)
+
+// WithFirstAttemptTrailer sets when the first attempt of a unary call reads
+// its grpc-retry-pushback-ms trailer. Reading it means passing a
+// grpc.Trailer call option, which costs time (about 30 ns, with a pooled
+// holder) on every call, so by default it is read only once the target is
+// known to send pushback. Without it the first retry's delay comes from the
+// google.rpc.RetryInfo in the status details (which Bulwark servers send
+// with every positive pushback), and a stop (negative pushback) on the first
+// attempt is only seen from the second attempt on. Later attempts, and all
+// stream attempts, always read the trailer. Default: TrailerAuto.
+func WithFirstAttemptTrailer(m TrailerMode) Option {
+	return optionFunc(func(o *options) {
+		if m > TrailerNever {
+			o.errs = append(o.errs, invalid("WithFirstAttemptTrailer(%d): unknown mode", m))
+			return
+		}
+		o.trailer = m
+	})
+}
+
+// WithServiceConfigCheck, when true, makes the Retrier look at the
+// channel's service config (cc.GetMethodConfig) before its first retry of a
+// call, and not retry when gRPC's own retryPolicy is on for the method:
+// both retrying would multiply the attempts (3 × 4 = 12 with the usual
+// settings). Turn it off when the channel was built with
+// grpc.WithDisableRetry, which the Retrier cannot see. Default: true.
+func WithServiceConfigCheck(on bool) Option {
+	return optionFunc(func(o *options) { o.checkService = on })
+}
+
+func defaultOptions() options {
+	return options{
+		policy: policy{
+			maxAttempts: DefaultMaxAttempts,
+			backoff: backoff{
+				initial:    DefaultInitialBackoff,
+				multiplier: DefaultMultiplier,
+				max:        DefaultMaxBackoff,
+				jitter:     ProportionalJitter(DefaultJitterFraction),
+			},
+			maxServerDelay: DefaultMaxServerDelay,
+			minAttemptTime: DefaultMinAttemptTime,
+			bufferLimit:    DefaultBufferLimit,
+		},
+		classifier:   outcome.Default,
+		observer:     NopObserver{},
+		budget:       budgetWindow,
+		ratio:        DefaultBudgetRatio,
+		perSecond:    DefaultBudgetPerSecond,
+		window:       DefaultBudgetWindow,
+		checkService: true,
+	}
+}
+
+func newOptions(opts []Option) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			o.errs = append(o.errs, invalid("New: nil Option"))
+			continue
+		}
+		opt.apply(&o)
+	}
+	return o, errors.Join(o.errs...)
+}

@@ -1,0 +1,443 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/testpb"
+)
+
+// failing returns a Unary handler that fails the first n attempts of each
+// call with err and records every attempt.
+func failing(rec *attempts, n int, err error) func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+	return func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+		if rec.add(ctx) <= n {
+			return nil, err
+		}
+		return &testpb.UnaryResponse{Text: req.GetText()}, nil
+	}
+}
+
+func TestUnaryRetriesWithBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newAttempts()
+		svc := &grpctest.Service{UnaryFunc: failing(rec, 2, status.Error(codes.Unavailable, "down"))}
+		obs := &events{}
+		env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithObserver(obs)}})
+		resp, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{Text: "hi"})
+		if err != nil || resp.GetText() != "hi" {
+			t.Fatalf("Unary = %v, %v; want hi", resp, err)
+		}
+		if got, want := rec.offsets(), []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond}; !equalDurations(got, want) {
+			t.Errorf("attempts at %v; want %v (backoff 100 ms, then 200 ms)", got, want)
+		}
+		if got := rec.numbers(); len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 3 {
+			t.Errorf("grpc-previous-rpc-attempts gave attempt numbers %v; want [1 2 3]", got)
+		}
+		retries, _, ends := obs.snapshot()
+		if len(retries) != 2 || retries[0].Attempt != 2 || retries[0].Delay != 100*time.Millisecond || retries[0].Reason != retry.DelayBackoff ||
+			retries[1].Attempt != 3 || retries[1].Delay != 200*time.Millisecond {
+			t.Errorf("OnRetry events = %+v", retries)
+		}
+		if retries[0].Method != testpb.TestService_Unary_FullMethodName || retries[0].Target != "passthrough:///bufnet" {
+			t.Errorf("OnRetry method, target = %q, %q", retries[0].Method, retries[0].Target)
+		}
+		// 10/s × 10 s + 20% of the one call, less the retries taken.
+		if math.Abs(retries[0].Budget-99.2) > 1e-9 || math.Abs(retries[1].Budget-98.2) > 1e-9 {
+			t.Errorf("budget levels = %v, %v; want 99.2, 98.2", retries[0].Budget, retries[1].Budget)
+		}
+		if len(ends) != 1 || ends[0].Reason != retry.StopSucceeded || ends[0].Attempts != 3 || ends[0].Err != nil {
+			t.Errorf("OnFinish events = %+v; want one, succeeded after 3 attempts", ends)
+		}
+	})
+}
+
+func TestUnaryStopsOnOutcome(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		attempts int
+		reason   retry.StopReason
+	}{
+		{"unavailable uses all attempts", status.Error(codes.Unavailable, "x"), 3, retry.StopMaxAttempts},
+		{"internal is fatal", status.Error(codes.Internal, "x"), 1, retry.StopNotRetryable},
+		{"unknown is fatal", status.Error(codes.Unknown, "x"), 1, retry.StopNotRetryable},
+		{"invalid argument proves health", status.Error(codes.InvalidArgument, "x"), 1, retry.StopNotRetryable},
+		{"aborted is ignored", status.Error(codes.Aborted, "x"), 1, retry.StopNotRetryable},
+		{"deadline from the server is fatal", status.Error(codes.DeadlineExceeded, "x"), 1, retry.StopNotRetryable},
+		{"resource exhausted without delay", status.Error(codes.ResourceExhausted, "x"), 1, retry.StopNotRetryable},
+		{"resource exhausted with RetryInfo", errdetails.New("QUOTA", "slow down", errdetails.WithGRPCCode(codes.ResourceExhausted), errdetails.WithRetryable(true), errdetails.WithRetryAfter(time.Millisecond)), 3, retry.StopMaxAttempts},
+		{"application error not retryable", errdetails.New(errdetails.CodeDatabase, "x", errdetails.WithRetryable(false)), 1, retry.StopNotRetryable},
+		{"application error retryable", errdetails.Database("", errors.New("conn reset")), 3, retry.StopMaxAttempts},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newAttempts()
+				svc := &grpctest.Service{UnaryFunc: failing(rec, 99, tc.err)}
+				obs := &events{}
+				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs)}})
+				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
+				if status.Code(err) != status.Code(tc.err) {
+					t.Errorf("code = %v; want %v", status.Code(err), status.Code(tc.err))
+				}
+				if got := rec.count(); got != tc.attempts {
+					t.Errorf("attempts = %d; want %d", got, tc.attempts)
+				}
+				_, _, ends := obs.snapshot()
+				if len(ends) != 1 || ends[0].Reason != tc.reason || ends[0].Attempts != tc.attempts {
+					t.Errorf("OnFinish = %+v; want reason %v after %d attempts", ends, tc.reason, tc.attempts)
+				}
+			})
+		})
+	}
+}
+
+func TestUnaryCallOptions(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     []grpc.CallOption
+		attempts int
+	}{
+		{"default", nil, 3},
+		{"one attempt disables retries", []grpc.CallOption{retry.WithMaxAttempts(1)}, 1},
+		{"five attempts", []grpc.CallOption{retry.WithMaxAttempts(5)}, 5},
+		{"pointer option", []grpc.CallOption{func() *retry.CallOption { o := retry.WithMaxAttempts(2); return &o }()}, 2},
+		{"with other call options", []grpc.CallOption{grpc.WaitForReady(false), retry.WithMaxAttempts(4), grpc.MaxCallRecvMsgSize(1 << 20)}, 4},
+		{"not safe for this call", []grpc.CallOption{retry.WithSafeToRetry(false)}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newAttempts()
+				svc := &grpctest.Service{UnaryFunc: failing(rec, 99, status.Error(codes.Unavailable, "x"))}
+				env, _ := start(t, svc, setup{})
+				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}, tc.opts...)
+				if status.Code(err) != codes.Unavailable {
+					t.Errorf("code = %v; want UNAVAILABLE", status.Code(err))
+				}
+				if got := rec.count(); got != tc.attempts {
+					t.Errorf("attempts = %d; want %d", got, tc.attempts)
+				}
+			})
+		})
+	}
+}
+
+func TestUnaryInvalidCallOption(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newAttempts()
+		svc := &grpctest.Service{UnaryFunc: failing(rec, 0, nil)}
+		env, _ := start(t, svc, setup{})
+		_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}, retry.WithMaxAttempts(9))
+		if !errors.Is(err, retry.ErrInvalidCallOption) || status.Code(err) != codes.Internal {
+			t.Fatalf("err = %v (code %v); want ErrInvalidCallOption, INTERNAL", err, status.Code(err))
+		}
+		if want := "retry: WithMaxAttempts(9): must be at most 5 (gRFC A6's cap on attempts)"; err.Error() != want {
+			t.Errorf("err = %q; want %q", err, want)
+		}
+		if rec.count() != 0 {
+			t.Errorf("%d attempts reached the server; want none", rec.count())
+		}
+		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}, retry.CallOption{}); !errors.Is(err, retry.ErrInvalidCallOption) {
+			t.Errorf("zero CallOption: err = %v; want ErrInvalidCallOption", err)
+		}
+	})
+}
+
+func TestUnsafeMethod(t *testing.T) {
+	overloaded := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed())
+	retryLocalRejects := outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
+		if o := outcome.Default.Classify(ctx, r); o != outcome.LocalReject {
+			return o
+		}
+		return outcome.RetryableFailure
+	})
+	localReject := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if attemptOf(metadata.NewIncomingContext(ctx, outgoing(ctx))) == 1 {
+			return &rejected{}
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	tests := []struct {
+		name     string
+		err      error
+		setup    setup
+		attempts int // that reach the server
+		code     codes.Code
+	}{
+		{"may have been processed: not retried", status.Error(codes.Unavailable, "x"), setup{}, 1, codes.Unavailable},
+		{"application error, processed: not retried", errdetails.Database("", nil), setup{}, 1, codes.Unavailable},
+		{"overload marked unprocessed: retried", overloaded, setup{}, 3, codes.Unavailable},
+		{"marked idempotent by option: retried", status.Error(codes.Unavailable, "x"),
+			setup{retry: []retry.Option{retry.WithIdempotent(testpb.TestService_UnaryUnsafe_FullMethodName)}}, 3, codes.Unavailable},
+		{"method policy: retried", status.Error(codes.Unavailable, "x"),
+			setup{retry: []retry.Option{retry.WithMethodPolicy(testpb.TestService_UnaryUnsafe_FullMethodName, retry.WithSafeToRetry(true), retry.WithMaxAttempts(2))}}, 2, codes.Unavailable},
+		{"local reject is not retried by the default table", nil,
+			setup{inner: []grpc.UnaryClientInterceptor{localReject}}, 0, codes.Unavailable},
+		{"local reject is safe when the classifier retries it", nil,
+			setup{inner: []grpc.UnaryClientInterceptor{localReject}, retry: []retry.Option{retry.WithClassifier(retryLocalRejects)}}, 1, codes.OK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newAttempts()
+				svc := &grpctest.Service{UnaryUnsafeFunc: func(ctx context.Context, req *testpb.UnaryUnsafeRequest) (*testpb.UnaryUnsafeResponse, error) {
+					rec.add(ctx)
+					if tc.err != nil {
+						return nil, tc.err
+					}
+					return &testpb.UnaryUnsafeResponse{}, nil
+				}}
+				env, _ := start(t, svc, tc.setup)
+				_, err := env.Client.UnaryUnsafe(t.Context(), &testpb.UnaryUnsafeRequest{})
+				if status.Code(err) != tc.code {
+					t.Errorf("code = %v (%v); want %v", status.Code(err), err, tc.code)
+				}
+				if got := rec.count(); got != tc.attempts {
+					t.Errorf("attempts that reached the server = %d; want %d", got, tc.attempts)
+				}
+			})
+		})
+	}
+}
+
+// rejected is a local reject, as a breaker or limiter inside the Retrier
+// returns it.
+type rejected struct{}
+
+func (*rejected) Error() string              { return "test: rejected locally" }
+func (*rejected) Is(target error) bool       { return target == outcome.ErrLocalReject }
+func (*rejected) GRPCStatus() *status.Status { return status.New(codes.Unavailable, "rejected locally") }
+func (*rejected) Unwrap() error              { return nil }
+
+// outgoing returns the outgoing metadata of ctx.
+func outgoing(ctx context.Context) metadata.MD {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	return md
+}
+
+func TestPushback(t *testing.T) {
+	const delay = 200 * time.Millisecond
+	bulwarkDelay := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(delay))
+	bulwarkStop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1))
+	plain := func(pushback string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			if err := grpc.SetTrailer(ctx, metadata.Pairs(retry.PushbackKey, pushback)); err != nil {
+				return err
+			}
+			return status.Error(codes.Unavailable, "busy")
+		}
+	}
+	bulwark := func(err error) func(context.Context) error { return func(context.Context) error { return err } }
+	tests := []struct {
+		name string
+		mode retry.TrailerMode
+		fail func(context.Context) error
+		// when the attempts of two calls in a row reach the server, each
+		// call failing twice then succeeding (or giving up)
+		first, second []time.Duration
+	}{
+		{"RetryInfo from a Bulwark server", retry.TrailerAuto, bulwark(bulwarkDelay),
+			[]time.Duration{0, delay, 2 * delay}, []time.Duration{0, delay, 2 * delay}},
+		{"trailer only: learnt on the second attempt", retry.TrailerAuto, plain("200"),
+			[]time.Duration{0, 100 * time.Millisecond, 100*time.Millisecond + delay}, []time.Duration{0, delay, 2 * delay}},
+		{"trailer only, always read", retry.TrailerAlways, plain("200"),
+			[]time.Duration{0, delay, 2 * delay}, []time.Duration{0, delay, 2 * delay}},
+		{"trailer only, never read on the first attempt", retry.TrailerNever, plain("200"),
+			[]time.Duration{0, 100 * time.Millisecond, 100*time.Millisecond + delay}, []time.Duration{0, 100 * time.Millisecond, 100*time.Millisecond + delay}},
+		{"stop from a Bulwark server: seen on the second attempt, then at once", retry.TrailerAuto, bulwark(bulwarkStop),
+			[]time.Duration{0, 100 * time.Millisecond}, []time.Duration{0}},
+		{"stop, trailer always read", retry.TrailerAlways, bulwark(bulwarkStop),
+			[]time.Duration{0}, []time.Duration{0}},
+		{"stop from a plain server", retry.TrailerAlways, plain("-1"),
+			[]time.Duration{0}, []time.Duration{0}},
+		{"unparseable pushback means stop", retry.TrailerAlways, plain("soon"),
+			[]time.Duration{0}, []time.Duration{0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var rec *attempts
+				svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+					if rec.add(ctx) <= 2 {
+						return nil, tc.fail(ctx)
+					}
+					return &testpb.UnaryResponse{}, nil
+				}}
+				env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithFirstAttemptTrailer(tc.mode)}})
+				for i, want := range [][]time.Duration{tc.first, tc.second} {
+					rec = newAttempts()
+					_, _ = env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
+					if got := rec.offsets(); !equalDurations(got, want) {
+						t.Errorf("call %d: attempts at %v; want %v", i+1, got, want)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestServerDelayIsCapped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newAttempts()
+		long := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(time.Minute))
+		svc := &grpctest.Service{UnaryFunc: failing(rec, 1, long)}
+		obs := &events{}
+		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithMaxServerDelay(2 * time.Second), retry.WithObserver(obs)}})
+		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := rec.offsets(), []time.Duration{0, 2 * time.Second}; !equalDurations(got, want) {
+			t.Errorf("attempts at %v; want %v", got, want)
+		}
+		retries, _, _ := obs.snapshot()
+		if len(retries) != 1 || retries[0].Reason != retry.DelayRetryInfo || retries[0].Delay != 2*time.Second {
+			t.Errorf("OnRetry = %+v; want one RetryInfo delay of 2s", retries)
+		}
+	})
+}
+
+func TestDeadline(t *testing.T) {
+	unavailable := status.Error(codes.Unavailable, "down")
+	tests := []struct {
+		name     string
+		deadline time.Duration
+		err      error
+		opts     []retry.Option
+		attempts int
+		elapsed  time.Duration // when the call returns
+		code     codes.Code
+		reason   retry.StopReason
+	}{
+		{"next delay does not fit: last error at once", 250 * time.Millisecond, unavailable, nil,
+			2, 100 * time.Millisecond, codes.Unavailable, retry.StopDeadline},
+		{"delay and minimum attempt time fit exactly", 301 * time.Millisecond, unavailable, nil,
+			3, 300 * time.Millisecond, codes.Unavailable, retry.StopMaxAttempts},
+		{"longer minimum attempt time does not fit", 301 * time.Millisecond, unavailable, []retry.Option{retry.WithMinAttemptTime(5 * time.Millisecond)},
+			2, 100 * time.Millisecond, codes.Unavailable, retry.StopDeadline},
+		{"server delay past the deadline", time.Second,
+			errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(2*time.Second)), nil,
+			1, 0, codes.Unavailable, retry.StopDeadline},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newAttempts()
+				svc := &grpctest.Service{UnaryFunc: failing(rec, 99, tc.err)}
+				obs := &events{}
+				env, _ := start(t, svc, setup{retry: append([]retry.Option{noJitter, retry.WithObserver(obs)}, tc.opts...)})
+				ctx, cancel := context.WithTimeout(t.Context(), tc.deadline)
+				defer cancel()
+				begin := time.Now()
+				_, err := env.Client.Unary(ctx, &testpb.UnaryRequest{})
+				if got := time.Since(begin); got != tc.elapsed {
+					t.Errorf("call returned after %v; want %v", got, tc.elapsed)
+				}
+				if status.Code(err) != tc.code {
+					t.Errorf("code = %v; want %v", status.Code(err), tc.code)
+				}
+				if rec.count() != tc.attempts {
+					t.Errorf("attempts = %d; want %d", rec.count(), tc.attempts)
+				}
+				_, _, ends := obs.snapshot()
+				if len(ends) != 1 || ends[0].Reason != tc.reason {
+					t.Errorf("OnFinish = %+v; want reason %v", ends, tc.reason)
+				}
+			})
+		})
+	}
+}
+
+func TestCancelDuringBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newAttempts()
+		svc := &grpctest.Service{UnaryFunc: failing(rec, 99, status.Error(codes.Unavailable, "down"))}
+		env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithBackoff(time.Second, 2, time.Second)}})
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		begin := time.Now()
+		_, err := env.Client.Unary(ctx, &testpb.UnaryRequest{})
+		if status.Code(err) != codes.Canceled || time.Since(begin) != 300*time.Millisecond {
+			t.Errorf("err = %v after %v; want CANCELLED after 300ms", err, time.Since(begin))
+		}
+		if rec.count() != 1 {
+			t.Errorf("attempts = %d; want 1", rec.count())
+		}
+	})
+}
+
+func TestPerAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newAttempts()
+		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			if rec.add(ctx) == 1 {
+				<-ctx.Done() // hangs until the client gives up on it
+				return nil, ctx.Err()
+			}
+			return &testpb.UnaryResponse{Text: "second"}, nil
+		}}
+		env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithPerAttemptTimeout(50 * time.Millisecond)}})
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		resp, err := env.Client.Unary(ctx, &testpb.UnaryRequest{})
+		if err != nil || resp.GetText() != "second" {
+			t.Fatalf("Unary = %v, %v; want the second attempt's answer", resp, err)
+		}
+		if got, want := rec.offsets(), []time.Duration{0, 150 * time.Millisecond}; !equalDurations(got, want) {
+			t.Errorf("attempts at %v; want %v (timeout 50ms + backoff 100ms)", got, want)
+		}
+	})
+}
+
+func TestServiceConfigRetryPolicy(t *testing.T) {
+	const sc = `{"methodConfig": [{"name": [{"service": "bulwark.testing.v1.TestService"}],
+		"retryPolicy": {"maxAttempts": 2, "initialBackoff": "0.01s", "maxBackoff": "0.01s", "backoffMultiplier": 1,
+		"retryableStatusCodes": ["UNAVAILABLE"]}}]}`
+	tests := []struct {
+		name     string
+		check    bool
+		attempts int
+		reason   retry.StopReason
+	}{
+		{"detected: gRPC retries alone", true, 2, retry.StopServiceConfig},
+		{"check off: attempts multiply", false, 6, retry.StopMaxAttempts},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newAttempts()
+				svc := &grpctest.Service{UnaryFunc: failing(rec, 99, status.Error(codes.Unavailable, "down"))}
+				obs := &events{}
+				env, _ := start(t, svc, setup{
+					retry: []retry.Option{retry.WithServiceConfigCheck(tc.check), retry.WithObserver(obs)},
+					dial:  []grpc.DialOption{grpc.WithDefaultServiceConfig(sc)},
+				})
+				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
+				if status.Code(err) != codes.Unavailable {
+					t.Errorf("code = %v; want UNAVAILABLE", status.Code(err))
+				}
+				if rec.count() != tc.attempts {
+					t.Errorf("attempts = %d; want %d", rec.count(), tc.attempts)
+				}
+				_, _, ends := obs.snapshot()
+				if len(ends) != 1 || ends[0].Reason != tc.reason {
+					t.Errorf("OnFinish = %+v; want reason %v", ends, tc.reason)
+				}
+			})
+		})
+	}
+}
