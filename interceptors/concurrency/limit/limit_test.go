@@ -158,7 +158,10 @@ func TestConfigErrors(t *testing.T) {
 		{func() error { _, e := limit.NewGradient(limit.GradientConfig{Smoothing: 2}); return e }, "limit: GradientConfig.Smoothing 2"},
 		{func() error { _, e := limit.NewGradient(limit.GradientConfig{BaselineSmoothing: -1}); return e }, "limit: GradientConfig.BaselineSmoothing -1"},
 		{func() error { _, e := limit.NewGradient(limit.GradientConfig{Headroom: -1}); return e }, "limit: GradientConfig.Headroom -1"},
-		{func() error { _, e := limit.NewGradient(limit.GradientConfig{Min: 0, Max: 0, Initial: 1, Tolerance: 1}); return e }, ""},
+		{func() error {
+			_, e := limit.NewGradient(limit.GradientConfig{Min: 0, Max: 0, Initial: 1, Tolerance: 1})
+			return e
+		}, ""},
 	}
 	for _, tc := range tests {
 		err := tc.err()
