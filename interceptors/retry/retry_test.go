@@ -219,10 +219,12 @@ func TestUnsafeMethod(t *testing.T) {
 // returns it.
 type rejected struct{}
 
-func (*rejected) Error() string              { return "test: rejected locally" }
-func (*rejected) Is(target error) bool       { return target == outcome.ErrLocalReject }
-func (*rejected) GRPCStatus() *status.Status { return status.New(codes.Unavailable, "rejected locally") }
-func (*rejected) Unwrap() error              { return nil }
+func (*rejected) Error() string        { return "test: rejected locally" }
+func (*rejected) Is(target error) bool { return target == outcome.ErrLocalReject }
+func (*rejected) GRPCStatus() *status.Status {
+	return status.New(codes.Unavailable, "rejected locally")
+}
+func (*rejected) Unwrap() error { return nil }
 
 // outgoing returns the outgoing metadata of ctx.
 func outgoing(ctx context.Context) metadata.MD {
