@@ -24,7 +24,6 @@ const clientTimeout = 15 * time.Second
 // scenario is one run of the client and what it must print.
 type scenario struct {
 	title string
-	about string
 	args  []string
 	// wantExit is the client's exit status: 0 for success, 1 for a failed
 	// call.
