@@ -1,0 +1,158 @@
+package circuit
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/breaker"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+)
+
+// Circuit holds the breakers of a client or a server; its methods return the
+// interceptors, which share them. It is safe for concurrent use.
+type Circuit struct {
+	opts    options
+	nop     bool // the observer is a NopObserver
+	clients *registry
+	servers *registry
+}
+
+// New returns a Circuit, or an error naming each option that is invalid
+// (breaker options included).
+func New(opts ...Option) (*Circuit, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &Circuit{opts: o}
+	_, c.nop = o.observer.(NopObserver)
+	c.clients = newRegistry(o.maxBreakers, c.newEntry)
+	c.servers = newRegistry(o.maxBreakers, c.newEntry)
+	return c, nil
+}
+
+func mustNew(opts []Option) *Circuit {
+	c, err := New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// UnaryClientInterceptor returns a client-side unary interceptor with its
+// own breakers, built from opts. It panics on an invalid option; use New to
+// get the error, or to share breakers with the stream interceptor.
+func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
+	return mustNew(opts).UnaryClientInterceptor()
+}
+
+// StreamClientInterceptor returns a client-side stream interceptor with its
+// own breakers, built from opts. It panics on an invalid option.
+func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
+	return mustNew(opts).StreamClientInterceptor()
+}
+
+// UnaryServerInterceptor returns a server-side unary interceptor with its
+// own breakers, built from opts. It panics on an invalid option.
+func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
+	return mustNew(opts).UnaryServerInterceptor()
+}
+
+// StreamServerInterceptor returns a server-side stream interceptor with its
+// own breakers, built from opts. It panics on an invalid option.
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	return mustNew(opts).StreamServerInterceptor()
+}
+
+// ClientBreaker returns the breaker that guards calls to target (and to
+// fullMethod, with WithPerMethod; fullMethod is ignored otherwise), making it
+// if needed: for example to force it open (breaker.ModeForcedOpen) before
+// any call, or to read its state. A breaker evicted from the registry (see
+// WithMaxBreakers) no longer guards calls.
+func (c *Circuit) ClientBreaker(target, fullMethod string) *breaker.Breaker {
+	return c.clients.get(c.clientKey(target, fullMethod)).b
+}
+
+// ServerBreaker returns the breaker that guards the server's fullMethod,
+// making it if needed.
+func (c *Circuit) ServerBreaker(fullMethod string) *breaker.Breaker {
+	return c.servers.get(key{method: fullMethod}).b
+}
+
+// Close stops the timers of every breaker, for a Circuit that is no longer
+// used. Calls already under way may still report.
+func (c *Circuit) Close() {
+	c.clients.close()
+	c.servers.close()
+}
+
+func (c *Circuit) clientKey(target, fullMethod string) key {
+	if c.opts.perMethod {
+		return key{target, fullMethod}
+	}
+	return key{target: target}
+}
+
+func (c *Circuit) newEntry(k key) *entry {
+	opts := c.opts.breakerOpts
+	if !c.nop {
+		obs := c.opts.observer
+		opts = append(opts[:len(opts):len(opts)], breaker.WithOnStateChange(func(from, to breaker.State) {
+			obs.OnStateChange(k.target, k.method, from, to)
+		}))
+	}
+	b, err := breaker.New(opts...)
+	if err != nil {
+		panic(err) // New checked these options
+	}
+	return &entry{b: b, rej: &OpenError{Target: k.target, Method: k.method, b: b}}
+}
+
+// classify returns the outcome of a call and what the breaker records.
+func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, breaker.Result) {
+	if err != nil {
+		err = contextStatus(err)
+	}
+	o := c.opts.classifier.Classify(ctx, outcome.Result{Err: err, Pushback: outcome.NoPushback})
+	switch o {
+	case outcome.Success:
+		return o, breaker.Success
+	case outcome.RetryableFailure, outcome.FatalFailure:
+		return o, breaker.Failure
+	default:
+		return o, breaker.Ignored
+	}
+}
+
+// contextStatus turns a bare context error (as a handler or an inner
+// interceptor may return) into the status gRPC sends for it, so that the
+// classifier sees CANCELLED or DEADLINE_EXCEEDED rather than UNKNOWN.
+func contextStatus(err error) error {
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var gs interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &gs) {
+		return err
+	}
+	return status.FromContextError(err).Err()
+}
+
+// report records how a call ended and tells the observer.
+func (c *Circuit) report(ctx context.Context, e *entry, fullMethod string, p breaker.Permit, err error) outcome.Outcome {
+	o, r := c.classify(ctx, err)
+	p.Done(r)
+	if !c.nop {
+		c.opts.observer.OnCall(e.rej.Target, fullMethod, o)
+	}
+	return o
+}
+
+func (c *Circuit) reject(e *entry, fullMethod string) {
+	if !c.nop {
+		c.opts.observer.OnReject(e.rej.Target, fullMethod)
+	}
+}

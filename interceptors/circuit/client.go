@@ -1,0 +1,131 @@
+package circuit
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+
+	"github.com/bulwarkrpc/bulwark/breaker"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+)
+
+// UnaryClientInterceptor returns the client-side unary interceptor. Each call
+// asks the breaker of its target (or target and method) for a permit: a
+// refused call fails at once with an *OpenError (UNAVAILABLE, CIRCUIT_OPEN)
+// without reaching the network, or gets the Fallback's answer; a call let
+// through reports its outcome when it returns.
+func (c *Circuit) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		e := c.clients.get(c.clientKey(cc.Target(), method))
+		p, err := e.b.Allow()
+		if err != nil {
+			c.reject(e, method)
+			if c.opts.fallback != nil {
+				return c.opts.fallback(ctx, method, req, reply, e.rej)
+			}
+			return e.rej
+		}
+		returned := false
+		defer func() {
+			if !returned { // the invoker panicked
+				p.Done(breaker.Failure)
+			}
+		}()
+		err = invoker(ctx, method, req, reply, cc, opts...)
+		returned = true
+		o := c.report(ctx, e, method, p, err)
+		if c.opts.onFailure && o.IsFailure() {
+			return c.opts.fallback(ctx, method, req, reply, err)
+		}
+		return err
+	}
+}
+
+// StreamClientInterceptor returns the client-side stream interceptor. A
+// stream holds its permit for its whole life and is judged by how it ends:
+// io.EOF from RecvMsg (or the single response of a client-streaming call) is
+// a success, an error is classified, and the caller cancelling its context
+// is ignored. The permit is released exactly once, also when the caller
+// cancels and never reads again.
+func (c *Circuit) StreamClientInterceptor() grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		e := c.clients.get(c.clientKey(cc.Target(), method))
+		p, err := e.b.Allow()
+		if err != nil {
+			c.reject(e, method)
+			return nil, e.rej
+		}
+		returned := false
+		defer func() {
+			if !returned {
+				p.Done(breaker.Failure)
+			}
+		}()
+		cs, err := streamer(ctx, desc, cc, method, opts...)
+		returned = true
+		if err != nil {
+			c.report(ctx, e, method, p, err)
+			return nil, err
+		}
+		s := &clientStream{ClientStream: cs, c: c, e: e, ctx: ctx, method: method, p: p, serverStreams: desc.ServerStreams}
+		// The caller may cancel and walk away: release the permit then.
+		s.stop = context.AfterFunc(ctx, s.canceled)
+		return s, nil
+	}
+}
+
+type clientStream struct {
+	grpc.ClientStream
+	c             *Circuit
+	e             *entry
+	ctx           context.Context
+	method        string
+	p             breaker.Permit
+	serverStreams bool
+	stop          func() bool
+	done          atomic.Bool
+}
+
+func (s *clientStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	switch {
+	case errors.Is(err, io.EOF):
+		s.finish(nil)
+	case err != nil:
+		s.finish(err)
+	case !s.serverStreams:
+		s.finish(nil) // the single response of a unary-response stream
+	}
+	return err
+}
+
+func (s *clientStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.finish(err) // io.EOF: the status comes from RecvMsg
+	}
+	return err
+}
+
+// finish reports the end of the stream, once.
+func (s *clientStream) finish(err error) {
+	if !s.done.CompareAndSwap(false, true) {
+		return
+	}
+	s.stop()
+	s.c.report(s.ctx, s.e, s.method, s.p, err)
+}
+
+// canceled runs when the caller's context is done before the stream ended.
+func (s *clientStream) canceled() {
+	if !s.done.CompareAndSwap(false, true) {
+		return
+	}
+	s.p.Done(breaker.Ignored)
+	if !s.c.nop {
+		s.c.opts.observer.OnCall(s.e.rej.Target, s.method, outcome.Ignored)
+	}
+}

@@ -1,0 +1,53 @@
+// Package circuit puts circuit breakers (package breaker) in front of gRPC
+// calls, so that calls to a failing target or method fail fast, without
+// touching the network, until probes show it has recovered.
+//
+// # Client side
+//
+// UnaryClientInterceptor and StreamClientInterceptor keep one breaker per
+// target (cc.Target()), or per target and method with WithPerMethod, in a
+// bounded registry (WithMaxBreakers; the least recently used breaker is
+// evicted). Finding the breaker of a call takes no lock and allocates
+// nothing. The interceptors belong inside retry and the client-side
+// concurrency limiter, so that each attempt is judged on its own and
+// limiter rejections never reach the breaker:
+//
+//	logging → metrics → deadline → retry → concurrency → circuit → transport
+//
+// A stream holds its permit for its whole life and is judged by how it ends
+// (io.EOF is a success; the caller cancelling is ignored). A unary call that
+// the breaker refuses can be answered by a Fallback instead (WithFallback),
+// for example from a cache.
+//
+// # Server side
+//
+// UnaryServerInterceptor and StreamServerInterceptor keep one breaker per
+// method, so that a handler whose own dependency is down fails fast before it
+// runs. They belong innermost, next to the handler and inside the error
+// boundary and the concurrency limiter.
+//
+// # Outcomes
+//
+// Outcomes come from an outcome.Classifier (WithClassifier; default
+// outcome.Default): a Success counts as a success, a RetryableFailure or
+// FatalFailure as a failure, and Ignored and LocalReject calls release their
+// permit without being counted. So the caller cancelling, its deadline
+// expiring, and codes that prove the peer healthy, such as INVALID_ARGUMENT
+// or NOT_FOUND, never trip a breaker; an ApplicationError's retryability
+// refines a failure.
+//
+// # Codes returned
+//
+// A refused call fails with an *OpenError: UNAVAILABLE with ErrorInfo
+// reason CIRCUIT_OPEN (errdetails.CodeCircuitOpen), marked unprocessed, and
+// a RetryInfo holding the remaining open time (none while half-open or
+// forced open). It matches breaker.ErrOpen and outcome.ErrLocalReject with
+// errors.Is, so the retry interceptor never re-enters an open breaker. Every
+// other error is the call's own.
+//
+// # Observing
+//
+// An Observer (WithObserver) hears about transitions, calls by outcome and
+// rejections, for the metrics interceptors. ClientBreaker and ServerBreaker
+// give access to a breaker, for example to force it open.
+package circuit

@@ -1,0 +1,99 @@
+package circuit
+
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bulwarkrpc/bulwark/breaker"
+)
+
+// key names what a breaker guards: a target, a target's method, or (on the
+// server) a method.
+type key struct{ target, method string }
+
+// entry is one breaker and the error it refuses calls with.
+type entry struct {
+	b    *breaker.Breaker
+	rej  *OpenError
+	used atomic.Bool // second-chance bit: set by lookups, cleared by the eviction sweep
+}
+
+// registry holds a bounded set of breakers. Lookups load an immutable map
+// through an atomic pointer: no lock and no allocation. Inserts copy the map
+// under a mutex; when the bound is reached they evict with the CLOCK
+// (second-chance) approximation of least recently used.
+type registry struct {
+	m    atomic.Pointer[map[key]*entry]
+	mu   sync.Mutex
+	ring []key // the keys in insertion slots, for the sweep
+	hand int
+	max  int
+	make func(key) *entry
+}
+
+func newRegistry(max int, mk func(key) *entry) *registry {
+	r := &registry{max: max, make: mk}
+	r.m.Store(&map[key]*entry{})
+	return r
+}
+
+func (r *registry) get(k key) *entry {
+	if e, ok := (*r.m.Load())[k]; ok {
+		if !e.used.Load() {
+			e.used.Store(true)
+		}
+		return e
+	}
+	return r.insert(k)
+}
+
+func (r *registry) insert(k key) *entry {
+	r.mu.Lock()
+	old := *r.m.Load()
+	if e, ok := old[k]; ok {
+		r.mu.Unlock()
+		return e
+	}
+	e := r.make(k)
+	e.used.Store(true)
+	next := make(map[key]*entry, len(old)+1)
+	maps.Copy(next, old)
+	var evicted *entry
+	if len(r.ring) < r.max {
+		r.ring = append(r.ring, k)
+	} else {
+		for {
+			victim := next[r.ring[r.hand]]
+			if victim.used.Load() {
+				victim.used.Store(false)
+				r.hand = (r.hand + 1) % r.max
+				continue
+			}
+			evicted = victim
+			delete(next, r.ring[r.hand])
+			r.ring[r.hand] = k
+			r.hand = (r.hand + 1) % r.max
+			break
+		}
+	}
+	next[k] = e
+	r.m.Store(&next)
+	r.mu.Unlock()
+	if evicted != nil {
+		evicted.b.Close()
+	}
+	return e
+}
+
+// len returns the number of breakers held.
+func (r *registry) len() int { return len(*r.m.Load()) }
+
+// close stops the timers of every breaker held.
+func (r *registry) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range *r.m.Load() {
+		e.b.Close()
+	}
+}
