@@ -22,7 +22,9 @@ func benchConn(b *testing.B) *grpc.ClientConn {
 	return cc
 }
 
-func okInvoker(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
+func okInvoker(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
+	return nil
+}
 
 func benchCircuit(b *testing.B, opts ...circuit.Option) grpc.UnaryClientInterceptor {
 	c, err := circuit.New(opts...)
