@@ -52,7 +52,7 @@ fuzz:
 interop-deps: examples/greeter/interop/node_modules/.package-lock.json
 
 examples/greeter/interop/node_modules/.package-lock.json: examples/greeter/interop/package-lock.json
-	npm ci --prefix examples/greeter/interop --no-audit --no-fund --loglevel=error
+	npm ci --prefix examples/greeter/interop --no-audit --no-fund --ignore-scripts --loglevel=error
 
 ## generate: regenerate the Go code from the .proto files.
 generate: $(BUF) $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
