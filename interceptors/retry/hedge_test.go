@@ -68,13 +68,13 @@ func TestHedging(t *testing.T) {
 		reason    retry.StopReason
 	}{
 		{
-			name:   "slow first replica: the hedge wins at 50ms",
-			behave: slowUpTo(1),
+			name:    "slow first replica: the hedge wins at 50ms",
+			behave:  slowUpTo(1),
 			latency: 50 * time.Millisecond, text: "attempt 2", code: codes.OK, attempts: 2, cancelled: 1, reason: retry.StopSucceeded,
 		},
 		{
-			name:   "two slow replicas: the third wins at 100ms",
-			behave: slowUpTo(2),
+			name:    "two slow replicas: the third wins at 100ms",
+			behave:  slowUpTo(2),
 			latency: 100 * time.Millisecond, text: "attempt 3", code: codes.OK, attempts: 3, cancelled: 2, reason: retry.StopSucceeded,
 		},
 		{

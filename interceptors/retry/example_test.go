@@ -1,0 +1,74 @@
+package retry_test
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+)
+
+// printer is an Observer that prints what the Retrier does.
+type printer struct{ retry.NopObserver }
+
+func (printer) OnRetry(_ context.Context, e retry.RetryEvent) {
+	fmt.Printf("attempt %d after %v (%v), because: %v\n", e.Attempt, e.Delay, e.Reason, status.Code(e.Err))
+}
+
+func (printer) OnFinish(_ context.Context, e retry.FinishEvent) {
+	fmt.Printf("done after %d attempts: %v\n", e.Attempts, e.Reason)
+}
+
+// flakyInvoker stands for the rest of the chain and the server: it fails
+// the first two attempts with UNAVAILABLE.
+func flakyInvoker() grpc.UnaryInvoker {
+	attempts := 0
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, opts ...grpc.CallOption) error {
+		attempts++
+		if attempts <= 2 {
+			return status.Error(codes.Unavailable, "try again")
+		}
+		return nil
+	}
+}
+
+func Example() {
+	r, err := retry.New(
+		retry.WithIdempotent("/greeter.v1.Greeter/SayHello"), // or idempotency_level in the .proto
+		retry.WithBackoff(0, 1, 0),                           // no waiting in this example
+		retry.WithObserver(printer{}),
+	)
+	if err != nil {
+		panic(err)
+	}
+	// In a program: grpc.NewClient(target,
+	//	grpc.WithChainUnaryInterceptor(r.UnaryClientInterceptor()),
+	//	grpc.WithChainStreamInterceptor(r.StreamClientInterceptor()))
+	intercept := r.UnaryClientInterceptor()
+	err = intercept(context.Background(), "/greeter.v1.Greeter/SayHello", nil, nil, nil, flakyInvoker())
+	fmt.Println("error:", err)
+	// Output:
+	// attempt 2 after 0s (backoff), because: Unavailable
+	// attempt 3 after 0s (backoff), because: Unavailable
+	// done after 3 attempts: succeeded
+	// error: <nil>
+}
+
+// A retry call option passed to one call overrides the Retrier's default
+// for that call only: here one attempt, so no retry.
+func ExampleWithMaxAttempts() {
+	r, err := retry.New(retry.WithIdempotent("/greeter.v1.Greeter/SayHello"), retry.WithObserver(printer{}))
+	if err != nil {
+		panic(err)
+	}
+	intercept := r.UnaryClientInterceptor()
+	// client.SayHello(ctx, req, retry.WithMaxAttempts(1)) does this:
+	err = intercept(context.Background(), "/greeter.v1.Greeter/SayHello", nil, nil, nil, flakyInvoker(), retry.WithMaxAttempts(1))
+	fmt.Println("code:", status.Code(err))
+	// Output:
+	// done after 1 attempts: max_attempts
+	// code: Unavailable
+}

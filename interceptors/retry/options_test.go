@@ -1,0 +1,98 @@
+package retry_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+)
+
+func TestNewRefusesInvalidOptions(t *testing.T) {
+	tests := []struct {
+		opt  retry.Option
+		want string
+	}{
+		{retry.WithMaxAttempts(0), "retry: WithMaxAttempts(0): must be at least 1"},
+		{retry.WithMaxAttempts(6), "retry: WithMaxAttempts(6): must be at most 5 (gRFC A6's cap on attempts)"},
+		{retry.WithBackoff(-time.Second, 2, time.Second), "retry: WithBackoff(-1s, 2, 1s): initial must not be negative"},
+		{retry.WithBackoff(time.Second, 0.5, time.Second), "retry: WithBackoff(1s, 0.5, 1s): multiplier must be a finite number of at least 1"},
+		{retry.WithBackoff(time.Second, math.NaN(), time.Second), "multiplier must be a finite number of at least 1"},
+		{retry.WithBackoff(time.Second, 2, time.Millisecond), "retry: WithBackoff(1s, 2, 1ms): maximum must be at least initial"},
+		{retry.WithJitter(retry.ProportionalJitter(1.5)), "retry: WithJitter(ProportionalJitter(1.5)): fraction must be between 0 and 1"},
+		{retry.WithPerAttemptTimeout(-1), "retry: WithPerAttemptTimeout(-1ns): must not be negative"},
+		{retry.WithMaxServerDelay(0), "retry: WithMaxServerDelay(0s): must be positive"},
+		{retry.WithMinAttemptTime(-time.Millisecond), "retry: WithMinAttemptTime(-1ms): must not be negative"},
+		{retry.WithBufferLimit(-1), "retry: WithBufferLimit(-1): must not be negative"},
+		{retry.WithHedging(-time.Millisecond, 3), "retry: WithHedging(-1ms, 3): delay must not be negative"},
+		{retry.WithHedging(time.Millisecond, 0), "retry: WithHedging(1ms, 0): maxAttempts must be at least 1"},
+		{retry.WithHedging(time.Millisecond, 6), "retry: WithHedging(1ms, 6): maxAttempts must be at most 5"},
+		{retry.WithClassifier(nil), "retry: WithClassifier(nil): the classifier must not be nil"},
+		{retry.WithObserver(nil), "retry: WithObserver(nil): the observer must not be nil"},
+		{retry.WithBudget(-0.1, 10, time.Second), "retry: WithBudget(-0.1, 10, 1s): ratio must be a finite number of at least 0"},
+		{retry.WithBudget(0.2, math.Inf(1), time.Second), "perSecond must be a finite number of at least 0"},
+		{retry.WithBudget(0.2, 10, time.Millisecond), "retry: WithBudget(0.2, 10, 1ms): window must be at least 10ms"},
+		{retry.WithTokenBucket(0, 0.1), "retry: WithTokenBucket(0, 0.1): maxTokens must be in (0, 1000]"},
+		{retry.WithTokenBucket(10, 0), "retry: WithTokenBucket(10, 0): tokenRatio must be positive"},
+		{retry.WithIdempotent("Unary"), `retry: WithIdempotent("Unary"): must be a full method name, "/package.Service/Method"`},
+		{retry.WithMethodPolicy("/pkg.Svc/M", retry.WithMaxAttempts(7)), "retry: WithMaxAttempts(7): must be at most 5"},
+		{retry.WithMethodPolicy("/pkg.Svc/M", retry.CallOption{}), "retry: zero CallOption"},
+		{retry.WithFirstAttemptTrailer(9), "retry: WithFirstAttemptTrailer(9): unknown mode"},
+		{retry.CallOption{}, "retry: zero CallOption"},
+		{nil, "retry: New: nil Option"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			r, err := retry.New(tc.opt)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New = %v, %v; want an error containing %q", r, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewAcceptsValidOptions(t *testing.T) {
+	_, err := retry.New(
+		retry.WithMaxAttempts(5), retry.WithMaxAttempts(1),
+		retry.WithBackoff(0, 1, 0), retry.WithBackoff(50*time.Millisecond, 1.5, 2*time.Second),
+		retry.WithJitter(retry.FullJitter()), retry.WithJitter(retry.DecorrelatedJitter()), retry.WithJitter(retry.ProportionalJitter(1)),
+		retry.WithPerAttemptTimeout(0), retry.WithMaxServerDelay(time.Second), retry.WithMinAttemptTime(0),
+		retry.WithBufferLimit(0), retry.WithSafeToRetry(true), retry.WithHedging(0, 5), retry.WithHedging(0, 1),
+		retry.WithBudget(0, 0, 10*time.Millisecond), retry.WithTokenBucket(1000, 0.001), retry.WithoutBudget(),
+		retry.WithIdempotent("/pkg.Svc/A", "/pkg.Svc/B"), retry.WithMethodPolicy("/pkg.Svc/C"),
+		retry.WithFirstAttemptTrailer(retry.TrailerNever), retry.WithServiceConfigCheck(false),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPackageConstructorsPanic(t *testing.T) {
+	for name, build := range map[string]func(){
+		"UnaryClientInterceptor":  func() { retry.UnaryClientInterceptor(retry.WithMaxAttempts(0)) },
+		"StreamClientInterceptor": func() { retry.StreamClientInterceptor(retry.WithMaxAttempts(0)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				p := recover()
+				err, ok := p.(error)
+				if !ok || err.Error() != "retry: WithMaxAttempts(0): must be at least 1" {
+					t.Errorf("panic %v; want the option's error", p)
+				}
+			}()
+			build()
+		})
+	}
+	if retry.UnaryClientInterceptor() == nil || retry.StreamClientInterceptor() == nil {
+		t.Error("constructors with valid options returned nil")
+	}
+}
+
+func TestReasonNames(t *testing.T) {
+	if retry.StopServiceConfig.String() != "service_config" || retry.StopReason(99).String() != "unknown" ||
+		retry.DelayRetryInfo.String() != "retry_info" || retry.DelayReason(99).String() != "unknown" ||
+		retry.CommitBuffer.String() != "buffer" || retry.CommitReason(99).String() != "unknown" {
+		t.Error("reason names changed; they are metric label values")
+	}
+}

@@ -1,0 +1,105 @@
+package retry
+
+import (
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+)
+
+func TestParsePushback(t *testing.T) {
+	tests := []struct {
+		name   string
+		values []string
+		want   time.Duration
+	}{
+		{"absent", nil, outcome.NoPushback},
+		{"delay", []string{"200"}, 200 * time.Millisecond},
+		{"zero: retry at once", []string{"0"}, 0},
+		{"largest int32", []string{"2147483647"}, 2147483647 * time.Millisecond},
+		{"negative: stop", []string{"-1"}, -1},
+		{"very negative: stop", []string{"-2147483648"}, -1},
+		{"beyond int32: stop", []string{"2147483648"}, -1},
+		{"not a number: stop", []string{"soon"}, -1},
+		{"empty: stop", []string{""}, -1},
+		{"spaces: stop", []string{" 5"}, -1},
+		{"fraction: stop", []string{"1.5"}, -1},
+		{"two values: stop", []string{"1", "2"}, -1},
+		{"plus sign, as strconv reads it", []string{"+5"}, 5 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ParsePushback(tc.values); got != tc.want {
+				t.Errorf("ParsePushback(%q) = %v; want %v", tc.values, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRetryInfoDelay(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want time.Duration
+		ok   bool
+	}{
+		{"no status", errors.New("x"), 0, false},
+		{"status without details", status.Error(codes.Unavailable, "x"), 0, false},
+		{"bulwark error with a delay", errdetails.Database("", nil, errdetails.WithRetryAfter(1500*time.Millisecond)), 1500 * time.Millisecond, true},
+		{"bulwark error without a delay", errdetails.Database("", nil), 0, false},
+		{"wrapped", &BudgetError{Err: errdetails.Database("", nil, errdetails.WithRetryAfter(time.Second))}, time.Second, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Send the error through its wire form, as a client sees it.
+			err := tc.err
+			if st, ok := status.FromError(err); ok {
+				err = status.FromProto(st.Proto()).Err()
+			}
+			got, ok := retryInfoDelay(err)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("retryInfoDelay = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// FuzzParsePushback checks the pushback trailer parser on any value: it
+// never panics, never reports the trailer absent, and agrees with strconv.
+func FuzzParsePushback(f *testing.F) {
+	for _, s := range []string{"0", "200", "-1", "2147483647", "2147483648", "abc", "", "+7", "007", "-0", " 1", "1e3", "\x00"} {
+		f.Add(s, "")
+	}
+	f.Add("1", "2")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		one := ParsePushback([]string{a})
+		if one == outcome.NoPushback {
+			t.Fatalf("ParsePushback(%q) reported no pushback", a)
+		}
+		ms, err := strconv.ParseInt(a, 10, 32)
+		switch {
+		case err == nil && ms >= 0:
+			if one != time.Duration(ms)*time.Millisecond {
+				t.Fatalf("ParsePushback(%q) = %v; want %dms", a, one, ms)
+			}
+		default:
+			if one >= 0 {
+				t.Fatalf("ParsePushback(%q) = %v; want a stop (negative)", a, one)
+			}
+		}
+		if two := ParsePushback([]string{a, b}); two >= 0 {
+			t.Fatalf("ParsePushback(%q, %q) = %v; want a stop", a, b, two)
+		}
+		// Through metadata, as the trailer arrives.
+		if got := pushbackOf(metadata.Pairs(PushbackKey, a)); got != one {
+			t.Fatalf("pushbackOf = %v; want %v", got, one)
+		}
+	})
+}
