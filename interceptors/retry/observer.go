@@ -6,10 +6,12 @@ import (
 )
 
 // Observer receives what the Retrier does, for metrics and logs. It is
-// called after the Retrier has released its locks, on the goroutine of the
-// call, and never on the fast path: a call whose first attempt succeeds
-// produces no events. Implementations must be safe for concurrent use and
-// should return quickly. Embed NopObserver to implement only some methods.
+// called after the Retrier has released its locks, on a goroutine of the
+// call, and never on the fast path: a unary call whose first attempt
+// succeeds produces no events (a stream reports its commit). Events are
+// passed by value and cost no allocation. Implementations must be safe for
+// concurrent use and should return quickly. Embed NopObserver to implement
+// only some methods.
 type Observer interface {
 	// OnRetry is called before each attempt after the first (a retry or a
 	// hedge), once the Retrier has decided to make it and taken it from the

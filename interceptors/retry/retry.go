@@ -22,9 +22,11 @@ import (
 type Retrier struct {
 	opts options
 	// slow is true when every unary call needs work before its first
-	// attempt (a per-attempt timeout, hedging), for all methods or some.
-	slow    bool
-	methods map[string]*policy
+	// attempt (a per-attempt timeout, hedging); slowMethods holds the
+	// methods whose own policy needs it.
+	slow        bool
+	slowMethods map[string]bool
+	methods     map[string]*policy
 
 	idempotency sync.Map // full method -> bool
 	targets     sync.Map // target name -> *target
@@ -48,7 +50,10 @@ func New(opts ...Option) (*Retrier, error) {
 			}
 			r.methods[m] = &p
 			if p.firstAttemptWork() {
-				r.slow = true
+				if r.slowMethods == nil {
+					r.slowMethods = make(map[string]bool)
+				}
+				r.slowMethods[m] = true
 			}
 		}
 	}
@@ -84,24 +89,29 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 // documentation). It returns the last attempt's error, or a *BudgetError
 // wrapping it.
 func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
-	return r.unary
-}
-
-func (r *Retrier) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if r.slow || hasCallOption(opts) {
-		return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
+	// The fast path is written out here, in the closure, so that a call
+	// whose first attempt succeeds makes no call but the invoker's.
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if r.slow || hasCallOption(opts) || (r.slowMethods != nil && r.slowMethods[method]) {
+			return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
+		}
+		var t *target
+		if e := r.lastTarget.Load(); e != nil && e.cc == cc {
+			t = e.t
+		} else {
+			t = r.targetSlow(cc)
+		}
+		if t.pushback.Load() {
+			return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
+		}
+		t.call()
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err == nil {
+			t.succeeded()
+			return nil
+		}
+		return r.retryUnary(ctx, method, req, reply, cc, invoker, opts, r.policyFor(method), t, err, outcome.NoPushback, false)
 	}
-	t := r.target(cc)
-	if t.pushback.Load() {
-		return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
-	}
-	t.call()
-	err := invoker(ctx, method, req, reply, cc, opts...)
-	if err == nil {
-		t.succeeded()
-		return nil
-	}
-	return r.retryUnary(ctx, method, req, reply, cc, invoker, opts, r.policyFor(method), t, err, outcome.NoPushback, false)
 }
 
 // unarySlow is a unary call that needs work before its first attempt: call

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
@@ -442,4 +443,79 @@ func TestServiceConfigRetryPolicy(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestMethodPolicyPerAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		unsafe, safe := newAttempts(), newAttempts()
+		hang := func(rec *attempts, ctx context.Context) error {
+			if rec.add(ctx) == 1 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Second):
+				}
+			}
+			return nil
+		}
+		svc := &grpctest.Service{
+			UnaryUnsafeFunc: func(ctx context.Context, req *testpb.UnaryUnsafeRequest) (*testpb.UnaryUnsafeResponse, error) {
+				return &testpb.UnaryUnsafeResponse{}, hang(unsafe, ctx)
+			},
+			UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+				return &testpb.UnaryResponse{}, hang(safe, ctx)
+			},
+		}
+		env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithMethodPolicy(testpb.TestService_UnaryUnsafe_FullMethodName,
+			retry.WithPerAttemptTimeout(50*time.Millisecond), retry.WithSafeToRetry(true))}})
+		begin := time.Now()
+		if _, err := env.Client.UnaryUnsafe(t.Context(), &testpb.UnaryUnsafeRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(begin) != 150*time.Millisecond || unsafe.count() != 2 {
+			t.Errorf("UnaryUnsafe took %v and %d attempts; want 150ms and 2 (its policy's 50ms timeout, then a retry)", time.Since(begin), unsafe.count())
+		}
+		begin = time.Now()
+		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(begin) != time.Second || safe.count() != 1 {
+			t.Errorf("Unary took %v and %d attempts; want 1s and 1 (no per-attempt timeout)", time.Since(begin), safe.count())
+		}
+	})
+}
+
+func TestHedgingPerCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rep := &replicas{rec: newAttempts(), behave: slowUpTo(1)}
+		env, _ := start(t, &grpctest.Service{UnaryFunc: rep.unary}, setup{})
+		begin := time.Now()
+		resp, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}, retry.WithHedging(20*time.Millisecond, 2))
+		if err != nil || resp.GetText() != "attempt 2" || time.Since(begin) != 20*time.Millisecond {
+			t.Errorf("Unary = %q, %v after %v; want attempt 2 after 20ms", resp.GetText(), err, time.Since(begin))
+		}
+	})
+}
+
+// TestWithBoundaryDecoder puts Bulwark's client-side error decoder inside
+// the Retrier, where the chain has it: the Retrier sees
+// *errdetails.ApplicationError values and still honours their RetryInfo.
+func TestWithBoundaryDecoder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newAttempts()
+		busy := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(300*time.Millisecond), errdetails.WithUnprocessed())
+		svc := &grpctest.Service{UnaryUnsafeFunc: func(ctx context.Context, req *testpb.UnaryUnsafeRequest) (*testpb.UnaryUnsafeResponse, error) {
+			rec.add(ctx)
+			return nil, busy
+		}}
+		env, _ := start(t, svc, setup{inner: []grpc.UnaryClientInterceptor{boundary.UnaryClientInterceptor()}})
+		_, err := env.Client.UnaryUnsafe(t.Context(), &testpb.UnaryUnsafeRequest{})
+		var ae *errdetails.ApplicationError
+		if !errors.As(err, &ae) || ae.Code != errdetails.CodeServerOverloaded || status.Code(err) != codes.Unavailable {
+			t.Fatalf("err = %v; want the decoded SERVER_OVERLOADED", err)
+		}
+		if got, want := rec.offsets(), []time.Duration{0, 300 * time.Millisecond, 600 * time.Millisecond}; !equalDurations(got, want) {
+			t.Errorf("attempts at %v; want %v (unprocessed, so the unsafe method is retried, after the server's delay)", got, want)
+		}
+	})
 }
