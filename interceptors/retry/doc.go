@@ -42,12 +42,22 @@
 //   - the target's retry budget allows it (see below);
 //   - for a stream, it has not committed (see below).
 //
-// Every attempt after the first carries grpc-previous-rpc-attempts. The
-// call returns the last attempt's error as it is, except when the budget
-// stopped it: then a *BudgetError wraps it (errors.Is(err,
-// ErrBudgetExhausted) is true, status.Code(err) is still the last
-// attempt's code). Every wait selects on the caller's context; per-attempt
-// contexts are cancelled when their attempt returns.
+// Every attempt after the first carries grpc-previous-rpc-attempts.
+//
+// # What it returns
+//
+// A call returns the last attempt's error as it is (so its status code is
+// whatever the server or the inner interceptors said), except:
+//   - when the budget stopped it, a *BudgetError wraps that error:
+//     errors.Is(err, ErrBudgetExhausted) is true and status.Code(err) is
+//     still the last attempt's code;
+//   - when the caller's context ends while the Retrier waits, CANCELLED or
+//     DEADLINE_EXCEEDED from the context;
+//   - when a retry CallOption passed to the call is invalid, INTERNAL,
+//     matching ErrInvalidCallOption, before any attempt.
+//
+// Every wait selects on the caller's context; per-attempt contexts are
+// cancelled when their attempt returns.
 //
 // # Delays
 //
@@ -68,13 +78,20 @@
 //
 // # Retry budget
 //
-// Each target (cc.Target()) has a budget: over the last 10 s, retries and
-// hedges may be at most 20% of the calls plus 10 per second (WithBudget,
-// after Finagle and Linkerd). So a failing server receives at most about
-// 1.2 times the calls plus 100 per 10 s, however many attempts each call
-// may make. gRPC's token bucket (gRFC A6 retryThrottling) is an
-// alternative (WithTokenBucket). The fast path only adds one to an atomic
-// counter; the buckets are brought up to date when a retry asks.
+// Each target (cc.Target()) has a budget, kept by the Retrier (two
+// Retriers do not share budgets): over the last 10 s, retries and hedges
+// may be at most 20% of the calls plus 10 per second (WithBudget, after
+// Finagle and Linkerd). So a failing server receives at most about 1.2
+// times the calls plus 100 per 10 s, however many attempts each call may
+// make. gRPC's token bucket (gRFC A6 retryThrottling) is an alternative
+// (WithTokenBucket).
+//
+// The fast path only adds one to an atomic counter and reads no clock: the
+// ten one-second buckets are brought up to date when a retry asks, and the
+// calls counted since the last time are spread evenly over the time
+// since. While a target fails often that is a few milliseconds; after a
+// long quiet spell it is an estimate, which assumes the calls came at an
+// even pace.
 //
 // # Streams
 //
@@ -84,8 +101,12 @@
 // proto.Message commit it at once). Until then the Retrier keeps clones of
 // the sent messages and replays them, and CloseSend, on each new attempt,
 // so the server sees the whole stream every time and the caller sees every
-// response message exactly once. The per-attempt timeout does not apply to
-// streams.
+// response message exactly once. While an attempt has ended and the next
+// may follow, SendMsg keeps the message and returns nil (gRPC allows a
+// sent message to be lost on a stream that fails); RecvMsg reports how the
+// stream ended. The per-attempt timeout does not apply to streams. As with
+// any gRPC stream, the caller must read until RecvMsg returns an error, or
+// cancel the context, for the attempt's resources to be released.
 //
 // # Hedging
 //
@@ -96,7 +117,7 @@
 // header, trailer and peer), and the other attempts are cancelled and
 // waited for. A retryable failure sends the next attempt at once, a server
 // delay postpones it, a stop ends the hedging; every attempt after the
-// first draws on the budget.
+// first draws on the budget. WithMaxAttempts(1) turns hedging off too.
 //
 // # gRPC's own retries
 //
@@ -114,8 +135,10 @@
 //
 // A unary call whose first attempt succeeds, with no retry call options, no
 // per-attempt timeout and no hedging, costs a type check of each call
-// option, one atomic load and one atomic add: no allocation, no clock
-// read, no context or metadata work (BenchmarkUnarySuccess).
+// option, two atomic loads and one atomic add: no allocation, no lock, no
+// clock read, no context or metadata work (BenchmarkUnarySuccess). A
+// per-attempt timeout costs a context.WithTimeout per attempt; reading the
+// first attempt's trailer (WithFirstAttemptTrailer) a pooled call option.
 //
 // # Hooks
 //

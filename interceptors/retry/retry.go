@@ -128,7 +128,7 @@ func (r *Retrier) unarySlow(ctx context.Context, method string, req, reply any, 
 			return err
 		}
 	}
-	err, pushback, timedOut := r.attempt(ctx, 1, method, req, reply, cc, invoker, opts, p, t)
+	pushback, timedOut, err := r.attempt(ctx, 1, method, req, reply, cc, invoker, opts, p, t)
 	if err == nil {
 		t.succeeded()
 		return nil
@@ -147,7 +147,7 @@ func (r *Retrier) retryUnary(ctx context.Context, method string, req, reply any,
 		if stop := c.wait(n, delay); stop != nil {
 			return stop
 		}
-		err, pushback, timedOut = r.attempt(ctx, n+1, method, req, reply, cc, invoker, opts, p, t)
+		pushback, timedOut, err = r.attempt(ctx, n+1, method, req, reply, cc, invoker, opts, p, t)
 		if err == nil {
 			t.succeeded()
 			c.finish(n+1, nil, StopSucceeded)
@@ -162,7 +162,7 @@ var errAttemptTimeout = errors.New("retry: per-attempt timeout")
 // attempt makes attempt n of a unary call. It reads the attempt's trailer
 // unless it is the first attempt of a call to a target not known to send
 // pushback, and reports whether the per-attempt timeout ended it.
-func (r *Retrier) attempt(ctx context.Context, n int, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, p *policy, t *target) (err error, pushback time.Duration, timedOut bool) {
+func (r *Retrier) attempt(ctx context.Context, n int, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, p *policy, t *target) (pushback time.Duration, timedOut bool, err error) {
 	actx := ctx
 	if n > 1 {
 		actx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(n-1))
@@ -184,7 +184,7 @@ func (r *Retrier) attempt(ctx context.Context, n int, method string, req, reply 
 		timedOut = err != nil && context.Cause(actx) == errAttemptTimeout
 		cancel()
 	}
-	return err, pushback, timedOut
+	return pushback, timedOut, err
 }
 
 // sawPushback notes that t sends pushback trailers, so that with

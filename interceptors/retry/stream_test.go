@@ -496,3 +496,49 @@ func TestStreamCommitsDuringBackoff(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamHeaderAndRecvConcurrently asks for the header and receives at
+// the same time while the first attempt fails: one of them retries, the
+// other waits for it, and both see the second attempt.
+func TestStreamHeaderAndRecvConcurrently(t *testing.T) {
+	for range 5 {
+		synctest.Test(t, func(t *testing.T) {
+			rec := newAttempts()
+			svc := &grpctest.Service{ServerStreamFunc: func(req *testpb.ServerStreamRequest, s grpc.ServerStreamingServer[testpb.ServerStreamResponse]) error {
+				n := rec.add(s.Context())
+				if n == 1 {
+					return errUnavailable
+				}
+				if err := s.SendHeader(metadata.Pairs("attempt", "2")); err != nil {
+					return err
+				}
+				for i := range int32(3) {
+					if err := s.Send(&testpb.ServerStreamResponse{Index: i}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}}
+			env, _ := start(t, svc, setup{retry: []retry.Option{noJitter}})
+			stream, err := env.Client.ServerStream(t.Context(), &testpb.ServerStreamRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			header := make(chan metadata.MD, 1)
+			go func() {
+				md, _ := stream.Header()
+				header <- md
+			}()
+			got, err := recvAll(stream)
+			if err != nil || !equalInt32(got, []int32{0, 1, 2}) {
+				t.Errorf("received %v, %v; want [0 1 2]", got, err)
+			}
+			if md := <-header; strings.Join(md.Get("attempt"), "") != "2" {
+				t.Errorf("Header = %v; want the second attempt's", md)
+			}
+			if rec.count() != 2 {
+				t.Errorf("attempts = %d; want 2", rec.count())
+			}
+		})
+	}
+}
