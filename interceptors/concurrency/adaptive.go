@@ -1,0 +1,64 @@
+package concurrency
+
+import (
+	"sync"
+	"time"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/concurrency/limit"
+	"github.com/bulwarkrpc/bulwark/internal/limiter"
+)
+
+// controller gathers the calls of a window into a limit.Sample and applies
+// the algorithm's answer to the global semaphore. Its lock is held for a few
+// additions per call, and for one Update per window.
+type controller struct {
+	alg      limit.Algorithm
+	sem      *limiter.Semaphore
+	obs      Observer
+	minTime  time.Duration
+	minCalls int
+
+	mu       sync.Mutex
+	start    time.Time // of the window; zero before the first call
+	calls    int
+	drops    int
+	sum      time.Duration // latency of the calls not dropped
+	inflight int           // most calls in flight as a call of the window started
+}
+
+// record adds the call that held p to the window, and closes the window
+// when it is old and full enough.
+func (c *controller) record(p *Permit, dropped bool) {
+	now := time.Now()
+	rtt := now.Sub(p.start)
+	changed := false
+	var ev LimitEvent
+	c.mu.Lock()
+	if c.start.IsZero() {
+		c.start = p.start
+	}
+	c.calls++
+	if dropped {
+		c.drops++
+	} else {
+		c.sum += rtt
+	}
+	c.inflight = max(c.inflight, p.inflight)
+	if c.calls >= c.minCalls && now.Sub(c.start) >= c.minTime {
+		s := limit.Sample{InFlight: c.inflight, Calls: c.calls, Drops: c.drops}
+		if ok := c.calls - c.drops; ok > 0 {
+			s.RTT = c.sum / time.Duration(ok)
+		}
+		old := c.sem.Limit()
+		if next := clampLimit(c.alg.Update(s)); next != old {
+			c.sem.SetLimit(next)
+			changed, ev = true, LimitEvent{Old: old, New: next, Sample: s}
+		}
+		c.start, c.calls, c.drops, c.sum, c.inflight = now, 0, 0, 0, 0
+	}
+	c.mu.Unlock()
+	c.obs.OnSample(SampleEvent{Method: p.fullMethod, Target: p.target, RTT: rtt, InFlight: p.inflight, Dropped: dropped})
+	if changed {
+		c.obs.OnLimit(ev)
+	}
+}

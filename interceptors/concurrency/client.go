@@ -1,0 +1,192 @@
+package concurrency
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/limiter"
+	"github.com/bulwarkrpc/bulwark/internal/method"
+)
+
+// UnaryClientInterceptor returns the client-side unary interceptor (a
+// bulkhead): each call, or each attempt when it runs inside the retry
+// interceptor, holds a permit while it is on the network. A call that gets
+// none fails at once with a *RejectError that never reaches the network and
+// matches outcome.ErrLocalReject, so a circuit breaker does not count it.
+func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		c := l.clientCriticality(ctx)
+		p, r, s := l.take(ctx, fullMethod, c, l.targetOf(cc))
+		if r != 0 {
+			return l.clientReject(fullMethod, targetOf(cc), r, c, s)
+		}
+		returned := false
+		defer func() {
+			if !returned { // the invoker panicked
+				p.Ignore()
+			}
+		}()
+		err := invoker(ctx, fullMethod, req, reply, cc, opts...)
+		returned = true
+		p.end(l.clientSample(ctx, err))
+		return err
+	}
+}
+
+// StreamClientInterceptor returns the client-side stream interceptor: a
+// stream holds its permit until it ends, which is when RecvMsg returns an
+// error (io.EOF included), when RecvMsg returns the response of a
+// client-streaming call, when SendMsg or Header fail with an error other
+// than io.EOF, or when the call's context ends. A stream abandoned without
+// any of these (as gRPC itself forbids) keeps its permit until its context
+// ends. Streams do not feed the adaptive limit.
+func (l *Limiter) StreamClientInterceptor() grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		c := l.clientCriticality(ctx)
+		p, r, s := l.take(ctx, fullMethod, c, l.targetOf(cc))
+		if r != 0 {
+			return nil, l.clientReject(fullMethod, targetOf(cc), r, c, s)
+		}
+		returned := false
+		defer func() {
+			if !returned { // the streamer panicked
+				p.Ignore()
+			}
+		}()
+		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
+		returned = true
+		if err != nil {
+			p.Ignore()
+			return nil, err
+		}
+		ps := &permitStream{ClientStream: cs, permit: p, unaryResponse: !desc.ServerStreams}
+		ps.stop = context.AfterFunc(ctx, ps.canceled)
+		return ps, nil
+	}
+}
+
+func (l *Limiter) clientCriticality(ctx context.Context) Criticality {
+	if !l.priority {
+		return DefaultCriticality
+	}
+	return CriticalityFromContext(ctx)
+}
+
+// targetOf returns cc's target for the adaptive limit's samples, which are
+// the only events of an admitted call.
+func (l *Limiter) targetOf(cc *grpc.ClientConn) string {
+	if l.ctrl == nil {
+		return ""
+	}
+	return targetOf(cc)
+}
+
+func targetOf(cc *grpc.ClientConn) string {
+	if cc == nil {
+		return ""
+	}
+	return cc.Target()
+}
+
+// clientSample judges a call's result for the adaptive limit; see
+// WithClassifier.
+func (l *Limiter) clientSample(ctx context.Context, err error) sampleKind {
+	if err == nil {
+		return sampleLatency
+	}
+	switch status.Code(err) {
+	case codes.DeadlineExceeded:
+		return sampleDrop
+	case codes.Canceled:
+		return sampleNone
+	}
+	switch l.classifier.Classify(ctx, outcome.Result{Err: err, Pushback: outcome.NoPushback}) {
+	case outcome.RetryableFailure:
+		return sampleDrop
+	case outcome.Success, outcome.FatalFailure:
+		return sampleLatency
+	}
+	return sampleNone
+}
+
+// clientReject builds the error for a call refused on the client.
+func (l *Limiter) clientReject(fullMethod, target string, r Reason, c Criticality, s *limiter.Semaphore) *RejectError {
+	l.obs.OnReject(rejectEvent(fullMethod, target, r, c, s))
+	return &RejectError{Reason: r, Method: fullMethod, Client: true}
+}
+
+// clientStatus is the status of a client-side rejection, should it travel
+// further: RESOURCE_EXHAUSTED (or the context's code) with
+// CLIENT_CONCURRENCY_LIMIT, not retryable, unprocessed.
+func clientStatus(e *RejectError) *status.Status {
+	msg := "client concurrency limit reached"
+	switch e.Reason {
+	case ReasonDeadline:
+		msg = "deadline exceeded waiting for a client permit"
+	case ReasonCanceled:
+		msg = "canceled waiting for a client permit"
+	}
+	return errdetails.New(CodeClientLimit, msg,
+		errdetails.WithGRPCCode(codeOf(e.Reason)),
+		errdetails.WithRetryable(false),
+		errdetails.WithUnprocessed(),
+		errdetails.WithDomain(method.Service(e.Method)),
+		errdetails.WithDetail("rejection", e.Reason.String()),
+	).GRPCStatus()
+}
+
+// permitStream gives its permit back when the stream ends.
+type permitStream struct {
+	grpc.ClientStream
+	permit        Permit
+	unaryResponse bool // a client-streaming call: one RecvMsg ends it
+	done          atomic.Bool
+	stop          func() bool
+}
+
+// release ends the permit when the stream ends under its user's calls.
+func (s *permitStream) release() {
+	if s.done.CompareAndSwap(false, true) {
+		s.stop()
+		s.permit.Ignore()
+	}
+}
+
+// canceled ends the permit when the call's context ends.
+func (s *permitStream) canceled() {
+	if s.done.CompareAndSwap(false, true) {
+		s.permit.Ignore()
+	}
+}
+
+func (s *permitStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil || s.unaryResponse {
+		s.release()
+	}
+	return err
+}
+
+func (s *permitStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err != nil && err != io.EOF {
+		s.release()
+	}
+	return err
+}
+
+func (s *permitStream) Header() (metadata.MD, error) {
+	md, err := s.ClientStream.Header()
+	if err != nil && err != io.EOF {
+		s.release()
+	}
+	return md, err
+}

@@ -1,0 +1,119 @@
+package concurrency
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/bulwarkrpc/bulwark/internal/limiter"
+)
+
+// CriticalityKey is the metadata key that carries a call's criticality:
+// "critical", "default" or "sheddable".
+const CriticalityKey = "x-bulwark-criticality"
+
+// Criticality is how important a call is. With WithPriority, a limiter near
+// its limit refuses sheddable calls first, then default ones, and critical
+// calls last. The zero value is DefaultCriticality.
+type Criticality uint8
+
+// The criticalities.
+const (
+	// DefaultCriticality is the criticality of calls that carry none.
+	DefaultCriticality Criticality = iota
+	// Critical calls may use the whole limit.
+	Critical
+	// Sheddable calls are refused first.
+	Sheddable
+)
+
+var criticalityNames = [...]string{"default", "critical", "sheddable"}
+
+// String returns "default", "critical" or "sheddable".
+func (c Criticality) String() string {
+	if int(c) < len(criticalityNames) {
+		return criticalityNames[c]
+	}
+	return "unknown"
+}
+
+// ParseCriticality parses the text of a criticality; ok is false for text
+// that is not one.
+func ParseCriticality(s string) (c Criticality, ok bool) {
+	for i, n := range criticalityNames {
+		if s == n {
+			return Criticality(i), true
+		}
+	}
+	return DefaultCriticality, false
+}
+
+func (c Criticality) class() limiter.Class {
+	switch c {
+	case Critical:
+		return limiter.Critical
+	case Sheddable:
+		return limiter.Sheddable
+	}
+	return limiter.Default
+}
+
+type criticalityKey struct{}
+
+// NewCriticalityContext returns a copy of ctx that carries c, for the calls
+// made with it (see CriticalityFromContext).
+func NewCriticalityContext(ctx context.Context, c Criticality) context.Context {
+	return context.WithValue(ctx, criticalityKey{}, c)
+}
+
+// CriticalityFromContext returns the criticality of ctx: the one set with
+// NewCriticalityContext, else the one the incoming call carried in its
+// CriticalityKey metadata (so a handler's outgoing calls inherit its
+// criticality), else DefaultCriticality.
+func CriticalityFromContext(ctx context.Context) Criticality {
+	if c, ok := ctx.Value(criticalityKey{}).(Criticality); ok {
+		return c
+	}
+	return incomingCriticality(ctx)
+}
+
+// incomingCriticality reads the criticality of an incoming call's metadata.
+func incomingCriticality(ctx context.Context) Criticality {
+	for _, v := range metadata.ValueFromIncomingContext(ctx, CriticalityKey) {
+		if c, ok := ParseCriticality(v); ok {
+			return c
+		}
+	}
+	return DefaultCriticality
+}
+
+// CriticalityUnaryClientInterceptor returns a client interceptor that sends
+// the criticality of each call's context (see CriticalityFromContext) in
+// CriticalityKey metadata, unless it is the default or the call already
+// carries one. Installed on the connections a server's handlers call
+// through, it propagates each incoming call's criticality downstream.
+func CriticalityUnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		return invoker(withOutgoingCriticality(ctx), method, req, reply, cc, opts...)
+	}
+}
+
+// CriticalityStreamClientInterceptor is CriticalityUnaryClientInterceptor
+// for streams.
+func CriticalityStreamClientInterceptor() grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		return streamer(withOutgoingCriticality(ctx), desc, cc, method, opts...)
+	}
+}
+
+func withOutgoingCriticality(ctx context.Context) context.Context {
+	c := CriticalityFromContext(ctx)
+	if c == DefaultCriticality {
+		return ctx
+	}
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(CriticalityKey)) > 0 {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, CriticalityKey, c.String())
+}

@@ -1,0 +1,112 @@
+// Package concurrency bounds the calls in flight, on clients (a bulkhead:
+// one slow dependency cannot tie up every goroutine) and on servers (load
+// shedding: refuse quickly what cannot be served in time, instead of
+// queueing it until everything times out).
+//
+// # Limits
+//
+// A Limiter (New) holds a global limit (WithLimit), limits per method
+// (WithMethodLimit, within the global one), or an adaptive global limit
+// (WithAdaptive). A call that finds no free permit is refused at once, or,
+// with WithQueue, waits for one at most the queue's wait and never past its
+// own deadline, behind a bounded number of others. The limit is exact: no
+// more calls than the limit ever hold a permit at once. Taking and giving
+// back a permit is a compare-and-swap and an atomic add on one word; the
+// queue and its mutex are touched only when someone waits.
+//
+// # Sides
+//
+// The side is chosen by the interceptor installed. UnaryServerInterceptor
+// and StreamServerInterceptor shed load on a server; UnaryClientInterceptor
+// and StreamClientInterceptor are a bulkhead on a client. Both are unary and
+// stream: a unary call holds its permit while its handler (or invoker) runs,
+// a stream for its whole life. Every permit is given back exactly once,
+// whether the call succeeds, fails, is cancelled, runs out of time or
+// panics. Use one Limiter per side.
+//
+// # Chains
+//
+// On the server the limiter belongs after the error boundary and the
+// deadline interceptor (so that requests with too little time left are
+// refused before they take a permit or queue) and before the circuit
+// breaker and the handler:
+//
+//	logging → metrics → boundary → deadline → concurrency → circuit → handler
+//
+// On the client it runs per attempt, inside the retry interceptor (so a
+// permit is never held during a backoff) and outside the circuit breaker
+// (so its rejections never reach the breaker):
+//
+//	logging → metrics → deadline → retry → concurrency → circuit → transport
+//
+// # Server rejections
+//
+// A refused call never reaches the handler and no response header has been
+// sent. It fails with UNAVAILABLE and these details: google.rpc.ErrorInfo
+// with reason SERVER_OVERLOADED (metadata "rejection" names the Reason), a
+// bulwark.v1.ApplicationError marked unprocessed (so even a call with side
+// effects may be retried), google.rpc.RetryInfo with the WithRetryAfter delay
+// (100 ms by default), and the same delay in the grpc-retry-pushback-ms
+// trailer, which the interceptor sets itself. The error is a *RejectError
+// whose status already carries these details and which does not wrap an
+// *errdetails.ApplicationError, so the error boundary (package
+// interceptors/boundary) sends it as it is and does not add a second
+// pushback trailer: the trailer holds exactly one value with or without the
+// boundary in the chain.
+//
+// The rejection asks the caller not to retry at all (pushback -1, RetryInfo
+// left out, retryable false), so that retries do not pile onto an overloaded
+// server, when:
+//   - the caller is already retrying: its grpc-previous-rpc-attempts
+//     metadata is above 0 (gRFC A6 clients and Bulwark's retry interceptor
+//     send it);
+//   - the overload is severe: the queue is full, or the call waited in the
+//     queue until its wait or its deadline ran out, so the backlog is at its
+//     bound and not a blip;
+//   - the caller's remaining deadline is no longer than the retry delay, so
+//     a retry could not finish.
+//
+// # Client rejections
+//
+// A call refused by a client-side limiter never reaches the network. Its
+// *RejectError matches outcome.ErrLocalReject, so the outcome classifier
+// calls it a LocalReject: never retried and never counted by a circuit
+// breaker. Its status is RESOURCE_EXHAUSTED (a local resource, the bulkhead,
+// is exhausted; CANCELLED or DEADLINE_EXCEEDED when the caller gave up while
+// it waited in the queue) with ErrorInfo reason CLIENT_CONCURRENCY_LIMIT,
+// not retryable: should a handler return it, its own callers will not retry
+// it either.
+//
+// # Adaptive limits
+//
+// WithAdaptive lets an algorithm of package limit move the global limit:
+// limit.NewAIMD on clients, where the peer's refusals and timeouts are the
+// signal, and limit.NewGradient on servers, where latency is. Unary calls
+// that end are gathered into windows (WithWindow) and the algorithm runs
+// once per window. On the server, a handler that ran out of deadline is a
+// drop, a cancelled one is ignored, and every other one is a latency sample.
+// On the client, DEADLINE_EXCEEDED and retryable failures are drops,
+// cancellations and local rejects are ignored, and the rest are latency
+// samples. Streams hold permits but do not feed the algorithm. The current
+// limit is Stats().Limit; Observer.OnLimit reports each change.
+//
+// # Priority
+//
+// With WithPriority, calls carry a Criticality: critical, default or
+// sheddable. Near the limit, sheddable calls are refused first (they may use
+// only part of the limit), then default ones; critical calls may use all of
+// it, and in the queue they are served first. A server reads the criticality
+// from the x-bulwark-criticality metadata of each call; a client from the
+// call's context (NewCriticalityContext), else from the incoming call a
+// handler is serving. CriticalityUnaryClientInterceptor and
+// CriticalityStreamClientInterceptor forward it on outgoing calls, so it
+// propagates down a call graph.
+//
+// # Observability
+//
+// An Observer (WithObserver) receives rejections with their Reason (limit,
+// shed_priority, queue_full, queue_timeout, deadline, canceled), the end of
+// each wait in the queue, the samples of the adaptive limit and its
+// changes. In-flight calls, the limit and the queue length are read with
+// Limiter.Stats and Limiter.MethodStats.
+package concurrency

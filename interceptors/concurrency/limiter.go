@@ -1,0 +1,294 @@
+package concurrency
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/limiter"
+)
+
+// Limiter bounds the calls in flight; its methods return the interceptors,
+// which share its limits (one Limiter for unary and stream calls). It is
+// safe for concurrent use. Install its client interceptors on a client and
+// its server interceptors on a server; one Limiter should not do both.
+type Limiter struct {
+	global     *limiter.Semaphore            // nil: no global limit
+	methods    map[string]*limiter.Semaphore // read-only after New
+	ctrl       *controller                   // nil: fixed limits
+	obs        Observer
+	classifier outcome.Classifier
+	queueLen   int
+	maxWait    time.Duration
+	retryAfter time.Duration
+	priority   bool
+}
+
+// New returns a Limiter, or an error naming the option that is invalid. At
+// least one of WithLimit, WithMethodLimit and WithAdaptive is required.
+func New(opts ...Option) (*Limiter, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	l := &Limiter{
+		obs:        o.observer,
+		classifier: o.classifier,
+		queueLen:   o.queueLen,
+		maxWait:    o.maxWait,
+		retryAfter: o.retryAfter,
+		priority:   o.priority,
+	}
+	switch {
+	case o.algorithm != nil:
+		l.global = limiter.New(clampLimit(o.algorithm.Limit()), o.queueLen, o.shares)
+		l.ctrl = &controller{alg: o.algorithm, sem: l.global, obs: o.observer, minTime: o.windowTime, minCalls: o.windowCalls}
+	case o.limit > 0:
+		l.global = limiter.New(o.limit, o.queueLen, o.shares)
+	}
+	if len(o.methodLimits) > 0 {
+		l.methods = make(map[string]*limiter.Semaphore, len(o.methodLimits))
+		for m, n := range o.methodLimits {
+			l.methods[m] = limiter.New(n, o.queueLen, o.shares)
+		}
+	}
+	return l, nil
+}
+
+func mustNew(opts []Option) *Limiter {
+	l, err := New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// UnaryServerInterceptor returns a server-side unary interceptor with its
+// own Limiter built from opts. It panics on an invalid option; use New to
+// get the error, and to share one Limiter between unary and stream calls.
+func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
+	return mustNew(opts).UnaryServerInterceptor()
+}
+
+// StreamServerInterceptor returns a server-side stream interceptor with its
+// own Limiter built from opts; see UnaryServerInterceptor.
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	return mustNew(opts).StreamServerInterceptor()
+}
+
+// UnaryClientInterceptor returns a client-side unary interceptor with its
+// own Limiter built from opts; see UnaryServerInterceptor.
+func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
+	return mustNew(opts).UnaryClientInterceptor()
+}
+
+// StreamClientInterceptor returns a client-side stream interceptor with its
+// own Limiter built from opts; see UnaryServerInterceptor.
+func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
+	return mustNew(opts).StreamClientInterceptor()
+}
+
+// Stats describes one limit.
+type Stats struct {
+	// Limit is the current limit.
+	Limit int
+	// InFlight is the number of permits held.
+	InFlight int
+	// Queued is the number of calls waiting for a permit.
+	Queued int
+}
+
+// Stats returns the state of the global limit; the zero Stats when the
+// Limiter has only method limits.
+func (l *Limiter) Stats() Stats {
+	return statsOf(l.global)
+}
+
+// MethodStats returns the state of the limit of fullMethod, and false when
+// the method has no limit of its own.
+func (l *Limiter) MethodStats(fullMethod string) (Stats, bool) {
+	s, ok := l.methods[fullMethod]
+	return statsOf(s), ok
+}
+
+func statsOf(s *limiter.Semaphore) Stats {
+	if s == nil {
+		return Stats{}
+	}
+	return Stats{Limit: s.Limit(), InFlight: s.InFlight(), Queued: s.Queued()}
+}
+
+// TryAcquire takes a permit for a call of fullMethod with criticality c if
+// one is free, without waiting. The caller must end a permit it got with
+// exactly one of Release, Drop or Ignore. It is meant for code that is not
+// a gRPC call; the interceptors call it for you.
+func (l *Limiter) TryAcquire(fullMethod string, c Criticality) (Permit, bool) {
+	class := c.class()
+	var ms *limiter.Semaphore
+	if l.methods != nil {
+		if ms = l.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
+			return Permit{}, false
+		}
+	}
+	if l.global != nil && !l.global.TryAcquire(class) {
+		if ms != nil {
+			ms.Release()
+		}
+		return Permit{}, false
+	}
+	p := Permit{l: l, method: ms}
+	if l.ctrl != nil {
+		p.start, p.inflight, p.fullMethod = time.Now(), l.global.InFlight(), fullMethod
+	}
+	return p, true
+}
+
+// Acquire takes a permit for a call of fullMethod, waiting in the queue
+// (see WithQueue) if there is one. The criticality is ctx's (see
+// CriticalityFromContext) when WithPriority is on. A refusal returns a
+// *RejectError that, like a client-side one, matches outcome.ErrLocalReject.
+// The caller must end the permit with exactly one of Release, Drop or
+// Ignore.
+func (l *Limiter) Acquire(ctx context.Context, fullMethod string) (Permit, error) {
+	c := DefaultCriticality
+	if l.priority {
+		c = CriticalityFromContext(ctx)
+	}
+	p, r, s := l.take(ctx, fullMethod, c, "")
+	if r != 0 {
+		return Permit{}, l.clientReject(fullMethod, "", r, c, s)
+	}
+	return p, nil
+}
+
+// take takes a permit for a call, waiting in the queue if there is one. On
+// refusal it returns the reason and the semaphore that refused.
+func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, target string) (Permit, Reason, *limiter.Semaphore) {
+	class := c.class()
+	var ms *limiter.Semaphore
+	var waited time.Duration
+	if l.methods != nil {
+		if ms = l.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
+			var r Reason
+			if r, waited = l.wait(ctx, ms, class, l.maxWait, fullMethod, target); r != 0 {
+				return Permit{}, r, ms
+			}
+		}
+	}
+	if g := l.global; g != nil && !g.TryAcquire(class) {
+		if r, _ := l.wait(ctx, g, class, l.maxWait-waited, fullMethod, target); r != 0 {
+			if ms != nil {
+				ms.Release()
+			}
+			return Permit{}, r, g
+		}
+	}
+	p := Permit{l: l, method: ms}
+	if l.ctrl != nil {
+		p.start, p.inflight, p.fullMethod, p.target = time.Now(), l.global.InFlight(), fullMethod, target
+	}
+	return p, 0, nil
+}
+
+// wait queues for a permit of s. It returns 0 and how long it waited when
+// it got one, else the reason it did not.
+func (l *Limiter) wait(ctx context.Context, s *limiter.Semaphore, class limiter.Class, maxWait time.Duration, fullMethod, target string) (Reason, time.Duration) {
+	if l.queueLen == 0 {
+		return l.fullReason(s, class), 0
+	}
+	if maxWait <= 0 {
+		return ReasonQueueTimeout, 0
+	}
+	start := time.Now()
+	res := s.Acquire(ctx, class, maxWait)
+	var r Reason
+	switch res {
+	case limiter.Acquired:
+	case limiter.Full:
+		return l.fullReason(s, class), 0
+	case limiter.QueueFull:
+		return ReasonQueueFull, 0
+	case limiter.Timeout:
+		r = ReasonQueueTimeout
+	case limiter.Done:
+		r = ReasonCanceled
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r = ReasonDeadline
+		}
+	}
+	waited := time.Since(start)
+	l.obs.OnWait(WaitEvent{Method: fullMethod, Target: target, Waited: waited, Acquired: r == 0})
+	return r, waited
+}
+
+// fullReason tells a full limit from one that had room only for more
+// critical calls.
+func (l *Limiter) fullReason(s *limiter.Semaphore, class limiter.Class) Reason {
+	if l.priority && class != limiter.Critical && s.InFlight() < s.Limit() {
+		return ReasonPriority
+	}
+	return ReasonLimit
+}
+
+// event describes a rejection for the Observer.
+func rejectEvent(fullMethod, target string, r Reason, c Criticality, s *limiter.Semaphore) RejectEvent {
+	st := statsOf(s)
+	return RejectEvent{Method: fullMethod, Target: target, Reason: r, Criticality: c, Limit: st.Limit, InFlight: st.InFlight, Queued: st.Queued}
+}
+
+// Permit is a permit to run one call. End it with exactly one of Release,
+// Drop or Ignore; ending it again through the same Permit does nothing, but
+// a copy must not be ended too. The zero Permit holds nothing.
+type Permit struct {
+	l          *Limiter
+	method     *limiter.Semaphore
+	start      time.Time // the adaptive limit's fields from here on
+	inflight   int
+	fullMethod string
+	target     string
+}
+
+// Release ends the permit of a call that completed; with an adaptive
+// limit, its duration is a latency sample.
+func (p *Permit) Release() { p.end(sampleLatency) }
+
+// Drop ends the permit of a call that ended in an overload signal (the peer
+// refused it or it ran out of time); with an adaptive limit, it counts as a
+// drop.
+func (p *Permit) Drop() { p.end(sampleDrop) }
+
+// Ignore ends the permit of a call that says nothing about the load (it was
+// cancelled, or it was a stream); the adaptive limit does not see it.
+func (p *Permit) Ignore() { p.end(sampleNone) }
+
+type sampleKind uint8
+
+const (
+	sampleNone sampleKind = iota
+	sampleLatency
+	sampleDrop
+)
+
+func (p *Permit) end(k sampleKind) {
+	l := p.l
+	if l == nil {
+		return
+	}
+	p.l = nil
+	if p.method != nil {
+		p.method.Release()
+	}
+	if l.global != nil {
+		l.global.Release()
+	}
+	if l.ctrl != nil && k != sampleNone {
+		l.ctrl.record(p, k == sampleDrop)
+	}
+}
+
+func clampLimit(n int) int {
+	return max(1, min(n, MaxLimit))
+}

@@ -1,0 +1,155 @@
+package concurrency
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/limiter"
+	"github.com/bulwarkrpc/bulwark/internal/method"
+)
+
+// pushbackKey is the trailer through which gRPC clients in every language
+// learn a server's retry delay (gRFC A6); the same as boundary.PushbackKey.
+const pushbackKey = "grpc-retry-pushback-ms"
+
+// previousAttemptsKey is the metadata with which a gRFC A6 client (and
+// Bulwark's retry interceptor) marks an attempt after the first.
+const previousAttemptsKey = "grpc-previous-rpc-attempts"
+
+// UnaryServerInterceptor returns the server-side unary interceptor: it
+// takes a permit before the handler runs and gives it back when the handler
+// returns or panics; a call that gets none is refused before any response
+// header is sent (see the package documentation).
+func (l *Limiter) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		c := l.serverCriticality(ctx)
+		p, r, s := l.take(ctx, info.FullMethod, c, "")
+		if r != 0 {
+			err := l.serverReject(ctx, info.FullMethod, r, c, s)
+			if v := pushbackMillis(err.RetryAfter); v != "" {
+				_ = grpc.SetTrailer(ctx, metadata.Pairs(pushbackKey, v))
+			}
+			return nil, err
+		}
+		return serveUnary(ctx, req, handler, &p)
+	}
+}
+
+func serveUnary(ctx context.Context, req any, handler grpc.UnaryHandler, p *Permit) (any, error) {
+	returned := false
+	defer func() {
+		if !returned { // the handler panicked
+			p.Ignore()
+		}
+	}()
+	resp, err := handler(ctx, req)
+	returned = true
+	p.end(serverSample(err))
+	return resp, err
+}
+
+// StreamServerInterceptor returns the server-side stream interceptor: the
+// stream holds its permit until its handler returns or panics. Streams do
+// not feed the adaptive limit.
+func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		c := l.serverCriticality(ctx)
+		p, r, s := l.take(ctx, info.FullMethod, c, "")
+		if r != 0 {
+			err := l.serverReject(ctx, info.FullMethod, r, c, s)
+			if v := pushbackMillis(err.RetryAfter); v != "" {
+				ss.SetTrailer(metadata.Pairs(pushbackKey, v))
+			}
+			return err
+		}
+		defer p.Ignore()
+		return handler(srv, ss)
+	}
+}
+
+func (l *Limiter) serverCriticality(ctx context.Context) Criticality {
+	if !l.priority {
+		return DefaultCriticality
+	}
+	return incomingCriticality(ctx)
+}
+
+// serverSample judges a handler's result for the adaptive limit: a deadline
+// that ran out is a drop, a cancellation says nothing, anything else is a
+// latency sample.
+func serverSample(err error) sampleKind {
+	if err == nil {
+		return sampleLatency
+	}
+	switch status.Code(err) {
+	case codes.DeadlineExceeded:
+		return sampleDrop
+	case codes.Canceled:
+		return sampleNone
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return sampleDrop
+	case errors.Is(err, context.Canceled):
+		return sampleNone
+	}
+	return sampleLatency
+}
+
+// serverReject builds the error for a refused call: UNAVAILABLE with
+// SERVER_OVERLOADED, unprocessed, and a delay hint or a request to stop.
+func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r Reason, c Criticality, s *limiter.Semaphore) *RejectError {
+	retryAfter := l.retryAfter
+	if l.severe(ctx, r) {
+		retryAfter = -1
+	}
+	opts := []errdetails.Option{
+		errdetails.WithUnprocessed(),
+		errdetails.WithDomain(method.Service(fullMethod)),
+		errdetails.WithDetail("rejection", r.String()),
+		errdetails.WithRetryAfter(retryAfter),
+	}
+	if retryAfter < 0 {
+		opts = append(opts, errdetails.WithRetryable(false))
+	}
+	if id, ok := requestid.Incoming(ctx); ok {
+		opts = append(opts, errdetails.WithRequestID(id))
+	}
+	e := &RejectError{Reason: r, Method: fullMethod, RetryAfter: retryAfter}
+	e.st = errdetails.New(errdetails.CodeServerOverloaded, "server overloaded", opts...).GRPCStatus()
+	ev := rejectEvent(fullMethod, "", r, c, s)
+	ev.Stop = retryAfter < 0
+	l.obs.OnReject(ev)
+	return e
+}
+
+// severe reports whether a rejection should ask the caller not to retry:
+// the caller is already retrying; the queue is full or the call waited in
+// it until its wait or its deadline ran out (the backlog is at its bound,
+// so the overload is not a blip); or the caller's deadline leaves no time
+// for a retry after the delay.
+func (l *Limiter) severe(ctx context.Context, r Reason) bool {
+	switch r {
+	case ReasonQueueFull, ReasonQueueTimeout, ReasonDeadline, ReasonCanceled:
+		return true
+	}
+	for _, v := range metadata.ValueFromIncomingContext(ctx, previousAttemptsKey) {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return true
+		}
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= l.retryAfter {
+		return true
+	}
+	return false
+}
