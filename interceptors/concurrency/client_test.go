@@ -89,8 +89,10 @@ func TestAcquireWaitReasons(t *testing.T) {
 		elapsed time.Duration
 	}{
 		{
-			name:    "deadline",
-			ctx:     func(c context.Context) (context.Context, context.CancelFunc) { return context.WithTimeout(c, 20*time.Millisecond) },
+			name: "deadline",
+			ctx: func(c context.Context) (context.Context, context.CancelFunc) {
+				return context.WithTimeout(c, 20*time.Millisecond)
+			},
 			reason:  concurrency.ReasonDeadline,
 			is:      context.DeadlineExceeded,
 			code:    codes.DeadlineExceeded,

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	rpcerr "google.golang.org/genproto/googleapis/rpc/errdetails"
 	"go.uber.org/goleak"
+	rpcerr "google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -64,10 +64,10 @@ func newLimiter(t testing.TB, opts ...concurrency.Option) *concurrency.Limiter {
 
 // gate blocks handlers until it is opened, and records how many ran at once.
 type gate struct {
-	open       chan struct{}
-	cur, peak  atomic.Int64
-	entered    atomic.Int64
-	closeOnce  sync.Once
+	open      chan struct{}
+	cur, peak atomic.Int64
+	entered   atomic.Int64
+	closeOnce sync.Once
 }
 
 func newGate() *gate { return &gate{open: make(chan struct{})} }
