@@ -84,3 +84,23 @@ func BenchmarkUnarySuccessParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkUnarySuccessParallelNoBudget is BenchmarkUnarySuccessParallel
+// without the budget's shared counter, to show what the counter costs
+// when every core adds to it.
+func BenchmarkUnarySuccessParallelNoBudget(b *testing.B) {
+	r, err := retry.New(retry.WithoutBudget())
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchInterceptor = r.UnaryClientInterceptor()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := benchInterceptor(ctx, "/bulwark.testing.v1.TestService/Unary", nil, nil, nil, benchInvoker, benchOpts...); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}

@@ -88,9 +88,13 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 // idempotency, consult the budget and retry (see the package
 // documentation). It returns the last attempt's error, or a *BudgetError
 // wrapping it.
+//
+//go:noinline
 func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	// The fast path is written out here, in the closure, so that a call
-	// whose first attempt succeeds makes no call but the invoker's.
+	// whose first attempt succeeds makes no call but the invoker's. The
+	// method is not inlined: a copy of the closure compiled inside the
+	// package-level UnaryClientInterceptor would inline less of it.
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		if r.slow || hasCallOption(opts) || (r.slowMethods != nil && r.slowMethods[method]) {
 			return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
