@@ -290,6 +290,12 @@ func (s *clientStream) RecvMsg(m any) error {
 	}
 }
 
+func (s *clientStream) isCommitted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committed
+}
+
 // commit commits the stream on attempt a, unless it already has.
 func (s *clientStream) commit(a *streamAttempt, reason CommitReason) {
 	s.mu.Lock()
@@ -405,6 +411,10 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 		if stop := s.c.wait(n, delay); stop != nil {
 			return nil, stop
 		}
+		if s.isCommitted() {
+			// The buffer overflowed while we waited: no more attempts.
+			return nil, s.c.finish(n, err, StopCommitted)
+		}
 		n++
 		next, oerr := s.open(n)
 		if oerr != nil {
@@ -413,12 +423,11 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 		}
 		s.sendMu.Lock()
 		s.mu.Lock()
-		if s.committed {
-			// The buffer overflowed while we waited: no more attempts.
+		if s.committed { // it overflowed while the attempt opened
 			s.mu.Unlock()
 			s.sendMu.Unlock()
 			next.cancel()
-			return nil, s.c.finish(n-1, err, StopCommitted)
+			return nil, s.c.finish(n, err, StopCommitted)
 		}
 		msgs, closed := s.buf, s.closedSend
 		s.mu.Unlock()
