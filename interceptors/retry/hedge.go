@@ -78,7 +78,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 	if !ok {
 		return nil, false
 	}
-	dl, opts := splitDeliveries(opts)
+	dv, opts := splitDeliveries(opts)
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan hedgeResult, p.hedgeAttempts)
@@ -112,7 +112,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 
 	// next starts attempt launched+1 if the deadline and the budget allow.
 	next := func(delay time.Duration, reason DelayReason, prevErr error) {
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < p.minAttemptTime {
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < p.minAttemptTime {
 			stopped, lastReason = true, StopDeadline
 			return
 		}
@@ -160,7 +160,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 				} else {
 					reason = StopNotRetryable
 				}
-				dl.deliver(&res)
+				dv.deliver(&res)
 				return end(launched, res.err, reason), true
 			}
 			t.failed()
@@ -177,8 +177,13 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 					server, reason = d, DelayRetryInfo
 				}
 				if server > 0 {
-					// The server's delay replaces the hedging delay once.
+					// The server's delay replaces the hedging delay once,
+					// unless the deadline leaves no time for it.
 					server = min(server, p.maxServerDelay)
+					if d, ok := ctx.Deadline(); ok && time.Until(d) < server+p.minAttemptTime {
+						stopped, lastReason = true, StopDeadline
+						break
+					}
 					timer.Reset(server)
 					timerOn = true
 					pendingDelay, pendingReason, pendingErr = server, reason, res.err
@@ -196,7 +201,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 				if budgetErr {
 					err = &BudgetError{Target: t.name, Attempts: launched, Err: err}
 				}
-				dl.deliver(&last)
+				dv.deliver(&last)
 				return end(launched, err, lastReason), true
 			}
 		case <-ctx.Done():

@@ -238,3 +238,24 @@ func TestHedgingBudget(t *testing.T) {
 		}
 	})
 }
+
+// TestHedgingDeadline: a server delay that does not fit in the deadline
+// ends the hedged call at once with the last error.
+func TestHedgingDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := newAttempts()
+		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			rec.add(ctx)
+			_ = grpc.SetTrailer(ctx, metadata.Pairs(retry.PushbackKey, "2000"))
+			return nil, errUnavailable
+		}}
+		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithHedging(50*time.Millisecond, 3)}})
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		begin := time.Now()
+		_, err := env.Client.Unary(ctx, &testpb.UnaryRequest{})
+		if status.Code(err) != codes.Unavailable || time.Since(begin) != 0 || rec.count() != 1 {
+			t.Errorf("Unary = %v after %v with %d attempts; want UNAVAILABLE at once, 1 attempt", err, time.Since(begin), rec.count())
+		}
+	})
+}

@@ -19,17 +19,37 @@ const MaxAttemptsCap = 5
 
 // The defaults, from DESIGN.md (section 5) and gRFC A6.
 const (
-	DefaultMaxAttempts     = 3
-	DefaultInitialBackoff  = 100 * time.Millisecond
-	DefaultMaxBackoff      = time.Second
-	DefaultMultiplier      = 2.0
-	DefaultJitterFraction  = 0.2
-	DefaultMaxServerDelay  = 30 * time.Second
-	DefaultMinAttemptTime  = time.Millisecond
-	DefaultBufferLimit     = 256 << 10
-	DefaultBudgetRatio     = 0.2
+	// DefaultMaxAttempts is the attempts a call may make, the first
+	// included (WithMaxAttempts).
+	DefaultMaxAttempts = 3
+	// DefaultInitialBackoff is the delay before the first retry, before
+	// jitter (WithBackoff).
+	DefaultInitialBackoff = 100 * time.Millisecond
+	// DefaultMaxBackoff caps the backoff delay (WithBackoff).
+	DefaultMaxBackoff = time.Second
+	// DefaultMultiplier is the backoff's growth per retry (WithBackoff).
+	DefaultMultiplier = 2.0
+	// DefaultJitterFraction is the spread of ProportionalJitter, ±20%
+	// (WithJitter).
+	DefaultJitterFraction = 0.2
+	// DefaultMaxServerDelay caps a delay set by the server
+	// (WithMaxServerDelay).
+	DefaultMaxServerDelay = 30 * time.Second
+	// DefaultMinAttemptTime is the least time left for an attempt to be
+	// started (WithMinAttemptTime).
+	DefaultMinAttemptTime = time.Millisecond
+	// DefaultBufferLimit is the bytes of sent messages a stream keeps to
+	// replay (WithBufferLimit).
+	DefaultBufferLimit = 256 << 10
+	// DefaultBudgetRatio is the share of calls that may be retried
+	// (WithBudget).
+	DefaultBudgetRatio = 0.2
+	// DefaultBudgetPerSecond is the retries allowed per second whatever
+	// the calls (WithBudget).
 	DefaultBudgetPerSecond = 10.0
-	DefaultBudgetWindow    = 10 * time.Second
+	// DefaultBudgetWindow is the time over which the budget counts
+	// (WithBudget).
+	DefaultBudgetWindow = 10 * time.Second
 )
 
 // An Option configures a Retrier. Options that make sense for a single call
