@@ -19,7 +19,8 @@ type controller struct {
 	minCalls int
 
 	mu       sync.Mutex
-	start    time.Time // of the window; zero before the first call
+	started  bool          // the window has a start
+	start    time.Duration // of the window, since the Limiter's epoch
 	calls    int
 	drops    int
 	sum      time.Duration // latency of the calls not dropped
@@ -28,14 +29,13 @@ type controller struct {
 
 // record adds the call that held p to the window, and closes the window
 // when it is old and full enough.
-func (c *controller) record(p *Permit, dropped bool) {
-	now := time.Now()
-	rtt := now.Sub(p.start)
+func (c *controller) record(p *Permit, now time.Duration, dropped bool) {
+	rtt := now - p.start
 	changed := false
 	var ev LimitEvent
 	c.mu.Lock()
-	if c.start.IsZero() {
-		c.start = p.start
+	if !c.started {
+		c.started, c.start = true, p.start
 	}
 	c.calls++
 	if dropped {
@@ -44,7 +44,7 @@ func (c *controller) record(p *Permit, dropped bool) {
 		c.sum += rtt
 	}
 	c.inflight = max(c.inflight, p.inflight)
-	if c.calls >= c.minCalls && now.Sub(c.start) >= c.minTime {
+	if c.calls >= c.minCalls && now-c.start >= c.minTime {
 		s := limit.Sample{InFlight: c.inflight, Calls: c.calls, Drops: c.drops}
 		if ok := c.calls - c.drops; ok > 0 {
 			s.RTT = c.sum / time.Duration(ok)
@@ -57,7 +57,7 @@ func (c *controller) record(p *Permit, dropped bool) {
 		c.start, c.calls, c.drops, c.sum, c.inflight = now, 0, 0, 0, 0
 	}
 	c.mu.Unlock()
-	c.obs.OnSample(SampleEvent{Method: p.fullMethod, Target: p.target, RTT: rtt, InFlight: p.inflight, Dropped: dropped})
+	c.obs.OnSample(SampleEvent{RTT: rtt, InFlight: p.inflight, Dropped: dropped})
 	if changed {
 		c.obs.OnLimit(ev)
 	}

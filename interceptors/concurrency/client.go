@@ -24,7 +24,7 @@ import (
 func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		c := l.clientCriticality(ctx)
-		p, r, s := l.take(ctx, fullMethod, c, l.targetOf(cc))
+		p, r, s := l.take(ctx, fullMethod, c, targetOf(cc))
 		if r != 0 {
 			return l.clientReject(fullMethod, targetOf(cc), r, c, s)
 		}
@@ -51,7 +51,7 @@ func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 func (l *Limiter) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		c := l.clientCriticality(ctx)
-		p, r, s := l.take(ctx, fullMethod, c, l.targetOf(cc))
+		p, r, s := l.take(ctx, fullMethod, c, targetOf(cc))
 		if r != 0 {
 			return nil, l.clientReject(fullMethod, targetOf(cc), r, c, s)
 		}
@@ -78,15 +78,6 @@ func (l *Limiter) clientCriticality(ctx context.Context) Criticality {
 		return DefaultCriticality
 	}
 	return CriticalityFromContext(ctx)
-}
-
-// targetOf returns cc's target for the adaptive limit's samples, which are
-// the only events of an admitted call.
-func (l *Limiter) targetOf(cc *grpc.ClientConn) string {
-	if l.ctrl == nil {
-		return ""
-	}
-	return targetOf(cc)
 }
 
 func targetOf(cc *grpc.ClientConn) string {

@@ -16,6 +16,7 @@ import (
 // safe for concurrent use. Install its client interceptors on a client and
 // its server interceptors on a server; one Limiter should not do both.
 type Limiter struct {
+	epoch      time.Time                     // permits' start times count from it
 	global     *limiter.Semaphore            // nil: no global limit
 	methods    map[string]*limiter.Semaphore // read-only after New
 	ctrl       *controller                   // nil: fixed limits
@@ -35,6 +36,7 @@ func New(opts ...Option) (*Limiter, error) {
 		return nil, err
 	}
 	l := &Limiter{
+		epoch:      time.Now(),
 		obs:        o.observer,
 		classifier: o.classifier,
 		queueLen:   o.queueLen,
@@ -141,10 +143,13 @@ func (l *Limiter) TryAcquire(fullMethod string, c Criticality) (Permit, bool) {
 	}
 	p := Permit{l: l, method: ms}
 	if l.ctrl != nil {
-		p.start, p.inflight, p.fullMethod = time.Now(), l.global.InFlight(), fullMethod
+		p.start, p.inflight = l.now(), l.global.InFlight()
 	}
 	return p, true
 }
+
+// now returns the time since the Limiter was made, on the monotonic clock.
+func (l *Limiter) now() time.Duration { return time.Since(l.epoch) }
 
 // Acquire takes a permit for a call of fullMethod, waiting in the queue
 // (see WithQueue) if there is one. The criticality is ctx's (see
@@ -188,7 +193,7 @@ func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, ta
 	}
 	p := Permit{l: l, method: ms}
 	if l.ctrl != nil {
-		p.start, p.inflight, p.fullMethod, p.target = time.Now(), l.global.InFlight(), fullMethod, target
+		p.start, p.inflight = l.now(), l.global.InFlight()
 	}
 	return p, 0, nil
 }
@@ -243,12 +248,11 @@ func rejectEvent(fullMethod, target string, r Reason, c Criticality, s *limiter.
 // Drop or Ignore; ending it again through the same Permit does nothing, but
 // a copy must not be ended too. The zero Permit holds nothing.
 type Permit struct {
-	l          *Limiter
-	method     *limiter.Semaphore
-	start      time.Time // the adaptive limit's fields from here on
-	inflight   int
-	fullMethod string
-	target     string
+	// Four words at most, so that a Permit is returned in registers.
+	l        *Limiter
+	method   *limiter.Semaphore
+	start    time.Duration // since l.epoch; for the adaptive limit only
+	inflight int           // as it started; for the adaptive limit only
 }
 
 // Release ends the permit of a call that completed; with an adaptive
@@ -285,7 +289,7 @@ func (p *Permit) end(k sampleKind) {
 		l.global.Release()
 	}
 	if l.ctrl != nil && k != sampleNone {
-		l.ctrl.record(p, k == sampleDrop)
+		l.ctrl.record(p, l.now(), k == sampleDrop)
 	}
 }
 

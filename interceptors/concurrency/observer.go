@@ -72,12 +72,9 @@ type WaitEvent struct {
 	Acquired bool
 }
 
-// SampleEvent describes a call that fed the adaptive limit.
+// SampleEvent describes a call that fed the adaptive limit, which is
+// global: samples carry no method.
 type SampleEvent struct {
-	// Method is the full method name.
-	Method string
-	// Target is the client connection's target; empty on the server.
-	Target string
 	// RTT is how long the call held its permit.
 	RTT time.Duration
 	// InFlight is the number of calls in flight as it started, itself
