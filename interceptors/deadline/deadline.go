@@ -1,0 +1,268 @@
+package deadline
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/method"
+)
+
+// Policy holds the deadline configuration; its methods return the
+// interceptors. It is safe for concurrent use.
+type Policy struct {
+	opts options
+}
+
+// New returns a Policy, or an error naming the option that is invalid.
+func New(opts ...Option) (*Policy, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Policy{opts: o}, nil
+}
+
+func mustNew(opts []Option) *Policy {
+	p, err := New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// UnaryClientInterceptor returns the client-side unary interceptor built
+// from opts. It panics on an invalid option; use New to get the error.
+func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
+	return mustNew(opts).UnaryClientInterceptor()
+}
+
+// StreamClientInterceptor returns the client-side stream interceptor built
+// from opts. It panics on an invalid option; use New to get the error.
+func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
+	return mustNew(opts).StreamClientInterceptor()
+}
+
+// UnaryServerInterceptor returns the server-side unary interceptor built
+// from opts. It panics on an invalid option; use New to get the error.
+func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
+	return mustNew(opts).UnaryServerInterceptor()
+}
+
+// StreamServerInterceptor returns the server-side stream interceptor built
+// from opts. It panics on an invalid option; use New to get the error.
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	return mustNew(opts).StreamServerInterceptor()
+}
+
+// UnaryClientInterceptor returns the client-side unary interceptor: a call
+// whose context has no deadline gets the default timeout; any other call
+// passes untouched, at no cost.
+func (p *Policy) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if p.opts.timeout == 0 {
+			return invoker(ctx, fullMethod, req, reply, cc, opts...)
+		}
+		if _, ok := ctx.Deadline(); ok {
+			return invoker(ctx, fullMethod, req, reply, cc, opts...)
+		}
+		ctx, cancel := context.WithTimeout(ctx, p.opts.timeout)
+		defer cancel()
+		p.opts.observer.OnDefault(Event{Method: fullMethod, Target: targetOf(cc), Given: p.opts.timeout})
+		return invoker(ctx, fullMethod, req, reply, cc, opts...)
+	}
+}
+
+// StreamClientInterceptor returns the client-side stream interceptor: with
+// WithStreamTimeout, a stream whose context has no deadline gets that
+// timeout, released when the stream ends (RecvMsg returns an error or the
+// response of a client-streaming call, or SendMsg or Header fail).
+func (p *Policy) StreamClientInterceptor() grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if p.opts.streamTimeout == 0 {
+			return streamer(ctx, desc, cc, fullMethod, opts...)
+		}
+		if _, ok := ctx.Deadline(); ok {
+			return streamer(ctx, desc, cc, fullMethod, opts...)
+		}
+		ctx, cancel := context.WithTimeout(ctx, p.opts.streamTimeout)
+		p.opts.observer.OnDefault(Event{Method: fullMethod, Target: targetOf(cc), Given: p.opts.streamTimeout})
+		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		return &timedStream{ClientStream: cs, cancel: cancel, unaryResponse: !desc.ServerStreams}, nil
+	}
+}
+
+func targetOf(cc *grpc.ClientConn) string {
+	if cc == nil {
+		return ""
+	}
+	return cc.Target()
+}
+
+// timedStream releases its timeout's context when the stream ends.
+type timedStream struct {
+	grpc.ClientStream
+	cancel        context.CancelFunc
+	unaryResponse bool
+	done          atomic.Bool
+}
+
+func (s *timedStream) end() {
+	if s.done.CompareAndSwap(false, true) {
+		s.cancel()
+	}
+}
+
+func (s *timedStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil || s.unaryResponse {
+		s.end()
+	}
+	return err
+}
+
+func (s *timedStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err != nil && err != io.EOF {
+		s.end()
+	}
+	return err
+}
+
+func (s *timedStream) Header() (metadata.MD, error) {
+	md, err := s.ClientStream.Header()
+	if err != nil && err != io.EOF {
+		s.end()
+	}
+	return md, err
+}
+
+// UnaryServerInterceptor returns the server-side unary interceptor: it
+// refuses a request with too little time left before the handler runs, and
+// caps or shaves the deadline the handler sees (see the package
+// documentation).
+func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		dl, has := ctx.Deadline()
+		if !has && p.opts.maxDeadline == 0 {
+			return handler(ctx, req)
+		}
+		pl := p.plan(time.Now(), dl, has)
+		switch {
+		case pl.reject:
+			return nil, p.reject(ctx, info.FullMethod, pl)
+		case pl.adjust:
+			ctx, cancel := context.WithDeadline(ctx, pl.deadline)
+			defer cancel()
+			p.opts.observer.OnAdjust(Event{Method: info.FullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
+			return handler(ctx, req)
+		}
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor returns the server-side stream interceptor; see
+// UnaryServerInterceptor. A stream whose deadline is capped or shaved is
+// handled with a stream whose Context returns the new context.
+func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		dl, has := ctx.Deadline()
+		if !has && p.opts.maxDeadline == 0 {
+			return handler(srv, ss)
+		}
+		pl := p.plan(time.Now(), dl, has)
+		switch {
+		case pl.reject:
+			return p.reject(ctx, info.FullMethod, pl)
+		case pl.adjust:
+			ctx, cancel := context.WithDeadline(ctx, pl.deadline)
+			defer cancel()
+			p.opts.observer.OnAdjust(Event{Method: info.FullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
+			return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+		}
+		return handler(srv, ss)
+	}
+}
+
+// ctxStream is a server stream with a replaced context.
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *ctxStream) Context() context.Context { return s.ctx }
+
+// plan is what a server does with a request.
+type plan struct {
+	reject    bool
+	adjust    bool          // the handler gets deadline instead of the caller's
+	deadline  time.Time     // when adjust
+	remaining time.Duration // the caller's; zero without a deadline
+	given     time.Duration // what the handler gets, or what made the request too short
+}
+
+// plan decides, at now, what to do with a request whose deadline is dl
+// (has is false when it has none). The deadline it gives the handler is
+// never later than the caller's nor than now plus the cap.
+func (p *Policy) plan(now, dl time.Time, has bool) plan {
+	o := &p.opts
+	var pl plan
+	next, hasNext := dl, has
+	if has {
+		pl.remaining = dl.Sub(now)
+		if pl.remaining <= o.minRemaining {
+			pl.reject, pl.given = true, pl.remaining
+			return pl
+		}
+		shave := max(o.shave, time.Duration(o.shaveFraction*float64(pl.remaining)))
+		if shave > 0 {
+			next = dl.Add(-shave)
+			if left := next.Sub(now); left <= o.minRemaining {
+				pl.reject, pl.given = true, left
+				return pl
+			}
+		}
+	}
+	if o.maxDeadline > 0 {
+		if capped := now.Add(o.maxDeadline); !hasNext || capped.Before(next) {
+			next, hasNext = capped, true
+		}
+	}
+	if hasNext && (!has || next.Before(dl)) {
+		pl.adjust, pl.deadline, pl.given = true, next, next.Sub(now)
+	}
+	return pl
+}
+
+// reject builds the error for a request with too little time left.
+func (p *Policy) reject(ctx context.Context, fullMethod string, pl plan) *TooShortError {
+	opts := []errdetails.Option{
+		errdetails.WithUnprocessed(),
+		errdetails.WithDomain(method.Service(fullMethod)),
+		errdetails.WithDetail("remainingMs", millis(pl.given)),
+		errdetails.WithDetail("minimumMs", millis(p.opts.minRemaining)),
+	}
+	if id, ok := requestid.Incoming(ctx); ok {
+		opts = append(opts, errdetails.WithRequestID(id))
+	}
+	p.opts.observer.OnReject(Event{Method: fullMethod, HasDeadline: true, Remaining: pl.remaining, Given: pl.given})
+	return &TooShortError{
+		Method:    fullMethod,
+		Remaining: pl.given,
+		Min:       p.opts.minRemaining,
+		st:        errdetails.New(errdetails.CodeDeadlineTooShort, "deadline too short", opts...).GRPCStatus(),
+	}
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
