@@ -11,14 +11,11 @@ import (
 )
 
 // safeToRetry reports whether an attempt of method that failed with err may
-// be sent again: always when err proves the server did not process the
-// request (outcome.Unprocessed), else as the policy's override or the
-// method's descriptor says.
+// be sent again: as the policy's override or the method's descriptor says,
+// and always when err proves the server did not process the request
+// (outcome.Unprocessed).
 func (r *Retrier) safeToRetry(method string, p *policy, err error) bool {
-	if outcome.Unprocessed(err) {
-		return true
-	}
-	return r.idempotent(method, p)
+	return r.idempotent(method, p) || outcome.Unprocessed(err)
 }
 
 // idempotent reports whether method may be sent more than once: as the

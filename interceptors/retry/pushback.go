@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 )
@@ -58,16 +57,16 @@ func retryInfoDelay(err error) (time.Duration, bool) {
 	if !ok || st == nil {
 		return 0, false
 	}
-	for _, a := range st.Proto().GetDetails() {
-		if a.MessageName() != "google.rpc.RetryInfo" {
-			continue
+	// Details, unlike Proto, does not copy the status: a status without
+	// details costs nothing here.
+	for _, d := range st.Details() {
+		if ri, ok := d.(*rpcerrdetails.RetryInfo); ok {
+			if !ri.GetRetryDelay().IsValid() {
+				return 0, false
+			}
+			d := ri.GetRetryDelay().AsDuration()
+			return d, d >= 0
 		}
-		var ri rpcerrdetails.RetryInfo
-		if proto.Unmarshal(a.GetValue(), &ri) != nil || !ri.GetRetryDelay().IsValid() {
-			return 0, false
-		}
-		d := ri.GetRetryDelay().AsDuration()
-		return d, d >= 0
 	}
 	return 0, false
 }
