@@ -323,7 +323,7 @@ func defaultClassify(err error) Result {
 	}
 }
 
-// openDuration returns the open time for the level-th reopening (0 for the
+// openFor returns the open time for the level-th reopening (0 for the
 // first trip), before jitter: the open duration doubled level times, capped.
 func (c *config) openFor(level int) time.Duration {
 	d := c.openDuration

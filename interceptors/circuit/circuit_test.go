@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,12 +17,15 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
@@ -712,6 +716,33 @@ func TestServerFailsFastWhenItsDependencyIsDown(t *testing.T) {
 		if !strings.Contains(obs.String(), `" /bulwark.testing.v1.TestService/Unary half_open>closed"`) ||
 			!strings.Contains(obs.String(), "rejects 2") {
 			t.Fatalf("observer: %s", obs)
+		}
+	})
+}
+
+func TestServerRejectionThroughErrorBoundary(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			return nil, errDown
+		}}
+		c := newCircuit(t, trips(1))
+		bnd, err := boundary.New(boundary.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := grpctest.Start(t, svc, grpctest.Options{Server: []grpc.ServerOption{
+			grpc.ChainUnaryInterceptor(bnd.UnaryServerInterceptor(), c.UnaryServerInterceptor()),
+		}})
+		_ = unary(env)
+		ctx := metadata.AppendToOutgoingContext(context.Background(), requestid.MetadataKey, "req-7")
+		var trailer metadata.MD
+		_, err = env.Client.Unary(ctx, &testpb.UnaryRequest{}, grpc.Trailer(&trailer))
+		ae, ok := errdetails.FromError(err)
+		if !ok || ae.Code != errdetails.CodeCircuitOpen || ae.RequestID != "req-7" || ae.RetryAfter != 5*time.Second || !ae.Unprocessed {
+			t.Fatalf("rejection = %v, %+v", err, ae)
+		}
+		if got := trailer.Get(boundary.PushbackKey); fmt.Sprint(got) != "[5000]" {
+			t.Fatalf("pushback trailer = %q, want 5000", got)
 		}
 	})
 }

@@ -67,8 +67,26 @@ func (e *OpenError) Remaining() time.Duration { return e.b.Remaining() }
 
 // GRPCStatus returns the status the call fails with: UNAVAILABLE, ErrorInfo
 // reason CIRCUIT_OPEN (domain: the method's service), and RetryInfo set to
-// the remaining open time.
+// the remaining open time. It is the status of the ApplicationError that As
+// gives.
 func (e *OpenError) GRPCStatus() *status.Status {
+	return e.applicationError().GRPCStatus()
+}
+
+// As sets target, when it is an **errdetails.ApplicationError, to a new
+// CIRCUIT_OPEN ApplicationError (retryable, unprocessed, RetryAfter the
+// remaining open time). So errdetails.FromError reads a rejection like any
+// other application error, and on the server the error boundary sends it
+// with the request id and a grpc-retry-pushback-ms trailer.
+func (e *OpenError) As(target any) bool {
+	p, ok := target.(**errdetails.ApplicationError)
+	if ok {
+		*p = e.applicationError()
+	}
+	return ok
+}
+
+func (e *OpenError) applicationError() *errdetails.ApplicationError {
 	opts := []errdetails.Option{errdetails.WithUnprocessed()}
 	if e.Method != "" {
 		opts = append(opts, errdetails.WithDomain(method.Service(e.Method)))
@@ -76,5 +94,5 @@ func (e *OpenError) GRPCStatus() *status.Status {
 	if rem := e.Remaining(); rem > 0 {
 		opts = append(opts, errdetails.WithRetryAfter(rem))
 	}
-	return errdetails.New(errdetails.CodeCircuitOpen, rejectMessage, opts...).GRPCStatus()
+	return errdetails.New(errdetails.CodeCircuitOpen, rejectMessage, opts...)
 }

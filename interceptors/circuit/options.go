@@ -45,7 +45,8 @@ func (o *options) fail(format string, args ...any) {
 
 // WithBreakerOptions sets the options of every breaker the Circuit makes
 // (see package breaker for the rules and their defaults). They are checked
-// by New. Several calls add up.
+// by New. Several calls add up. A breaker.WithOnStateChange hook given here
+// runs for every breaker without saying which; use an Observer to know.
 func WithBreakerOptions(opts ...breaker.Option) Option {
 	return optionFunc(func(o *options) { o.breakerOpts = append(o.breakerOpts, opts...) })
 }
