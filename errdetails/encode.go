@@ -44,8 +44,9 @@ const genericInternalMessage = "internal error"
 // code and Message, and these details, each at most once:
 //   - google.rpc.ErrorInfo: reason Code, domain Domain, metadata Details as
 //     strings;
-//   - bulwark.v1.ApplicationError: retryable, unprocessed, time, retry delay
-//     and typed Details;
+//   - bulwark.v1.ApplicationError: retryable (false when RetryAfter is
+//     negative, so that clients stop without reading the trailer),
+//     unprocessed, time, retry delay and typed Details;
 //   - google.rpc.RetryInfo when e is retryable and RetryAfter is positive;
 //   - google.rpc.RequestInfo when RequestID is set;
 //   - google.rpc.BadRequest, PreconditionFailure, QuotaFailure and
@@ -141,7 +142,7 @@ func (e *ApplicationError) build(level int, debug bool) *spb.Status {
 	app := &bulwarkv1.ApplicationError{
 		Code:        e.Code,
 		Domain:      domain,
-		Retryable:   e.Retryable,
+		Retryable:   e.Retryable && e.RetryAfter >= 0, // a negative delay asks not to retry
 		Unprocessed: e.Unprocessed,
 	}
 	if !e.Time.IsZero() {

@@ -243,6 +243,12 @@ func TestGRPCStatusContract(t *testing.T) {
 		t.Errorf("DebugStatus details = %v; want DebugInfo with the cause last", got)
 	}
 
+	// A negative delay asks callers to stop: the status says not retryable.
+	stop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1))
+	if got, _ := errdetails.FromStatus(stop.GRPCStatus()); got.Retryable || !stop.Retryable {
+		t.Errorf("a stop was sent as retryable=%v (in process %v); want false on the wire", got.Retryable, stop.Retryable)
+	}
+
 	// Not retryable: no RetryInfo even with a delay.
 	v := errdetails.Validation("name", "empty", errdetails.WithRetryAfter(time.Second))
 	if got := details(v.GRPCStatus()); strings.Contains(strings.Join(got, ","), "RetryInfo") {

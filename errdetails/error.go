@@ -40,7 +40,8 @@ type ApplicationError struct {
 	// RetryAfter is the server's delay hint. Positive: sent as
 	// google.rpc.RetryInfo and the grpc-retry-pushback-ms trailer when the
 	// error is retryable. Negative: the server asks not to retry, sent as a
-	// negative grpc-retry-pushback-ms. Zero: no hint.
+	// negative grpc-retry-pushback-ms and as retryable false in
+	// bulwark.v1.ApplicationError. Zero: no hint.
 	RetryAfter time.Duration
 	// Domain is the service that produced the error (ErrorInfo.domain). When
 	// empty, the error boundary fills in the gRPC service name.
