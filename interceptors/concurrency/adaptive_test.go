@@ -112,6 +112,18 @@ func (c *cpu) loop() {
 	}
 }
 
+// abort ends every job at once and stops the model.
+func (c *cpu) abort() {
+	c.mu.Lock()
+	for _, j := range c.jobs {
+		close(j.done)
+	}
+	c.jobs = nil
+	c.mu.Unlock()
+	close(c.quit)
+	<-c.ended
+}
+
 // stop waits for every job to finish and stops the model.
 func (c *cpu) stop() {
 	c.mu.Lock()
@@ -136,7 +148,7 @@ type loadResult struct {
 
 // offer sends calls at a steady rate for dur, each with the given deadline,
 // and measures those started after warmup.
-func offer(t *testing.T, c testpb.TestServiceClient, perSecond float64, dur, warmup, deadline time.Duration) loadResult {
+func offer(t testing.TB, c testpb.TestServiceClient, perSecond float64, dur, warmup, deadline time.Duration) loadResult {
 	t.Helper()
 	var wg sync.WaitGroup
 	var mu sync.Mutex

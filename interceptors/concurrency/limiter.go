@@ -238,7 +238,7 @@ func (l *Limiter) fullReason(s *limiter.Semaphore, class limiter.Class) Reason {
 	return ReasonLimit
 }
 
-// event describes a rejection for the Observer.
+// rejectEvent describes a rejection for the Observer.
 func rejectEvent(fullMethod, target string, r Reason, c Criticality, s *limiter.Semaphore) RejectEvent {
 	st := statsOf(s)
 	return RejectEvent{Method: fullMethod, Target: target, Reason: r, Criticality: c, Limit: st.Limit, InFlight: st.InFlight, Queued: st.Queued}
