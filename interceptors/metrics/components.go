@@ -1,17 +1,339 @@
 package metrics
 
 import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
+	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
+	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/method"
 )
 
-// components holds the metrics of Bulwark's components (circuit breaker,
-// retry, concurrency limiter, deadline), fed by their Observers.
-type components struct{}
-
-func newComponents(*options) *components { return &components{} }
-
-func (c *components) collectors() []prometheus.Collector { return nil }
-
 func defaultRegistry() *errdetails.Registry { return errdetails.Default }
+
+// side is the value of the side label: "client" for events that name a
+// target, "server" for the others.
+func side(target string) string {
+	if target == "" {
+		return "server"
+	}
+	return "client"
+}
+
+// components holds the metrics of Bulwark's components, fed by their
+// Observers and, for gauges, read from the components when collected.
+type components struct {
+	circuitState       *prometheus.GaugeVec
+	circuitTransitions *prometheus.CounterVec
+	circuitCalls       *prometheus.CounterVec
+	circuitRejections  *prometheus.CounterVec
+	circuitCallKids    sync.Map // circuitKey -> *[outcome.LocalReject + 1]prometheus.Counter
+
+	attempts      *prometheus.Desc // attempts per call, built when collected
+	retryDelay    *prometheus.HistogramVec
+	retryStops    *prometheus.CounterVec
+	retryCommits  *prometheus.CounterVec
+	budget        *prometheus.Desc
+	retriedCalls  sync.Map // full method -> *attemptCounts
+	budgetSources sync.Map // target -> func() (float64, bool)
+
+	limit, inFlight, queued *prometheus.Desc
+	limiterRejections       *prometheus.CounterVec
+	limiterWait             *prometheus.HistogramVec
+	limiters                sync.Mutex
+	limiterList             []trackedLimiter
+
+	deadlineRejections *prometheus.CounterVec
+	deadlineDefaults   *prometheus.CounterVec
+	deadlineAdjusted   *prometheus.CounterVec
+}
+
+type circuitKey struct{ target, method string }
+
+type trackedLimiter struct {
+	side    string
+	l       *concurrency.Limiter
+	methods []string
+}
+
+// attemptCounts counts, for one method, the calls the Retrier handled by
+// how many attempts they made (index 0 holds calls beyond the last bucket).
+type attemptCounts struct {
+	byAttempts [retry.MaxAttemptsCap + 1]atomic.Uint64
+}
+
+func newComponents(o *options) *components {
+	ns, cl := o.namespace, o.constLabels
+	target := []string{"side", "target", "grpc_service", "grpc_method"}
+	with := func(extra ...string) []string { return append(append([]string{}, target...), extra...) }
+	methodLabels := []string{"grpc_service", "grpc_method"}
+	return &components{
+		circuitState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "circuit_state", ConstLabels: cl,
+			Help: "Circuit breaker state: 1 for the current state, 0 for the others. grpc_method is empty for a breaker that guards a whole target."},
+			with("state")),
+		circuitTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_transitions_total", ConstLabels: cl,
+			Help: "Circuit breaker state transitions."}, with("from", "to")),
+		circuitCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_calls_total", ConstLabels: cl,
+			Help: "Calls a circuit breaker let through, by outcome."}, with("outcome")),
+		circuitRejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_rejections_total", ConstLabels: cl,
+			Help: "Calls an open circuit breaker refused without reaching the network or the handler."}, target),
+
+		attempts: prometheus.NewDesc(ns+"_retry_call_attempts", "Attempts per finished client call, hedges included (calls that needed no retry count as 1).",
+			[]string{"grpc_service", "grpc_method"}, cl),
+		retryDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "retry_delay_seconds", ConstLabels: cl,
+			Help:    "Delay before each retry or hedge, by where it came from (backoff, pushback, retry_info, hedge).",
+			Buckets: []float64{0, .01, .025, .05, .1, .2, .4, .8, 1.6, 3.2, 6.4, 30}}, append(methodLabels, "reason")),
+		retryStops: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retry_stops_total", ConstLabels: cl,
+			Help: "Calls whose first attempt failed or that were hedged, by why the retrier stopped (succeeded, budget, deadline, not_retryable, ...)."},
+			append(methodLabels, "reason", "hedged")),
+		retryCommits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retry_stream_commits_total", ConstLabels: cl,
+			Help: "Streams that committed (were no longer retried), by why."}, append(methodLabels, "reason")),
+		budget: prometheus.NewDesc(ns+"_retry_budget_level", "What the retry budget of a target holds: retries left in its window, or tokens.",
+			[]string{"target"}, cl),
+
+		limit:    prometheus.NewDesc(ns+"_concurrency_limit", "Current concurrency limit; grpc_method is empty for the global limit.", []string{"side", "grpc_service", "grpc_method"}, cl),
+		inFlight: prometheus.NewDesc(ns+"_concurrency_in_flight", "Permits held.", []string{"side", "grpc_service", "grpc_method"}, cl),
+		queued:   prometheus.NewDesc(ns+"_concurrency_queued", "Calls waiting for a permit.", []string{"side", "grpc_service", "grpc_method"}, cl),
+		limiterRejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "concurrency_rejections_total", ConstLabels: cl,
+			Help: "Calls a concurrency limiter refused, by reason (limit, shed_priority, queue_full, queue_timeout, deadline, canceled)."},
+			[]string{"side", "grpc_service", "grpc_method", "reason"}),
+		limiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "concurrency_wait_seconds", ConstLabels: cl,
+			Help: "Time calls waited in a limiter's queue, by whether they got a permit.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)},
+			[]string{"side", "acquired"}),
+
+		deadlineRejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_rejections_total", ConstLabels: cl,
+			Help: "Requests a server refused because too little of their deadline was left (DEADLINE_TOO_SHORT)."}, methodLabels),
+		deadlineDefaults: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_defaults_total", ConstLabels: cl,
+			Help: "Client calls without a deadline that were given the default timeout."}, methodLabels),
+		deadlineAdjusted: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_adjusted_total", ConstLabels: cl,
+			Help: "Server requests whose deadline was capped or shaved."}, methodLabels),
+	}
+}
+
+func (c *components) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		c.circuitState, c.circuitTransitions, c.circuitCalls, c.circuitRejections,
+		c.retryDelay, c.retryStops, c.retryCommits,
+		c.limiterRejections, c.limiterWait,
+		c.deadlineRejections, c.deadlineDefaults, c.deadlineAdjusted,
+	}
+}
+
+func (c *components) describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.attempts, c.budget, c.limit, c.inFlight, c.queued} {
+		ch <- d
+	}
+}
+
+// collect sends the metrics that are read when collected.
+func (m *Metrics) collectComputed(ch chan<- prometheus.Metric) {
+	c := m.comps
+	// Attempts per call: calls the retrier handled by their attempts, and
+	// the other finished calls as single attempts.
+	m.client.children.Range(func(k, v any) bool {
+		rc := v.(*rpcChildren)
+		counts := [retry.MaxAttemptsCap + 1]uint64{}
+		var retried uint64
+		if ac, ok := c.retriedCalls.Load(k); ok {
+			for i := range counts {
+				counts[i] = ac.(*attemptCounts).byAttempts[i].Load()
+				retried += counts[i]
+			}
+		}
+		finished := rc.finished.Load()
+		single := uint64(0)
+		if finished > retried {
+			single = finished - retried
+		}
+		buckets := make(map[float64]uint64, retry.MaxAttemptsCap)
+		cum := single
+		sum := float64(single)
+		for n := 1; n <= retry.MaxAttemptsCap; n++ {
+			if n > 1 {
+				cum += counts[n]
+				sum += float64(n * int(counts[n]))
+			}
+			buckets[float64(n)] = cum
+		}
+		total := cum + counts[0]
+		sum += float64(counts[0]) * (retry.MaxAttemptsCap + 1)
+		ch <- prometheus.MustNewConstHistogram(c.attempts, total, sum, buckets, rc.service, rc.method)
+		return true
+	})
+	c.budgetSources.Range(func(k, v any) bool {
+		if level, ok := v.(func() (float64, bool))(); ok && !math.IsInf(level, 1) {
+			ch <- prometheus.MustNewConstMetric(c.budget, prometheus.GaugeValue, level, k.(string))
+		}
+		return true
+	})
+	c.limiters.Lock()
+	limiters := c.limiterList
+	c.limiters.Unlock()
+	for _, tl := range limiters {
+		if st := tl.l.Stats(); st.Limit > 0 {
+			c.sendStats(ch, tl.side, "", "", st)
+		}
+		for _, fm := range tl.methods {
+			if st, ok := tl.l.MethodStats(fm); ok {
+				svc, name := method.Split(fm)
+				c.sendStats(ch, tl.side, svc, name, st)
+			}
+		}
+	}
+}
+
+func (c *components) sendStats(ch chan<- prometheus.Metric, side, svc, name string, st concurrency.Stats) {
+	ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(st.Limit), side, svc, name)
+	ch <- prometheus.MustNewConstMetric(c.inFlight, prometheus.GaugeValue, float64(st.InFlight), side, svc, name)
+	ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(st.Queued), side, svc, name)
+}
+
+// TrackLimiter reports the limit, in-flight and queue gauges of l (its
+// global limit and the given methods' limits) under side ("client" or
+// "server"). The chain builders call it for you.
+func (m *Metrics) TrackLimiter(side string, l *concurrency.Limiter, methods ...string) {
+	m.comps.limiters.Lock()
+	defer m.comps.limiters.Unlock()
+	m.comps.limiterList = append(m.comps.limiterList, trackedLimiter{side: side, l: l, methods: methods})
+}
+
+// TrackRetrier reports the budget level of r's targets, once a target has
+// needed a retry. The chain builders call it for you.
+func (m *Metrics) TrackRetrier(r *retry.Retrier) {
+	m.retrier.Store(r)
+}
+
+// CircuitObserver returns the circuit.Observer that feeds the
+// <namespace>_circuit_* metrics.
+func (m *Metrics) CircuitObserver() circuit.Observer { return circuitObserver{m.comps} }
+
+type circuitObserver struct{ c *components }
+
+func (o circuitObserver) OnStateChange(target, fullMethod string, from, to breaker.State) {
+	svc, name := splitOptional(fullMethod)
+	s := side(target)
+	o.c.circuitState.WithLabelValues(s, target, svc, name, from.String()).Set(0)
+	o.c.circuitState.WithLabelValues(s, target, svc, name, to.String()).Set(1)
+	o.c.circuitTransitions.WithLabelValues(s, target, svc, name, from.String(), to.String()).Inc()
+}
+
+func (o circuitObserver) OnCall(target, fullMethod string, oc outcome.Outcome) {
+	k := circuitKey{target, fullMethod}
+	v, ok := o.c.circuitCallKids.Load(k)
+	if !ok {
+		var kids [outcome.LocalReject + 1]prometheus.Counter
+		svc, name := method.Split(fullMethod)
+		for i := range kids {
+			kids[i] = o.c.circuitCalls.WithLabelValues(side(target), target, svc, name, outcome.Outcome(i).String())
+		}
+		v, _ = o.c.circuitCallKids.LoadOrStore(k, &kids)
+	}
+	if int(oc) < len(v.(*[outcome.LocalReject + 1]prometheus.Counter)) {
+		v.(*[outcome.LocalReject + 1]prometheus.Counter)[oc].Inc()
+	}
+}
+
+func (o circuitObserver) OnReject(target, fullMethod string) {
+	svc, name := method.Split(fullMethod)
+	o.c.circuitRejections.WithLabelValues(side(target), target, svc, name).Inc()
+}
+
+// splitOptional splits a full method name, or returns two empty strings
+// for the empty name of a breaker that guards a whole target.
+func splitOptional(fullMethod string) (string, string) {
+	if fullMethod == "" {
+		return "", ""
+	}
+	return method.Split(fullMethod)
+}
+
+// RetryObserver returns the retry.Observer that feeds the
+// <namespace>_retry_* metrics.
+func (m *Metrics) RetryObserver() retry.Observer { return retryObserver{m} }
+
+type retryObserver struct{ m *Metrics }
+
+func (o retryObserver) OnRetry(_ context.Context, e retry.RetryEvent) {
+	svc, name := method.Split(e.Method)
+	o.m.comps.retryDelay.WithLabelValues(svc, name, e.Reason.String()).Observe(e.Delay.Seconds())
+	if r := o.m.retrier.Load(); r != nil {
+		target := e.Target
+		o.m.comps.budgetSources.LoadOrStore(target, func() (float64, bool) { return r.BudgetLevel(target) })
+	}
+}
+
+func (o retryObserver) OnCommit(_ context.Context, e retry.CommitEvent) {
+	svc, name := method.Split(e.Method)
+	o.m.comps.retryCommits.WithLabelValues(svc, name, e.Reason.String()).Inc()
+}
+
+func (o retryObserver) OnFinish(_ context.Context, e retry.FinishEvent) {
+	svc, name := method.Split(e.Method)
+	hedged := "false"
+	if e.Hedged {
+		hedged = "true"
+	}
+	o.m.comps.retryStops.WithLabelValues(svc, name, e.Reason.String(), hedged).Inc()
+	v, ok := o.m.comps.retriedCalls.Load(e.Method)
+	if !ok {
+		v, _ = o.m.comps.retriedCalls.LoadOrStore(e.Method, &attemptCounts{})
+	}
+	n := e.Attempts
+	if n < 1 || n > retry.MaxAttemptsCap {
+		n = 0
+	}
+	v.(*attemptCounts).byAttempts[n].Add(1)
+}
+
+// ConcurrencyObserver returns the concurrency.Observer that feeds the
+// <namespace>_concurrency_* counters and histograms (the gauges come from
+// TrackLimiter).
+func (m *Metrics) ConcurrencyObserver() concurrency.Observer { return concurrencyObserver{c: m.comps} }
+
+type concurrencyObserver struct {
+	concurrency.NopObserver
+	c *components
+}
+
+func (o concurrencyObserver) OnReject(e concurrency.RejectEvent) {
+	svc, name := method.Split(e.Method)
+	o.c.limiterRejections.WithLabelValues(side(e.Target), svc, name, e.Reason.String()).Inc()
+}
+
+func (o concurrencyObserver) OnWait(e concurrency.WaitEvent) {
+	acquired := "false"
+	if e.Acquired {
+		acquired = "true"
+	}
+	o.c.limiterWait.WithLabelValues(side(e.Target), acquired).Observe(e.Waited.Seconds())
+}
+
+// DeadlineObserver returns the deadline.Observer that feeds the
+// <namespace>_deadline_* metrics.
+func (m *Metrics) DeadlineObserver() deadline.Observer { return deadlineObserver{m.comps} }
+
+type deadlineObserver struct{ c *components }
+
+func (o deadlineObserver) OnDefault(e deadline.Event) {
+	svc, name := method.Split(e.Method)
+	o.c.deadlineDefaults.WithLabelValues(svc, name).Inc()
+}
+
+func (o deadlineObserver) OnReject(e deadline.Event) {
+	svc, name := method.Split(e.Method)
+	o.c.deadlineRejections.WithLabelValues(svc, name).Inc()
+}
+
+func (o deadlineObserver) OnAdjust(e deadline.Event) {
+	svc, name := method.Split(e.Method)
+	o.c.deadlineAdjusted.WithLabelValues(svc, name).Inc()
+}

@@ -2,19 +2,24 @@ package metrics
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
 
 // Metrics is a prometheus.Collector for the RPCs of a client, a server or
 // both, and for the Bulwark components that report to it. Register it on
 // your own registry; Bulwark never registers anything globally.
 type Metrics struct {
-	opts   options
-	server *rpcVecs
-	client *rpcVecs
-	comps  *components
+	opts     options
+	server   *rpcVecs
+	client   *rpcVecs
+	comps    *components
+	attempts *attemptVecs
+	retrier  atomic.Pointer[retry.Retrier]
 }
 
 // New returns Metrics, or an error naming the option that is invalid.
@@ -31,6 +36,7 @@ func New(opts ...Option) (*Metrics, error) {
 	}
 	m := &Metrics{opts: o, server: newRPCVecs("server", &o), client: newRPCVecs("client", &o)}
 	m.comps = newComponents(&o)
+	m.attempts = newAttemptVecs(&o)
 	return m, nil
 }
 
@@ -39,6 +45,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, c := range m.collectors() {
 		c.Describe(ch)
 	}
+	m.comps.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -46,10 +53,12 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range m.collectors() {
 		c.Collect(ch)
 	}
+	m.collectComputed(ch)
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
 	cs := append(m.server.collectors(), m.client.collectors()...)
+	cs = append(cs, m.attempts.total)
 	return append(cs, m.comps.collectors()...)
 }
 

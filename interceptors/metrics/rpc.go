@@ -80,10 +80,11 @@ func (v *rpcVecs) collectors() []prometheus.Collector {
 // call costs a map load and atomic adds rather than label hashing.
 type rpcChildren struct {
 	vecs                    *rpcVecs
-	typ, service, method    string
+	service, method         string
 	started, received, sent prometheus.Counter
 	seconds                 prometheus.Observer
-	handled                 [codes.Unauthenticated + 1]atomic.Pointer[prometheus.Counter]
+	handled                 byCode
+	finished                atomic.Uint64 // calls that ended, for the attempts histogram
 }
 
 func (v *rpcVecs) forMethod(fullMethod, typ string) *rpcChildren {
@@ -92,10 +93,11 @@ func (v *rpcVecs) forMethod(fullMethod, typ string) *rpcChildren {
 	}
 	service, name := method.Split(fullMethod)
 	c := &rpcChildren{
-		vecs: v, typ: typ, service: service, method: name,
+		vecs: v, service: service, method: name,
 		started:  v.started.WithLabelValues(typ, service, name),
 		received: v.msgReceived.WithLabelValues(typ, service, name),
 		sent:     v.msgSent.WithLabelValues(typ, service, name),
+		handled:  byCode{vec: v.handled, typ: typ, service: service, method: name},
 	}
 	if v.seconds != nil {
 		c.seconds = v.seconds.WithLabelValues(typ, service, name)
@@ -108,7 +110,8 @@ func (v *rpcVecs) forMethod(fullMethod, typ string) *rpcChildren {
 // handling time, and the application error if err carries one.
 func (c *rpcChildren) finish(err error, start time.Time) {
 	code := rpc.Code(err)
-	c.handledCounter(code).Inc()
+	c.finished.Add(1)
+	c.handled.get(code).Inc()
 	if c.seconds != nil {
 		c.seconds.Observe(time.Since(start).Seconds())
 	}
@@ -123,15 +126,23 @@ func (c *rpcChildren) finish(err error, start time.Time) {
 	}
 }
 
-func (c *rpcChildren) handledCounter(code codes.Code) prometheus.Counter {
-	if int(code) >= len(c.handled) {
-		return c.vecs.handled.WithLabelValues(c.typ, c.service, c.method, code.String())
+// byCode is a counter vector's children for one method, one per code,
+// resolved on first use.
+type byCode struct {
+	vec                  *prometheus.CounterVec
+	typ, service, method string
+	kids                 [codes.Unauthenticated + 1]atomic.Pointer[prometheus.Counter]
+}
+
+func (b *byCode) get(code codes.Code) prometheus.Counter {
+	if int(code) >= len(b.kids) {
+		return b.vec.WithLabelValues(b.typ, b.service, b.method, code.String())
 	}
-	if p := c.handled[code].Load(); p != nil {
+	if p := b.kids[code].Load(); p != nil {
 		return *p
 	}
-	ctr := c.vecs.handled.WithLabelValues(c.typ, c.service, c.method, code.String())
-	c.handled[code].Store(&ctr)
+	ctr := b.vec.WithLabelValues(b.typ, b.service, b.method, code.String())
+	b.kids[code].Store(&ctr)
 	return ctr
 }
 
