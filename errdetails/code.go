@@ -28,6 +28,10 @@ const (
 	// CodeCircuitOpen is a call refused by an open circuit breaker without
 	// reaching its target: UNAVAILABLE, retryable after the open time.
 	CodeCircuitOpen = "CIRCUIT_OPEN"
+	// CodeClientConcurrencyLimit is a call a client's own concurrency limiter
+	// refused before it reached the network: RESOURCE_EXHAUSTED, not
+	// retryable (it is a local reject, see interceptors/outcome).
+	CodeClientConcurrencyLimit = "CLIENT_CONCURRENCY_LIMIT"
 	// CodeDeadlineTooShort is a request refused by a server because too little
 	// of its deadline remained to do any work: DEADLINE_EXCEEDED, not
 	// retryable.
@@ -64,17 +68,18 @@ var Default = NewRegistry()
 
 // NewRegistry returns a registry that knows the seed codes (CodeValidation,
 // CodeDatabase, CodeExternalService, CodeInternal, CodeServerOverloaded,
-// CodeCircuitOpen and CodeDeadlineTooShort).
+// CodeCircuitOpen, CodeClientConcurrencyLimit and CodeDeadlineTooShort).
 func NewRegistry() *Registry {
 	r := &Registry{}
 	seed := map[string]Kind{
-		CodeValidation:       {GRPCCode: codes.InvalidArgument},
-		CodeDatabase:         {GRPCCode: codes.Unavailable, Retryable: true},
-		CodeExternalService:  {GRPCCode: codes.Unavailable, Retryable: true},
-		CodeInternal:         {GRPCCode: codes.Internal},
-		CodeServerOverloaded: {GRPCCode: codes.Unavailable, Retryable: true},
-		CodeCircuitOpen:      {GRPCCode: codes.Unavailable, Retryable: true},
-		CodeDeadlineTooShort: {GRPCCode: codes.DeadlineExceeded},
+		CodeValidation:             {GRPCCode: codes.InvalidArgument},
+		CodeDatabase:               {GRPCCode: codes.Unavailable, Retryable: true},
+		CodeExternalService:        {GRPCCode: codes.Unavailable, Retryable: true},
+		CodeInternal:               {GRPCCode: codes.Internal},
+		CodeServerOverloaded:       {GRPCCode: codes.Unavailable, Retryable: true},
+		CodeCircuitOpen:            {GRPCCode: codes.Unavailable, Retryable: true},
+		CodeClientConcurrencyLimit: {GRPCCode: codes.ResourceExhausted},
+		CodeDeadlineTooShort:       {GRPCCode: codes.DeadlineExceeded},
 	}
 	r.kinds.Store(&seed)
 	return r

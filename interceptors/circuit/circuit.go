@@ -113,10 +113,18 @@ func (c *Circuit) newEntry(k key) *entry {
 
 // classify returns the outcome of a call and what the breaker records.
 func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, breaker.Result) {
+	r := outcome.Result{Err: err, Pushback: outcome.NoPushback}
 	if err != nil {
-		err = contextStatus(err)
+		r.Err = contextStatus(err)
+		if errors.Is(context.Cause(ctx), outcome.ErrAttemptTimeout) {
+			// The retry interceptor's per-attempt timeout ended this attempt,
+			// not the caller: judge it against the caller's (still live)
+			// deadline, as a slow attempt.
+			r.AttemptTimedOut = true
+			ctx = context.WithoutCancel(ctx)
+		}
 	}
-	o := c.opts.classifier.Classify(ctx, outcome.Result{Err: err, Pushback: outcome.NoPushback})
+	o := c.opts.classifier.Classify(ctx, r)
 	switch o {
 	case outcome.Success:
 		return o, breaker.Success

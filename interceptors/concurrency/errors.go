@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 )
 
@@ -20,7 +21,7 @@ var ErrRejected = errors.New("concurrency: call rejected")
 // CodeClientLimit is the application code (google.rpc.ErrorInfo reason) of
 // a call refused by a client-side limiter, should that error travel further
 // (for example returned by a handler that made the call).
-const CodeClientLimit = "CLIENT_CONCURRENCY_LIMIT"
+const CodeClientLimit = errdetails.CodeClientConcurrencyLimit
 
 // Reason says why a Limiter refused a call.
 type Reason uint8

@@ -53,6 +53,12 @@ func (o Outcome) Counts() bool { return o == Success || o.IsFailure() }
 // against a circuit breaker.
 var ErrLocalReject = errors.New("bulwark: call rejected locally")
 
+// ErrAttemptTimeout is the cause (context.Cause) of a per-attempt context
+// whose timeout fired: the retry interceptor sets it, so that the layers
+// inside it (the circuit breaker) can tell a slow attempt, which is a
+// failure, from the caller giving up, which is ignored.
+var ErrAttemptTimeout = errors.New("bulwark: per-attempt timeout")
+
 // NoPushback is the Result.Pushback of a response without a
 // grpc-retry-pushback-ms trailer.
 const NoPushback time.Duration = -1 << 63

@@ -2,7 +2,6 @@ package retry
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -160,9 +159,6 @@ func (r *Retrier) retryUnary(ctx context.Context, method string, req, reply any,
 	}
 }
 
-// errAttemptTimeout is the cause of a per-attempt context that timed out.
-var errAttemptTimeout = errors.New("retry: per-attempt timeout")
-
 // attempt makes attempt n of a unary call. It reads the attempt's trailer
 // unless it is the first attempt of a call to a target not known to send
 // pushback, and reports whether the per-attempt timeout ended it.
@@ -173,7 +169,7 @@ func (r *Retrier) attempt(ctx context.Context, n int, method string, req, reply 
 	}
 	var cancel context.CancelFunc
 	if p.perAttemptTimeout > 0 {
-		actx, cancel = context.WithTimeoutCause(actx, p.perAttemptTimeout, errAttemptTimeout)
+		actx, cancel = context.WithTimeoutCause(actx, p.perAttemptTimeout, outcome.ErrAttemptTimeout)
 	}
 	pushback = outcome.NoPushback
 	if n > 1 || t.pushback.Load() {
@@ -185,7 +181,7 @@ func (r *Retrier) attempt(ctx context.Context, n int, method string, req, reply 
 		err = invoker(actx, method, req, reply, cc, opts...)
 	}
 	if cancel != nil {
-		timedOut = err != nil && context.Cause(actx) == errAttemptTimeout
+		timedOut = err != nil && context.Cause(actx) == outcome.ErrAttemptTimeout
 		cancel()
 	}
 	return pushback, timedOut, err

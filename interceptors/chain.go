@@ -1,0 +1,334 @@
+package interceptors
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
+	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
+	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
+	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
+	"github.com/bulwarkrpc/bulwark/interceptors/logging"
+	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+)
+
+// ClientChain is the recommended client chain, built by NewClientChain.
+// Pass DialOptions to grpc.NewClient.
+type ClientChain struct {
+	unary    []grpc.UnaryClientInterceptor
+	stream   []grpc.StreamClientInterceptor
+	noRetry  bool // gRPC's own retries must be off
+	circuit  *circuit.Circuit
+	retrier  *retry.Retrier
+	limiter  *concurrency.Limiter
+	deadline *deadline.Policy
+}
+
+// NewClientChain builds the client chain from opts, in the order of the
+// package documentation, with only the components that were configured.
+// The request-id propagation and the error decoder are always in it. It
+// refuses an invalid configuration with an error naming the option.
+func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
+	var c config
+	for _, o := range opts {
+		o.applyClient(&c)
+	}
+	if err := errors.Join(c.errs...); err != nil {
+		return nil, err
+	}
+	var lg *logging.Logging
+	if c.logger != nil {
+		lg, _ = logging.New(c.logger) // cannot fail: the logger is not nil
+	}
+	b, err := boundary.New(boundaryLogger(&c)...)
+	if err != nil {
+		return nil, err
+	}
+	ch := &ClientChain{}
+	add := func(u grpc.UnaryClientInterceptor, s grpc.StreamClientInterceptor) {
+		ch.unary, ch.stream = append(ch.unary, u), append(ch.stream, s)
+	}
+
+	add(requestid.UnaryClientInterceptor(), requestid.StreamClientInterceptor())
+	if lg != nil {
+		add(lg.UnaryClientInterceptor(), lg.StreamClientInterceptor())
+	}
+	if c.metrics != nil {
+		add(c.metrics.UnaryClientInterceptor(), c.metrics.StreamClientInterceptor())
+	}
+	if c.has["WithDeadline"] {
+		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
+			return nil, fmt.Errorf("interceptors: WithDeadline: %w", err)
+		}
+		add(ch.deadline.UnaryClientInterceptor(), ch.deadline.StreamClientInterceptor())
+	}
+	if c.has["WithRetry"] {
+		if ch.retrier, err = retry.New(withRetryObservers(&c, lg)...); err != nil {
+			return nil, fmt.Errorf("interceptors: WithRetry: %w", err)
+		}
+		if c.metrics != nil {
+			c.metrics.TrackRetrier(ch.retrier)
+		}
+		ch.noRetry = true
+		add(ch.retrier.UnaryClientInterceptor(), ch.retrier.StreamClientInterceptor())
+	}
+	if c.has["WithConcurrency"] {
+		if ch.limiter, err = concurrency.New(withConcurrencyObservers(&c, lg)...); err != nil {
+			return nil, fmt.Errorf("interceptors: WithConcurrency: %w", err)
+		}
+		if c.metrics != nil {
+			c.metrics.TrackLimiter("client", ch.limiter)
+		}
+		add(ch.limiter.UnaryClientInterceptor(), ch.limiter.StreamClientInterceptor())
+	}
+	if c.has["WithCircuitBreaker"] {
+		if ch.circuit, err = circuit.New(withCircuitObservers(&c, lg)...); err != nil {
+			return nil, fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
+		}
+		add(ch.circuit.UnaryClientInterceptor(), ch.circuit.StreamClientInterceptor())
+	}
+	if c.metrics != nil {
+		add(c.metrics.UnaryAttemptInterceptor(), c.metrics.StreamAttemptInterceptor())
+	}
+	add(b.UnaryClientInterceptor(), b.StreamClientInterceptor())
+	return ch, nil
+}
+
+// DialOptions returns what grpc.NewClient takes: the interceptors in order
+// and, when the chain retries, grpc.WithDisableRetry.
+func (c *ClientChain) DialOptions() []grpc.DialOption {
+	opts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(c.unary...), grpc.WithChainStreamInterceptor(c.stream...)}
+	if c.noRetry {
+		opts = append(opts, grpc.WithDisableRetry())
+	}
+	return opts
+}
+
+// UnaryInterceptors returns the unary interceptors, outermost first.
+func (c *ClientChain) UnaryInterceptors() []grpc.UnaryClientInterceptor {
+	return append([]grpc.UnaryClientInterceptor(nil), c.unary...)
+}
+
+// StreamInterceptors returns the stream interceptors, outermost first.
+func (c *ClientChain) StreamInterceptors() []grpc.StreamClientInterceptor {
+	return append([]grpc.StreamClientInterceptor(nil), c.stream...)
+}
+
+// Circuit returns the chain's circuit breakers, or nil, for example to force
+// one open.
+func (c *ClientChain) Circuit() *circuit.Circuit { return c.circuit }
+
+// Retrier returns the chain's retrier, or nil, for example to read a
+// target's budget.
+func (c *ClientChain) Retrier() *retry.Retrier { return c.retrier }
+
+// Limiter returns the chain's concurrency limiter, or nil.
+func (c *ClientChain) Limiter() *concurrency.Limiter { return c.limiter }
+
+// Close stops the timers of the chain's circuit breakers. Call it when the
+// connections that use the chain are closed.
+func (c *ClientChain) Close() {
+	if c.circuit != nil {
+		c.circuit.Close()
+	}
+}
+
+// ServerChain is the recommended server chain, built by NewServerChain.
+// Pass ServerOptions to grpc.NewServer.
+type ServerChain struct {
+	unary    []grpc.UnaryServerInterceptor
+	stream   []grpc.StreamServerInterceptor
+	boundary *boundary.Boundary
+	circuit  *circuit.Circuit
+	limiter  *concurrency.Limiter
+	deadline *deadline.Policy
+}
+
+// NewServerChain builds the server chain from opts, in the order of the
+// package documentation, with only the components that were configured.
+// The request-id interceptor and the error boundary are always in it. It
+// refuses an invalid configuration with an error naming the option.
+func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
+	var c config
+	for _, o := range opts {
+		o.applyServer(&c)
+	}
+	if err := errors.Join(c.errs...); err != nil {
+		return nil, err
+	}
+	var lg *logging.Logging
+	if c.logger != nil {
+		lg, _ = logging.New(c.logger) // cannot fail: the logger is not nil
+	}
+	ch := &ServerChain{}
+	var err error
+	if ch.boundary, err = boundary.New(append(boundaryLogger(&c), c.boundary...)...); err != nil {
+		return nil, fmt.Errorf("interceptors: WithBoundary: %w", err)
+	}
+	add := func(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor) {
+		ch.unary, ch.stream = append(ch.unary, u), append(ch.stream, s)
+	}
+
+	add(requestid.UnaryServerInterceptor(), requestid.StreamServerInterceptor())
+	if lg != nil {
+		add(lg.UnaryServerInterceptor(), lg.StreamServerInterceptor())
+	}
+	if c.metrics != nil {
+		add(c.metrics.UnaryServerInterceptor(), c.metrics.StreamServerInterceptor())
+	}
+	add(ch.boundary.UnaryServerInterceptor(), ch.boundary.StreamServerInterceptor())
+	if c.has["WithDeadline"] {
+		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
+			return nil, fmt.Errorf("interceptors: WithDeadline: %w", err)
+		}
+		add(ch.deadline.UnaryServerInterceptor(), ch.deadline.StreamServerInterceptor())
+	}
+	if c.has["WithConcurrency"] {
+		if ch.limiter, err = concurrency.New(withConcurrencyObservers(&c, lg)...); err != nil {
+			return nil, fmt.Errorf("interceptors: WithConcurrency: %w", err)
+		}
+		if c.metrics != nil {
+			c.metrics.TrackLimiter("server", ch.limiter)
+		}
+		add(ch.limiter.UnaryServerInterceptor(), ch.limiter.StreamServerInterceptor())
+	}
+	if c.has["WithCircuitBreaker"] {
+		if ch.circuit, err = circuit.New(withCircuitObservers(&c, lg)...); err != nil {
+			return nil, fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
+		}
+		add(ch.circuit.UnaryServerInterceptor(), ch.circuit.StreamServerInterceptor())
+	}
+	return ch, nil
+}
+
+// ServerOptions returns what grpc.NewServer takes: the interceptors in
+// order.
+func (s *ServerChain) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unary...), grpc.ChainStreamInterceptor(s.stream...)}
+}
+
+// UnaryInterceptors returns the unary interceptors, outermost first.
+func (s *ServerChain) UnaryInterceptors() []grpc.UnaryServerInterceptor {
+	return append([]grpc.UnaryServerInterceptor(nil), s.unary...)
+}
+
+// StreamInterceptors returns the stream interceptors, outermost first.
+func (s *ServerChain) StreamInterceptors() []grpc.StreamServerInterceptor {
+	return append([]grpc.StreamServerInterceptor(nil), s.stream...)
+}
+
+// Boundary returns the chain's error boundary, for code outside gRPC
+// handlers that must convert errors the same way.
+func (s *ServerChain) Boundary() *boundary.Boundary { return s.boundary }
+
+// Circuit returns the chain's circuit breakers, or nil.
+func (s *ServerChain) Circuit() *circuit.Circuit { return s.circuit }
+
+// Limiter returns the chain's concurrency limiter, or nil.
+func (s *ServerChain) Limiter() *concurrency.Limiter { return s.limiter }
+
+// Close stops the timers of the chain's circuit breakers.
+func (s *ServerChain) Close() {
+	if s.circuit != nil {
+		s.circuit.Close()
+	}
+}
+
+// The with*Observers functions put the chain's classifier and observers
+// before the user's options, so that the user's own observer or classifier,
+// given in a component's options, takes precedence.
+
+func boundaryLogger(c *config) []boundary.Option {
+	if c.logger == nil {
+		return nil
+	}
+	return []boundary.Option{boundary.WithLogger(c.logger)}
+}
+
+func withDeadlineObservers(c *config, lg *logging.Logging) []deadline.Option {
+	var tee deadlineTee
+	if c.metrics != nil {
+		tee = append(tee, c.metrics.DeadlineObserver())
+	}
+	if lg != nil {
+		tee = append(tee, lg.DeadlineObserver())
+	}
+	var opts []deadline.Option
+	if o, ok := single(tee, deadline.Observer(tee)); ok {
+		opts = append(opts, deadline.WithObserver(o))
+	}
+	return append(opts, c.deadline...)
+}
+
+func withRetryObservers(c *config, lg *logging.Logging) []retry.Option {
+	var tee retryTee
+	if c.metrics != nil {
+		tee = append(tee, c.metrics.RetryObserver())
+	}
+	if lg != nil {
+		tee = append(tee, lg.RetryObserver())
+	}
+	// The chain turns gRPC's own retries off (grpc.WithDisableRetry), so a
+	// retryPolicy in the service config must not make the Retrier step aside.
+	opts := []retry.Option{retry.WithServiceConfigCheck(false)}
+	if o, ok := single(tee, retry.Observer(tee)); ok {
+		opts = append(opts, retry.WithObserver(o))
+	}
+	if c.classifier != nil {
+		opts = append(opts, retry.WithClassifier(c.classifier))
+	}
+	return append(opts, c.retry...)
+}
+
+func withConcurrencyObservers(c *config, lg *logging.Logging) []concurrency.Option {
+	var tee concurrencyTee
+	if c.metrics != nil {
+		tee = append(tee, c.metrics.ConcurrencyObserver())
+	}
+	if lg != nil {
+		tee = append(tee, lg.ConcurrencyObserver())
+	}
+	var opts []concurrency.Option
+	if o, ok := single(tee, concurrency.Observer(tee)); ok {
+		opts = append(opts, concurrency.WithObserver(o))
+	}
+	if c.classifier != nil {
+		opts = append(opts, concurrency.WithClassifier(c.classifier))
+	}
+	return append(opts, c.concurrency...)
+}
+
+func withCircuitObservers(c *config, lg *logging.Logging) []circuit.Option {
+	var tee circuitTee
+	if c.metrics != nil {
+		tee = append(tee, c.metrics.CircuitObserver())
+	}
+	if lg != nil {
+		tee = append(tee, lg.CircuitObserver())
+	}
+	var opts []circuit.Option
+	if o, ok := single(tee, circuit.Observer(tee)); ok {
+		opts = append(opts, circuit.WithObserver(o))
+	}
+	if c.classifier != nil {
+		opts = append(opts, circuit.WithClassifier(c.classifier))
+	}
+	return append(opts, c.circuit...)
+}
+
+// single returns the one observer of tee, or all (tee itself) when there
+// are several, so that a chain with one observer does not pay for the tee;
+// ok is false when there is none.
+func single[O any, T ~[]O](tee T, all O) (O, bool) {
+	switch len(tee) {
+	case 0:
+		var none O
+		return none, false
+	case 1:
+		return tee[0], true
+	}
+	return all, true
+}
