@@ -434,9 +434,11 @@ const (
 // holder) on every call, so by default it is read only once the target is
 // known to send pushback. Without it the first retry's delay comes from the
 // google.rpc.RetryInfo in the status details (which Bulwark servers send
-// with every positive pushback), and a stop (negative pushback) on the first
-// attempt is only seen from the second attempt on. Later attempts, and all
-// stream attempts, always read the trailer. Default: TrailerAuto.
+// with every positive pushback). A Bulwark server's stop (negative
+// pushback) is seen at once as well, since its status says not retryable;
+// only a plain server's stop on the first attempt is seen from the second
+// attempt on. Later attempts, and all stream attempts, always read the
+// trailer. Default: TrailerAuto.
 func WithFirstAttemptTrailer(m TrailerMode) Option {
 	return optionFunc(func(o *options) {
 		if m > TrailerNever {
