@@ -18,7 +18,7 @@ BENCHTIME   ?= 1s
 BENCHCPU    ?= 1,2,4,8
 GENERATED   := proto examples/greeter/gen internal/testpb
 
-.PHONY: all demo test unit fuzz interop check-generate generate lint bench tools clean
+.PHONY: all demo test unit fuzz interop-deps check-generate check-metrics generate lint bench clean
 
 all: test
 
@@ -30,8 +30,12 @@ $(BIN)/greeter-%: FORCE
 	$(GO) build -o $@ ./examples/greeter/$*
 
 ## test: everything CI runs.
-test: check-generate unit fuzz
+test: check-generate unit fuzz check-metrics
 	@echo "make test: all checks passed"
+
+## check-metrics: the greeter server's /metrics passes promtool check metrics.
+check-metrics: $(BIN)/greeter-server $(BIN)/greeter-client
+	scripts/check-metrics.sh $(BIN)
 
 ## unit: race tests with leak checks, shuffled, for both modules.
 unit: interop-deps
