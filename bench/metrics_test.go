@@ -161,7 +161,7 @@ func BenchmarkMetricsServerUnary(b *testing.B) {
 		ic   grpc.UnaryServerInterceptor
 	}{
 		{"impl=bulwark", bw.UnaryServerInterceptor()},
-		{"impl=go-grpc-middleware", ps.UnaryServerInterceptor()},
+		{"impl=grpcmiddleware", ps.UnaryServerInterceptor()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
@@ -185,7 +185,7 @@ func BenchmarkMetricsClientUnary(b *testing.B) {
 		ic   grpc.UnaryClientInterceptor
 	}{
 		{"impl=bulwark", bw.UnaryClientInterceptor()},
-		{"impl=go-grpc-middleware", pc.UnaryClientInterceptor()},
+		{"impl=grpcmiddleware", pc.UnaryClientInterceptor()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
