@@ -7,7 +7,9 @@
 // and the GOMAXPROCS suffix make its row. Each cell is the median of the
 // runs (-count) of time per operation and allocations per operation, and
 // the ratio of that time to the base implementation's in the same row:
-// 3.1× means three times Bulwark's time. There is one table per benchmark
+// 3.1× means three times Bulwark's time. A table without the base
+// implementation compares with the first one whose name starts with it
+// (bulwark-nobudget). There is one table per benchmark
 // function, with a column per implementation in the order they first
 // appear.
 //
@@ -191,6 +193,7 @@ func (rs *results) write(w io.Writer, base string) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
+		base := baseOf(g.impls, base)
 		cols := g.impls
 		if j := slices.Index(cols, base); j > 0 {
 			cols = append([]string{base}, slices.Delete(slices.Clone(cols), j, j+1)...)
@@ -227,6 +230,20 @@ func (rs *results) write(w io.Writer, base string) {
 			fmt.Fprintf(w, "| %s | %s |\n", name, strings.Join(cells, " | "))
 		}
 	}
+}
+
+// baseOf returns base if impls has it, else the first of impls whose name
+// starts with base (bulwark-nobudget for bulwark), else base.
+func baseOf(impls []string, base string) string {
+	if slices.Contains(impls, base) {
+		return base
+	}
+	for _, impl := range impls {
+		if strings.HasPrefix(impl, base) {
+			return impl
+		}
+	}
+	return base
 }
 
 func median(xs []float64) float64 {
