@@ -25,6 +25,7 @@ cpu=${BENCHCPU:-1,2}
 go=${GO:-go}
 
 mkdir -p "$(dirname "$out")"
+out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")" # absolute: we cd below
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 
