@@ -19,8 +19,8 @@ const MaxDelay = time.Minute
 // scripts outages and their recovery.
 //
 // In JSON (the /faults endpoint) the fields are fail_rate, fail_code,
-// latency, retry_after, capacity and chaos; durations are Go duration
-// strings such as "250ms".
+// latency, slow_rate, slow_latency, retry_after, capacity and chaos;
+// durations are Go duration strings such as "250ms".
 type Config struct {
 	// FailRate is the share of requests, from 0 to 1, that fail with
 	// FailCode. Zero: none.
@@ -33,6 +33,13 @@ type Config struct {
 	// before the reply or the first message of a stream; waiting honours
 	// the caller's cancellation and deadline. Zero: none. At most MaxDelay.
 	Latency time.Duration
+	// SlowRate is the share of calls, from 0 to 1, that take SlowLatency
+	// longer, like calls that hit a slow dependency: the wait is added to
+	// Latency, under the same rules. Zero: none.
+	SlowRate float64
+	// SlowLatency is what SlowRate's calls wait on top of Latency. Zero:
+	// nothing. At most MaxDelay.
+	SlowLatency time.Duration
 	// RetryAfter is the delay hint (google.rpc.RetryInfo and the
 	// grpc-retry-pushback-ms trailer) sent with the retryable errors that
 	// FailRate injects. Zero: no hint.
@@ -57,6 +64,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("greeter: fail rate %v: must be between 0 and 1", c.FailRate)
 	case c.Latency < 0 || c.Latency > MaxDelay:
 		return fmt.Errorf("greeter: latency %v: must be between 0 and %v", c.Latency, MaxDelay)
+	case math.IsNaN(c.SlowRate) || c.SlowRate < 0 || c.SlowRate > 1:
+		return fmt.Errorf("greeter: slow rate %v: must be between 0 and 1", c.SlowRate)
+	case c.SlowLatency < 0 || c.SlowLatency > MaxDelay:
+		return fmt.Errorf("greeter: slow latency %v: must be between 0 and %v", c.SlowLatency, MaxDelay)
 	case c.RetryAfter < 0:
 		return fmt.Errorf("greeter: retry after %v: must not be negative", c.RetryAfter)
 	case c.Capacity < 0:
@@ -80,35 +91,41 @@ func (c Config) failCode() string {
 
 // configJSON is Config as the /faults endpoint shows it.
 type configJSON struct {
-	FailRate   float64 `json:"fail_rate"`
-	FailCode   string  `json:"fail_code"`
-	Latency    string  `json:"latency"`
-	RetryAfter string  `json:"retry_after"`
-	Capacity   int     `json:"capacity"`
-	Chaos      bool    `json:"chaos"`
+	FailRate    float64 `json:"fail_rate"`
+	FailCode    string  `json:"fail_code"`
+	Latency     string  `json:"latency"`
+	SlowRate    float64 `json:"slow_rate"`
+	SlowLatency string  `json:"slow_latency"`
+	RetryAfter  string  `json:"retry_after"`
+	Capacity    int     `json:"capacity"`
+	Chaos       bool    `json:"chaos"`
 }
 
 // configPatch is a partial Config: the fields a client sends are changed,
 // the others kept.
 type configPatch struct {
-	FailRate   *float64 `json:"fail_rate"`
-	FailCode   *string  `json:"fail_code"`
-	Latency    *string  `json:"latency"`
-	RetryAfter *string  `json:"retry_after"`
-	Capacity   *int     `json:"capacity"`
-	Chaos      *bool    `json:"chaos"`
+	FailRate    *float64 `json:"fail_rate"`
+	FailCode    *string  `json:"fail_code"`
+	Latency     *string  `json:"latency"`
+	SlowRate    *float64 `json:"slow_rate"`
+	SlowLatency *string  `json:"slow_latency"`
+	RetryAfter  *string  `json:"retry_after"`
+	Capacity    *int     `json:"capacity"`
+	Chaos       *bool    `json:"chaos"`
 }
 
 // MarshalJSON encodes c with durations as Go duration strings and the
 // effective fail code.
 func (c Config) MarshalJSON() ([]byte, error) {
 	return json.Marshal(configJSON{
-		FailRate:   c.FailRate,
-		FailCode:   c.failCode(),
-		Latency:    c.Latency.String(),
-		RetryAfter: c.RetryAfter.String(),
-		Capacity:   c.Capacity,
-		Chaos:      c.Chaos,
+		FailRate:    c.FailRate,
+		FailCode:    c.failCode(),
+		Latency:     c.Latency.String(),
+		SlowRate:    c.SlowRate,
+		SlowLatency: c.SlowLatency.String(),
+		RetryAfter:  c.RetryAfter.String(),
+		Capacity:    c.Capacity,
+		Chaos:       c.Chaos,
 	})
 }
 
@@ -131,6 +148,9 @@ func (c *Config) apply(p configPatch) error {
 	if p.FailCode != nil {
 		c.FailCode = *p.FailCode
 	}
+	if p.SlowRate != nil {
+		c.SlowRate = *p.SlowRate
+	}
 	if p.Capacity != nil {
 		c.Capacity = *p.Capacity
 	}
@@ -141,7 +161,7 @@ func (c *Config) apply(p configPatch) error {
 		name string
 		src  *string
 		dst  *time.Duration
-	}{{"latency", p.Latency, &c.Latency}, {"retry_after", p.RetryAfter, &c.RetryAfter}} {
+	}{{"latency", p.Latency, &c.Latency}, {"slow_latency", p.SlowLatency, &c.SlowLatency}, {"retry_after", p.RetryAfter, &c.RetryAfter}} {
 		if d.src == nil {
 			continue
 		}
@@ -155,7 +175,8 @@ func (c *Config) apply(p configPatch) error {
 }
 
 // ApplyQuery sets the fields named by query parameters (fail_rate,
-// fail_code, latency, retry_after, capacity, chaos) and keeps the others.
+// fail_code, latency, slow_rate, slow_latency, retry_after, capacity,
+// chaos) and keeps the others.
 // Unknown parameters are refused. It does not validate: call Validate.
 func (c *Config) ApplyQuery(q map[string][]string) error {
 	var p configPatch
@@ -175,6 +196,14 @@ func (c *Config) ApplyQuery(q map[string][]string) error {
 			p.FailCode = &v
 		case "latency":
 			p.Latency = &v
+		case "slow_rate":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("greeter: config: slow_rate %q: not a number", v)
+			}
+			p.SlowRate = &f
+		case "slow_latency":
+			p.SlowLatency = &v
 		case "retry_after":
 			p.RetryAfter = &v
 		case "capacity":

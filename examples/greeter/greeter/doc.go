@@ -13,9 +13,10 @@
 // A Config sets faults for every call: a random failure rate with its code
 // (an application code, turned into an errdetails.ApplicationError by
 // ErrorFor, or a gRPC code name such as UNAVAILABLE, sent as a plain
-// status), added latency, and a Capacity that queues calls beyond a fixed
-// number of slots, so latency grows under overload. Service.SetConfig and
-// the /faults endpoint (FaultsHandler) change it while the server runs.
+// status), added latency, a share of slow calls (SlowRate, SlowLatency),
+// and a Capacity that queues calls beyond a fixed number of slots, so
+// latency grows under overload. Service.SetConfig and the /faults endpoint
+// (FaultsHandler) change it while the server runs.
 //
 // With Config.Chaos on, each request may also ask for its own fault in the
 // greeter-fault metadata (FaultKey), for example
@@ -37,8 +38,12 @@
 // # The server
 //
 // NewServer assembles the whole server in one place: the gRPC server with
-// Bulwark's server interceptors, the service, the standard health service,
-// reflection, and a Prometheus registry. Server.HTTPHandler serves
-// /metrics, /faults and /stats. The binary in examples/greeter/server runs
-// it; tests run it over bufconn or on 127.0.0.1.
+// Bulwark's server chain (interceptors.NewServerChain: request id, logging,
+// metrics, error boundary, deadline check, and optionally load shedding
+// and a circuit breaker), the service, the standard health service,
+// reflection, and a Prometheus registry holding the chain's metrics.
+// WithBare builds a plain gRPC server instead, for comparison.
+// Server.HTTPHandler serves /metrics, /faults and /stats. The binary in
+// examples/greeter/server runs it; tests run it over bufconn or on
+// 127.0.0.1.
 package greeter

@@ -57,6 +57,6 @@ func ExampleService_SetConfig() {
 	fmt.Println(string(b))
 	fmt.Println(svc.SetConfig(greeter.Config{FailRate: 2}))
 	// Output:
-	// {"fail_rate":1,"fail_code":"UNAVAILABLE","latency":"0s","retry_after":"0s","capacity":0,"chaos":true}
+	// {"fail_rate":1,"fail_code":"UNAVAILABLE","latency":"0s","slow_rate":0,"slow_latency":"0s","retry_after":"0s","capacity":0,"chaos":true}
 	// greeter: fail rate 2: must be between 0 and 1
 }

@@ -51,12 +51,18 @@ type env struct {
 // t.Cleanup, so it works inside a synctest bubble.
 func start(t *testing.T, cfg greeter.Config, opts ...greeter.Option) *env {
 	t.Helper()
+	return startServer(t, cfg, nil, opts...)
+}
+
+// startServer is start with options for NewServer.
+func startServer(t *testing.T, cfg greeter.Config, serverOpts []greeter.ServerOption, opts ...greeter.Option) *env {
+	t.Helper()
 	svc, err := greeter.New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	srv, err := greeter.NewServer(svc, slog.New(slog.NewJSONHandler(logs, nil)))
+	srv, err := greeter.NewServer(svc, slog.New(slog.NewJSONHandler(logs, nil)), serverOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +86,9 @@ func start(t *testing.T, cfg greeter.Config, opts ...greeter.Option) *env {
 		srv.GRPC.Stop()
 		<-done
 		_ = lis.Close()
+		if srv.Chain != nil {
+			srv.Chain.Close()
+		}
 	})
 	return &env{svc: svc, srv: srv, client: greeterv1.NewGreeterClient(conn), logs: logs}
 }

@@ -235,17 +235,32 @@ func (s *Service) start(ctx context.Context) (Config, Fault, error) {
 	return cfg, f, nil
 }
 
-// work takes a slot and waits out the latency and the fault's delay, all
-// honouring ctx. On success the caller must call release.
+// work takes a slot and waits out the latency, a slow call's extra latency
+// and the fault's delay, all honouring ctx. On success the caller must call release.
 func (s *Service) work(ctx context.Context, cfg Config, f Fault) (release func(), err error) {
 	if err := s.slots.acquire(ctx); err != nil {
 		return nil, err
 	}
-	if err := wait(ctx, cfg.Latency+f.Delay); err != nil {
+	if err := wait(ctx, cfg.Latency+s.slowDelay(cfg)+f.Delay); err != nil {
 		s.slots.release()
 		return nil, err
 	}
 	return s.slots.release, nil
+}
+
+// slowDelay returns Config.SlowLatency for the share Config.SlowRate of
+// calls, or 0.
+func (s *Service) slowDelay(cfg Config) time.Duration {
+	if cfg.SlowRate <= 0 || cfg.SlowLatency <= 0 {
+		return 0
+	}
+	s.mu.Lock()
+	r := s.rnd.Float64()
+	s.mu.Unlock()
+	if r >= cfg.SlowRate {
+		return 0
+	}
+	return cfg.SlowLatency
 }
 
 // randomFailure returns the failure Config.FailRate injects, or nil.

@@ -5,7 +5,14 @@
 //
 //	server [-addr 127.0.0.1:50051] [-metrics-addr 127.0.0.1:9464] [-chaos]
 //	       [-fail-rate 0.3] [-fail-code UNAVAILABLE] [-latency 50ms]
-//	       [-retry-after 0] [-capacity 0] [-debug-info]
+//	       [-slow-rate 0.05] [-slow-latency 1s] [-retry-after 0]
+//	       [-capacity 0] [-debug-info] [-limit 0] [-adaptive] [-breaker]
+//	       [-bare]
+//
+// Without -bare it serves through Bulwark's server chain (request id,
+// logging, metrics, error boundary, deadline check, and with -limit or
+// -adaptive load shedding, with -breaker a circuit breaker per method);
+// with -bare it is a plain gRPC server with no interceptor at all.
 //
 // It prints "greeter: listening on ADDR" on its first line of standard
 // output once it accepts calls (ADDR is the bound address, useful with
@@ -56,10 +63,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "share of calls, 0 to 1, that fail with -fail-code")
 	fs.StringVar(&cfg.FailCode, "fail-code", greeter.DefaultFailCode, "application code (DB_ERROR, VALIDATION_ERROR, EXTERNAL_SERVICE_ERROR, ...) or gRPC code name (UNAVAILABLE, ...) of the failing calls")
 	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every call")
+	fs.Float64Var(&cfg.SlowRate, "slow-rate", 0, "share of calls, 0 to 1, that take -slow-latency longer")
+	fs.DurationVar(&cfg.SlowLatency, "slow-latency", 0, "extra latency of the -slow-rate share of calls")
 	fs.DurationVar(&cfg.RetryAfter, "retry-after", 0, "delay hint sent with retryable injected failures (0: none)")
 	fs.IntVar(&cfg.Capacity, "capacity", 0, "calls worked on at once; more wait for a slot (0: unlimited)")
 	fs.BoolVar(&cfg.Chaos, "chaos", false, "honour per-request faults from the greeter-fault metadata")
 	debugInfo := fs.Bool("debug-info", false, "send error causes and panic stacks to callers in google.rpc.DebugInfo (development only)")
+	bare := fs.Bool("bare", false, "plain gRPC server: no Bulwark interceptor at all (no error boundary, metrics, deadline check or load shedding)")
+	limit := fs.Int("limit", 0, "shed load beyond this many calls in flight, with SERVER_OVERLOADED and pushback (0: off; with -adaptive, the adaptive limit's maximum)")
+	adaptive := fs.Bool("adaptive", false, "shed load beyond an adaptive limit that follows latency (gradient)")
+	breaker := fs.Bool("breaker", false, "a circuit breaker per method in front of the service")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,7 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := greeter.NewServer(svc, logger, greeter.WithDebugInfo(*debugInfo))
+	srv, err := greeter.NewServer(svc, logger, greeter.WithDebugInfo(*debugInfo), greeter.WithBare(*bare),
+		greeter.WithLimit(*limit), greeter.WithAdaptive(*adaptive), greeter.WithCircuitBreaker(*breaker))
 	if err != nil {
 		return err
 	}
@@ -100,8 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "greeter: http on http://%s (/metrics, /faults, /stats)\n", httpLis.Addr())
 	}
 	c := svc.Config()
-	logger.Info("greeter started", "addr", lis.Addr().String(), "chaos", c.Chaos, "fail_rate", c.FailRate,
-		"fail_code", c.FailCode, "latency", c.Latency.String(), "capacity", c.Capacity)
+	logger.Info("greeter started", "addr", lis.Addr().String(), "bare", *bare, "limit", *limit, "adaptive", *adaptive,
+		"breaker", *breaker, "chaos", c.Chaos, "fail_rate", c.FailRate, "fail_code", c.FailCode, "latency", c.Latency.String(),
+		"slow_rate", c.SlowRate, "slow_latency", c.SlowLatency.String(), "capacity", c.Capacity)
 
 	var serveErr error
 	select {

@@ -140,15 +140,19 @@ func TestServerBinary(t *testing.T) {
 		t.Errorf("the JSON log on stderr lacks the secret cause or request id %s:\n%s", ae.RequestID, log)
 	}
 
-	for _, path := range []string{"/metrics", "/faults", "/stats"} {
+	for path, want := range map[string]string{
+		"/metrics": `grpc_server_handled_total{grpc_code="Internal",grpc_method="SayHello",grpc_service="greeter.v1.Greeter",grpc_type="unary"} 1`,
+		"/faults":  `"chaos":true`,
+		"/stats":   `"requests":2`,
+	} {
 		resp, err := http.Get(s.httpURL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || len(body) == 0 {
-			t.Errorf("GET %s = %d %s", path, resp.StatusCode, body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s = %d %.300s; want %s", path, resp.StatusCode, body, want)
 		}
 	}
 	resp, err := http.Post(s.httpURL+"/faults?fail_rate=1&fail_code=UNAVAILABLE", "", nil)
@@ -161,6 +165,49 @@ func TestServerBinary(t *testing.T) {
 	}
 	http.DefaultClient.CloseIdleConnections()
 
+	if err := s.stop(); err != nil {
+		t.Fatalf("run = %v; want a clean shutdown", err)
+	}
+}
+
+// TestServerBareBinary: -bare serves plain gRPC, without the error boundary
+// or the metrics interceptors, and ignores -limit.
+func TestServerBareBinary(t *testing.T) {
+	s := startRun(t, "-bare", "-chaos", "-limit", "1", "-latency", "1ms")
+	conn, err := grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	client := greeterv1.NewGreeterClient(conn)
+	_, err = client.SayHello(metadata.AppendToOutgoingContext(ctx, greeter.FaultKey, "plain-error"), &greeterv1.HelloRequest{})
+	if st := status.Convert(err); st.Code() != codes.Unknown || !strings.Contains(st.Message(), greeter.Secret) {
+		t.Errorf("plain-error from a bare server = %v; want UNKNOWN with the handler's own text", err)
+	}
+	errs := make(chan error, 4)
+	for range 4 { // beyond -limit 1: a bare server sheds nothing
+		go func() {
+			_, err := client.SayHello(ctx, &greeterv1.HelloRequest{})
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("a call to the bare server failed: %v", err)
+		}
+	}
+	resp, err := http.Get(s.httpURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if strings.Contains(string(body), "grpc_server_") || !strings.Contains(string(body), "go_goroutines") {
+		t.Errorf("the bare server's /metrics: %.300s; want the Go runtime's metrics only", body)
+	}
 	if err := s.stop(); err != nil {
 		t.Fatalf("run = %v; want a clean shutdown", err)
 	}
@@ -202,6 +249,8 @@ func TestServerFlagErrors(t *testing.T) {
 		{[]string{"-latency", "soon"}, "invalid value"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-addr", "127.0.0.1:-5"}, "invalid port"},
+		{[]string{"-limit", "-1"}, "WithLimit(-1)"},
+		{[]string{"-slow-rate", "1.5"}, "slow rate"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
