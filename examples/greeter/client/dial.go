@@ -1,43 +1,219 @@
 package main
 
 import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/internal/workload"
-	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
+	"github.com/bulwarkrpc/bulwark/interceptors"
+	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
+	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
+	"github.com/bulwarkrpc/bulwark/interceptors/logging"
+	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
 
-// bulwarkChain returns Bulwark's client interceptors, outermost first. Today
-// it is the error decoder of the boundary, which belongs innermost; the full
-// client chain (deadline, retry, concurrency, circuit, metrics) goes here
-// when it exists, with its breaker transitions reported to transitions.
-func bulwarkChain(_ *transitionLog) ([]grpc.UnaryClientInterceptor, []grpc.StreamClientInterceptor, error) {
-	b, err := boundary.New()
-	if err != nil {
-		return nil, nil, err
-	}
-	return []grpc.UnaryClientInterceptor{b.UnaryClientInterceptor()},
-		[]grpc.StreamClientInterceptor{b.StreamClientInterceptor()}, nil
+// bulwarkConfig is how the client's Bulwark chain is set up (its flags).
+type bulwarkConfig struct {
+	// attempts is retry.WithMaxAttempts: 1 turns retries off.
+	attempts int
+	// attemptTimeout is retry.WithPerAttemptTimeout; 0: none.
+	attemptTimeout time.Duration
+	// hedge is the hedging delay (retry.WithHedging, up to attempts); 0:
+	// no hedging.
+	hedge time.Duration
+	// breakerFailures trips the breaker after that many failures in a row
+	// (breaker.WithConsecutiveFailures); 0 leaves only the failure-rate rule.
+	breakerFailures int
+	// breakerMinCalls is how many calls the breaker's window must hold
+	// before its failure rate may trip it (breaker.WithMinCalls).
+	breakerMinCalls int
+	// breakerOpen is how long the breaker stays open after it trips
+	// (breaker.WithOpenDuration); it doubles on each reopening, up to
+	// breakerMaxOpen (breaker.WithMaxOpenDuration).
+	breakerOpen, breakerMaxOpen time.Duration
+	// breakerCountsOverload makes the breaker count a server's refusals
+	// (SERVER_OVERLOADED, DEADLINE_TOO_SHORT) as failures, as
+	// outcome.Default does; otherwise they are ignored (breakerClassifier).
+	breakerCountsOverload bool
+	// limit is the client's concurrency limit per attempt
+	// (concurrency.WithLimit); 0: none.
+	limit int
+	// logger, when not nil, logs failed calls and Bulwark's events.
+	logger *slog.Logger
 }
 
-// dialOptions returns the client's dial options: Bulwark's chain unless
-// bare, and in both modes attempts innermost, next to the transport, so that
-// it counts the attempts that go on the wire.
-func dialOptions(bare bool, attempts *workload.AttemptCounter, transitions *transitionLog) ([]grpc.DialOption, error) {
-	var unary []grpc.UnaryClientInterceptor
-	var stream []grpc.StreamClientInterceptor
-	if !bare {
-		var err error
-		if unary, stream, err = bulwarkChain(transitions); err != nil {
+// The defaults of the Bulwark flags: the library's own.
+const (
+	defaultBreakerFailures = 5
+	defaultBreakerMinCalls = 20
+	defaultBreakerOpen     = 5 * time.Second
+	defaultBreakerMaxOpen  = time.Minute
+)
+
+// observers are what the client learns from the chain for its summary.
+type observers struct {
+	rejections  *workload.Rejections
+	transitions *transitionLog
+}
+
+// bulwarkChain returns Bulwark's client chain (interceptors.NewClientChain):
+// client metrics (registered on reg), the default deadline, retry with its
+// budget (and hedging or a per-attempt timeout when set), the circuit
+// breaker, and the concurrency limit when set. The breaker's transitions
+// and rejections and the limiter's rejections go to obs, as well as to the
+// metrics and the log.
+func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*interceptors.ClientChain, error) {
+	m, err := metrics.New()
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Register(m); err != nil {
+		return nil, err
+	}
+	var lg *logging.Logging
+	opts := []interceptors.ClientOption{interceptors.WithMetrics(m), interceptors.WithDeadline()}
+	if cfg.logger != nil {
+		if lg, err = logging.New(cfg.logger); err != nil {
 			return nil, err
 		}
+		opts = append(opts, interceptors.WithLogger(cfg.logger))
 	}
-	unary = append(unary, attempts.UnaryClientInterceptor())
-	stream = append(stream, attempts.StreamClientInterceptor())
-	return []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(unary...),
-		grpc.WithChainStreamInterceptor(stream...),
-	}, nil
+
+	retryOpts := []retry.Option{retry.WithMaxAttempts(cfg.attempts)}
+	if cfg.attemptTimeout != 0 { // the library refuses a negative one
+		retryOpts = append(retryOpts, retry.WithPerAttemptTimeout(cfg.attemptTimeout))
+	}
+	if cfg.hedge != 0 {
+		retryOpts = append(retryOpts, retry.WithHedging(cfg.hedge, cfg.attempts))
+	}
+	opts = append(opts, interceptors.WithRetry(retryOpts...))
+
+	// A circuit.WithObserver replaces the chain's metrics and log observers
+	// of the breaker, so this one forwards to them.
+	co := &circuitObserver{observers: obs, next: []circuit.Observer{m.CircuitObserver()}}
+	if lg != nil {
+		co.next = append(co.next, lg.CircuitObserver())
+	}
+	circuitOpts := []circuit.Option{
+		circuit.WithObserver(co),
+		circuit.WithBreakerOptions(
+			breaker.WithConsecutiveFailures(cfg.breakerFailures),
+			breaker.WithMinCalls(cfg.breakerMinCalls),
+			breaker.WithOpenDuration(cfg.breakerOpen),
+			breaker.WithMaxOpenDuration(max(cfg.breakerMaxOpen, cfg.breakerOpen)),
+		),
+	}
+	if !cfg.breakerCountsOverload {
+		circuitOpts = append(circuitOpts, circuit.WithClassifier(breakerClassifier))
+	}
+	opts = append(opts, interceptors.WithCircuitBreaker(circuitOpts...))
+
+	if cfg.limit != 0 {
+		lo := &limiterObserver{observers: obs, next: []concurrency.Observer{m.ConcurrencyObserver()}}
+		if lg != nil {
+			lo.next = append(lo.next, lg.ConcurrencyObserver())
+		}
+		opts = append(opts, interceptors.WithConcurrency(concurrency.WithLimit(cfg.limit), concurrency.WithObserver(lo)))
+	}
+	return interceptors.NewClientChain(opts...)
+}
+
+// breakerClassifier is the breaker's outcome.Classifier: outcome.Default,
+// except that an attempt the server refused without processing it (its
+// load shedding's SERVER_OVERLOADED, its deadline check's
+// DEADLINE_TOO_SHORT: an ApplicationError marked unprocessed) is Ignored.
+// Such a server is up and protecting itself; its pushback and the retry
+// budget already slow the client down. Counted as failures, as the default
+// classifier counts them, a server that sheds half its load would open
+// every client's breaker, and its capacity would sit idle while the
+// breakers are open.
+var breakerClassifier = outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
+	o := outcome.Default.Classify(ctx, r)
+	if o.IsFailure() && outcome.Unprocessed(r.Err) {
+		return outcome.Ignored
+	}
+	return o
+})
+
+// dialOptions returns the client's dial options: Bulwark's chain unless
+// chain is nil, and in both modes the attempt counter innermost, next to
+// the transport, so that it counts the attempts that go on the wire.
+func dialOptions(chain *interceptors.ClientChain, attempts *workload.AttemptCounter) []grpc.DialOption {
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if chain != nil {
+		// The chain's interceptors and grpc.WithDisableRetry (the chain
+		// retries; gRPC's own retries would multiply the attempts).
+		opts = append(opts, chain.DialOptions()...)
+	}
+	// Interceptors given later run inside those given before.
+	return append(opts,
+		grpc.WithChainUnaryInterceptor(attempts.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(attempts.StreamClientInterceptor()))
+}
+
+// circuitObserver records the breaker's transitions and rejections for
+// the summary and hands every event on.
+type circuitObserver struct {
+	observers
+	next []circuit.Observer
+}
+
+func (o *circuitObserver) OnStateChange(target, method string, from, to breaker.State) {
+	o.transitions.Record(from.String(), to.String())
+	for _, n := range o.next {
+		n.OnStateChange(target, method, from, to)
+	}
+}
+
+func (o *circuitObserver) OnCall(target, method string, oc outcome.Outcome) {
+	for _, n := range o.next {
+		n.OnCall(target, method, oc)
+	}
+}
+
+func (o *circuitObserver) OnReject(target, method string) {
+	o.rejections.Add(workload.CircuitOpen)
+	for _, n := range o.next {
+		n.OnReject(target, method)
+	}
+}
+
+// limiterObserver records the limiter's rejections for the summary and
+// hands every event on.
+type limiterObserver struct {
+	observers
+	next []concurrency.Observer
+}
+
+func (o *limiterObserver) OnReject(e concurrency.RejectEvent) {
+	o.rejections.Add(workload.ClientLimit)
+	for _, n := range o.next {
+		n.OnReject(e)
+	}
+}
+
+func (o *limiterObserver) OnWait(e concurrency.WaitEvent) {
+	for _, n := range o.next {
+		n.OnWait(e)
+	}
+}
+
+func (o *limiterObserver) OnSample(e concurrency.SampleEvent) {
+	for _, n := range o.next {
+		n.OnSample(e)
+	}
+}
+
+func (o *limiterObserver) OnLimit(e concurrency.LimitEvent) {
+	for _, n := range o.next {
+		n.OnLimit(e)
+	}
 }

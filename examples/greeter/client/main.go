@@ -6,9 +6,17 @@
 //
 // Usage:
 //
-//	client [-target 127.0.0.1:50051] [-n 1] [-c 1] [-deadline 5s] [-bare]
-//	       [-json] [-name world] [-fault error=DB_ERROR]
+//	client [-target 127.0.0.1:50051] [-n 1] [-c 1] [-rate 0] [-deadline 5s]
+//	       [-bare] [-json] [-name world] [-fault error=DB_ERROR]
 //	       [-method unary|stream|bidi] [-count 3]
+//	       [-attempts 3] [-attempt-timeout 0] [-hedge 0]
+//	       [-breaker-failures 5] [-breaker-min-calls 20] [-breaker-open 5s]
+//	       [-breaker-max-open 1m] [-breaker-counts-overload] [-limit 0] [-v]
+//
+// Without -bare the calls go through Bulwark's client chain
+// (interceptors.NewClientChain): metrics, the default deadline, retry with
+// its budget, the circuit breaker, and with -limit a concurrency limit; the
+// flags after -count set it up.
 //
 // Exit status: 0 when every call succeeded, or with -json whatever the
 // calls returned; 1 when a call failed (without -json); 2 on a usage error.
@@ -21,15 +29,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/internal/workload"
+	"github.com/bulwarkrpc/bulwark/interceptors"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
 
 func main() {
@@ -41,10 +53,12 @@ func main() {
 
 // options are the client's flags.
 type options struct {
-	target string
-	bare   bool
-	json   bool
-	work   workload.Config
+	target  string
+	bare    bool
+	json    bool
+	verbose bool
+	work    workload.Config
+	bulwark bulwarkConfig
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -53,7 +67,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs.StringVar(&o.target, "target", "127.0.0.1:50051", "server address")
 	fs.IntVar(&o.work.Calls, "n", 1, "number of calls")
-	fs.IntVar(&o.work.Concurrency, "c", 1, "calls at a time")
+	fs.IntVar(&o.work.Concurrency, "c", 1, "calls at a time (with -rate: at most this many in flight)")
+	fs.Float64Var(&o.work.Rate, "rate", 0, "start calls at this many per second, whether or not earlier ones ended (0: each of the -c callers starts its next call when the last ends)")
 	fs.DurationVar(&o.work.Deadline, "deadline", 5*time.Second, "deadline of each call (0: none)")
 	fs.BoolVar(&o.bare, "bare", false, "plain gRPC: no Bulwark interceptors at all")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object summing up the calls")
@@ -61,6 +76,16 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.work.Fault, "fault", "", "greeter-fault metadata for a server started with -chaos, e.g. error=DB_ERROR, plain-error, panic, delay=2s")
 	fs.StringVar(&o.work.Method, "method", workload.Unary, "method to call: unary (SayHello), stream (SayHelloStream) or bidi (Chat)")
 	fs.IntVar(&o.work.Count, "count", 3, "greetings per stream or bidi call")
+	fs.IntVar(&o.bulwark.attempts, "attempts", retry.DefaultMaxAttempts, "attempts per call, the first included (1: no retries)")
+	fs.DurationVar(&o.bulwark.attemptTimeout, "attempt-timeout", 0, "timeout of each attempt; a timed-out attempt is retried while the deadline allows (0: none)")
+	fs.DurationVar(&o.bulwark.hedge, "hedge", 0, "send another attempt when none has answered after this long, up to -attempts (0: no hedging)")
+	fs.IntVar(&o.bulwark.breakerFailures, "breaker-failures", defaultBreakerFailures, "open the circuit breaker after this many failures in a row (0: only the failure-rate rule, 50% over 10s)")
+	fs.IntVar(&o.bulwark.breakerMinCalls, "breaker-min-calls", defaultBreakerMinCalls, "calls the breaker's 10s window must hold before its failure rate (50%) may open it")
+	fs.DurationVar(&o.bulwark.breakerOpen, "breaker-open", defaultBreakerOpen, "how long the breaker stays open before it lets probes through (doubles on each reopening)")
+	fs.DurationVar(&o.bulwark.breakerMaxOpen, "breaker-max-open", defaultBreakerMaxOpen, "the longest the open time grows to (at most -breaker-open: it never grows)")
+	fs.BoolVar(&o.bulwark.breakerCountsOverload, "breaker-counts-overload", false, "count the server's refusals (SERVER_OVERLOADED, DEADLINE_TOO_SHORT) as breaker failures, as the library's default classifier does")
+	fs.IntVar(&o.bulwark.limit, "limit", 0, "client concurrency limit: attempts in flight beyond it are refused locally (0: none)")
+	fs.BoolVar(&o.verbose, "v", false, "log failed calls and Bulwark's events (retries, breaker transitions) to standard error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -83,14 +108,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "client:", err)
 		return 2
 	}
-	var attempts workload.AttemptCounter
+	var rejections workload.Rejections
+	attempts := &workload.AttemptCounter{Rejections: &rejections}
 	transitions := newTransitionLog()
-	dial, err := dialOptions(o.bare, &attempts, transitions)
-	if err != nil {
-		fmt.Fprintln(stderr, "client:", err)
-		return 2
+	var chain *interceptors.ClientChain
+	if !o.bare {
+		if o.verbose {
+			o.bulwark.logger = slog.New(slog.NewJSONHandler(stderr, nil))
+		}
+		obs := observers{rejections: &rejections, transitions: transitions}
+		if chain, err = bulwarkChain(o.bulwark, prometheus.NewRegistry(), obs); err != nil {
+			fmt.Fprintln(stderr, "client:", err)
+			return 2
+		}
+		defer chain.Close()
 	}
-	conn, err := grpc.NewClient(o.target, dial...)
+	conn, err := grpc.NewClient(o.target, dialOptions(chain, attempts)...)
 	if err != nil {
 		fmt.Fprintln(stderr, "client:", err)
 		return 2
@@ -98,6 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer conn.Close()
 
 	begin := time.Now()
+	transitions.Start(begin)
 	results, err := workload.Run(ctx, greeterv1.NewGreeterClient(conn), o.work)
 	elapsed := time.Since(begin)
 	if err != nil && len(results) == 0 {
@@ -109,6 +143,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		mode = "bare"
 	}
 	s := workload.Summarize(o.work, o.target, mode, results, attempts.Count(), elapsed, transitions.List())
+	s.AddRejections(&rejections)
 	if o.json {
 		if err := json.NewEncoder(stdout).Encode(s); err != nil {
 			fmt.Fprintln(stderr, "client:", err)
@@ -117,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(results) == 1 {
-		printOne(stdout, o.work.Method, results[0])
+		printOne(stdout, o.work.Method, results[0], s.Attempts)
 	} else {
 		printSummary(stdout, o.work, s)
 	}

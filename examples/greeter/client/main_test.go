@@ -20,7 +20,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // serve runs a greeter with chaos on, on 127.0.0.1, for the test.
 func serve(t *testing.T) string {
 	t.Helper()
-	svc, err := greeter.New(greeter.Config{Chaos: true})
+	return serveWith(t, greeter.Config{Chaos: true})
+}
+
+// serveWith runs a greeter with cfg and a seeded random source.
+func serveWith(t *testing.T, cfg greeter.Config) string {
+	t.Helper()
+	svc, err := greeter.New(cfg, greeter.WithSeed(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +75,7 @@ func TestClientOneCall(t *testing.T) {
 			"grpc code": "INVALID_ARGUMENT", "app code": "VALIDATION_ERROR", "retryable": "false",
 			"violations": "name: rejected by fault injection", "go type": "*errdetails.ApplicationError", "domain": "greeter.v1.Greeter",
 		}},
-		{"database", []string{"-fault", "error=DB_ERROR,retry-after=1500ms"}, 1, "SayHello failed", map[string]string{
+		{"database", []string{"-fault", "error=DB_ERROR,retry-after=1500ms", "-attempts", "1"}, 1, "SayHello failed", map[string]string{
 			"grpc code": "UNAVAILABLE", "app code": "DB_ERROR", "retryable": "true", "retry after": "1.5s",
 			"message": "greeting store unavailable",
 		}},
@@ -167,10 +173,64 @@ func sameCounts(a, b map[string]int) bool {
 func TestClientSummary(t *testing.T) {
 	addr := serve(t)
 	var stdout bytes.Buffer
-	exit := run(t.Context(), []string{"-target", addr, "-n", "4", "-c", "2", "-fault", "error=EXTERNAL_SERVICE_ERROR"}, &stdout, io.Discard)
+	exit := run(t.Context(), []string{"-target", addr, "-n", "4", "-c", "2", "-fault", "error=EXTERNAL_SERVICE_ERROR", "-attempts", "1"}, &stdout, io.Discard)
 	got := fields(stdout.String())
-	if exit != 1 || got["ok"] != "0 (0.0%)" || got["codes"] != "UNAVAILABLE 4" || got["app codes"] != "EXTERNAL_SERVICE_ERROR 4" || got["attempts"] != "4 (1.00 per call)" {
+	if exit != 1 || got["ok"] != "0 (0.0%)" || got["codes"] != "UNAVAILABLE 4" || got["app codes"] != "EXTERNAL_SERVICE_ERROR 4" ||
+		got["attempts"] != "4 (1.00 per call)" || got["breaker"] != "closed throughout" || got["rejections"] != "none" {
 		t.Errorf("exit %d, output:\n%s", exit, stdout.String())
+	}
+}
+
+// TestClientBreakerOpens calls a server that always fails: the first call
+// makes its 3 attempts, the second trips the breaker (4 failures in a row)
+// with its first attempt, and its retry and every later call are refused
+// locally.
+func TestClientBreakerOpens(t *testing.T) {
+	addr := serve(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"-target", addr, "-json", "-n", "10", "-fault", "error=UNAVAILABLE", "-attempts", "3",
+		"-breaker-failures", "4", "-breaker-open", "1m", "-v"}
+	if exit := run(t.Context(), args, &stdout, &stderr); exit != 0 {
+		t.Fatalf("exit %d: %s", exit, stderr.String())
+	}
+	var s workload.Summary
+	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
+		t.Fatal(err)
+	}
+	ts := s.BreakerTransitions
+	if s.Calls != 10 || s.OK != 0 || s.Attempts != 4 || s.Codes["UNAVAILABLE"] != 10 || s.Rejections["circuit_open"] != 9 ||
+		len(ts) != 1 || ts[0].From != "closed" || ts[0].To != "open" || ts[0].AtMillis <= 0 || s.AppCodes["CIRCUIT_OPEN"] < 8 {
+		t.Errorf("summary %+v; want 10 failed calls, 4 attempts, the breaker open after them and 9 local rejections", s)
+	}
+	// -v logs the retries and the transition.
+	for _, want := range []string{`"msg":"retrying call"`, `"breaker.state":"open"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the log lacks %s:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// TestClientRetriesFlakyServer: against a server failing 30% of calls,
+// retries (sent at once with -hedge) make nearly every call succeed; the
+// bare client gets what the server gives.
+func TestClientRetriesFlakyServer(t *testing.T) {
+	addr := serveWith(t, greeter.Config{FailRate: 0.3, FailCode: "UNAVAILABLE"})
+	summary := func(args ...string) workload.Summary {
+		var stdout, stderr bytes.Buffer
+		args = append([]string{"-target", addr, "-json", "-n", "50", "-c", "1"}, args...)
+		if exit := run(t.Context(), args, &stdout, &stderr); exit != 0 {
+			t.Fatalf("exit %d: %s", exit, stderr.String())
+		}
+		var s workload.Summary
+		if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	bw := summary("-attempts", "3", "-hedge", "10s", "-breaker-failures", "0", "-breaker-min-calls", "1000")
+	bare := summary("-bare")
+	if bw.OK < 45 || bw.Attempts <= 50 || bare.Attempts != 50 || bare.OK >= bw.OK {
+		t.Errorf("Bulwark %d ok in %d attempts, bare %d ok in %d; want Bulwark ahead with retries", bw.OK, bw.Attempts, bare.OK, bare.Attempts)
 	}
 }
 
@@ -186,6 +246,14 @@ func TestClientUsage(t *testing.T) {
 		{[]string{"-deadline", "-1s"}, "deadline"},
 		{[]string{"stray"}, "unexpected arguments"},
 		{[]string{"-nope"}, "flag provided but not defined"},
+		{[]string{"-rate", "-5"}, "rate"},
+		{[]string{"-attempts", "9"}, "WithMaxAttempts(9)"},
+		{[]string{"-attempts", "0"}, "WithMaxAttempts(0)"},
+		{[]string{"-hedge", "-1s"}, "WithHedging"},
+		{[]string{"-breaker-open", "0s"}, "WithOpenDuration(0s)"},
+		{[]string{"-breaker-failures", "-1"}, "WithConsecutiveFailures(-1)"},
+		{[]string{"-limit", "-2"}, "WithLimit(-2)"},
+		{[]string{"-attempt-timeout", "-1s"}, "WithPerAttemptTimeout(-1s)"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

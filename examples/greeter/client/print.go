@@ -24,17 +24,21 @@ func rpcName(method string) string {
 }
 
 // printOne prints one call: its replies, or its error field by field, one
-// "name: value" line each.
-func printOne(w io.Writer, method string, r workload.Result) {
+// "name: value" line each. attempts is the attempts it made on the wire.
+func printOne(w io.Writer, method string, r workload.Result, attempts int64) {
 	took := r.Latency.Round(10 * time.Microsecond)
+	tries := ""
+	if attempts != 1 {
+		tries = fmt.Sprintf(", %d attempts", attempts)
+	}
 	if r.Err == nil {
-		fmt.Fprintf(w, "%s OK in %v\n", rpcName(method), took)
+		fmt.Fprintf(w, "%s OK in %v%s\n", rpcName(method), took, tries)
 		for _, m := range r.Replies {
 			fmt.Fprintf(w, "  reply: %s\n", m)
 		}
 		return
 	}
-	fmt.Fprintf(w, "%s failed in %v", rpcName(method), took)
+	fmt.Fprintf(w, "%s failed in %v%s", rpcName(method), took, tries)
 	if n := len(r.Replies); n > 0 {
 		fmt.Fprintf(w, " after %d replies", n)
 	}
@@ -79,8 +83,12 @@ func printSummary(w io.Writer, cfg workload.Config, s workload.Summary) {
 	if cfg.Deadline > 0 {
 		deadline = cfg.Deadline.String()
 	}
-	fmt.Fprintf(w, "%d %s calls to %s (%s), %d at a time, deadline %s, in %v\n",
-		s.Calls, rpcName(cfg.Method), s.Target, s.Mode, cfg.Concurrency, deadline,
+	pace := fmt.Sprintf("%d at a time", cfg.Concurrency)
+	if cfg.Rate > 0 {
+		pace = fmt.Sprintf("%g per second (at most %d at a time)", cfg.Rate, cfg.Concurrency)
+	}
+	fmt.Fprintf(w, "%d %s calls to %s (%s), %s, deadline %s, in %v\n",
+		s.Calls, rpcName(cfg.Method), s.Target, s.Mode, pace, deadline,
 		time.Duration(s.ElapsedMillis*float64(time.Millisecond)).Round(time.Millisecond))
 	pct := 0.0
 	if s.Calls > 0 {
@@ -91,6 +99,10 @@ func printSummary(w io.Writer, cfg workload.Config, s workload.Summary) {
 	fmt.Fprintf(w, "  app codes:  %s\n", counts(s.AppCodes))
 	fmt.Fprintf(w, "  attempts:   %d (%.2f per call)\n", s.Attempts, s.AttemptsPerCall)
 	fmt.Fprintf(w, "  latency:    p50 %.1fms, p99 %.1fms\n", s.P50Millis, s.P99Millis)
+	if s.Mode != "bare" {
+		fmt.Fprintf(w, "  breaker:    %s\n", workload.Timeline(s.BreakerTransitions))
+	}
+	fmt.Fprintf(w, "  rejections: %s\n", counts64(s.Rejections))
 	if s.FirstError != nil {
 		e := s.FirstError
 		first := e.GRPCCode
@@ -99,6 +111,14 @@ func printSummary(w io.Writer, cfg workload.Config, s workload.Summary) {
 		}
 		fmt.Fprintf(w, "  first error: %s: %s\n", first, e.Message)
 	}
+}
+
+func counts64(m map[string]int64) string {
+	c := make(map[string]int, len(m))
+	for k, v := range m {
+		c[k] = int(v)
+	}
+	return counts(c)
 }
 
 // counts renders a count map as "A 3, B 1", largest first.

@@ -17,11 +17,20 @@ type transitionLog struct {
 
 func newTransitionLog() *transitionLog { return &transitionLog{start: time.Now()} }
 
-// Record adds a change from one state to another.
-func (l *transitionLog) Record(from, to string) {
-	at := time.Since(l.start)
+// Start sets the time the changes are counted from: when the workload
+// starts.
+func (l *transitionLog) Start(t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.start = t
+}
+
+// Record adds a change from one state to another.
+func (l *transitionLog) Record(from, to string) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at := now.Sub(l.start)
 	l.list = append(l.list, workload.Transition{AtMillis: float64(at.Microseconds()) / 1000, From: from, To: to})
 }
 

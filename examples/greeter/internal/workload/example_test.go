@@ -37,8 +37,11 @@ func ExampleSummarize() {
 	//   "attempts_per_call": 1,
 	//   "p50_ms": 4,
 	//   "p99_ms": 9,
+	//   "p50": "4ms",
+	//   "p99": "9ms",
 	//   "elapsed_ms": 15,
 	//   "breaker_transitions": [],
+	//   "rejections": {},
 	//   "first_error": {
 	//     "grpc_code": "UNAVAILABLE",
 	//     "go_type": "*status.Error",
@@ -48,4 +51,20 @@ func ExampleSummarize() {
 	//     "retry_after_ms": 0
 	//   }
 	// }
+}
+
+func ExampleTimeline() {
+	fmt.Println(workload.Timeline(nil))
+	fmt.Println(workload.Timeline([]workload.Transition{
+		{AtMillis: 1031, From: "closed", To: "open"},
+		{AtMillis: 1262, From: "open", To: "half_open"},
+		{AtMillis: 1265, From: "half_open", To: "open"},
+		{AtMillis: 1490, From: "open", To: "half_open"},
+		{AtMillis: 1493, From: "half_open", To: "open"},
+		{AtMillis: 1722, From: "open", To: "half_open"},
+		{AtMillis: 1730, From: "half_open", To: "closed"},
+	}))
+	// Output:
+	// closed throughout
+	// closed → open@1.03s → half_open → open ×2 (probes failed, last at 1.49s) → half_open@1.72s → closed@1.73s
 }

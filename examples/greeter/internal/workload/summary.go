@@ -2,14 +2,17 @@ package workload
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
 
 // Summary is what a workload did, as the client's -json flag prints it.
@@ -37,11 +40,21 @@ type Summary struct {
 	// failed ones included, in milliseconds.
 	P50Millis float64 `json:"p50_ms"`
 	P99Millis float64 `json:"p99_ms"`
+	// P50 and P99 are the same percentiles as Go durations ("1.234ms"),
+	// to the microsecond.
+	P50 string `json:"p50"`
+	P99 string `json:"p99"`
 	// ElapsedMillis is how long the whole workload took, in milliseconds.
 	ElapsedMillis float64 `json:"elapsed_ms"`
 	// BreakerTransitions lists the client's circuit-breaker state changes
 	// in order; empty when the client has no breaker.
 	BreakerTransitions []Transition `json:"breaker_transitions"`
+	// Rejections counts refusals by Reason name: attempts that the
+	// client's breaker (circuit_open) or limiter (client_limit) refused
+	// locally, or that the server refused before its handler
+	// (server_overloaded, deadline_too_short), and calls whose retry the
+	// retry budget refused (retry_budget). Reasons never seen are left out.
+	Rejections map[string]int64 `json:"rejections"`
 	// FirstError is the first failed call's error, decoded; nil when every
 	// call succeeded.
 	FirstError *ErrorReport `json:"first_error,omitempty"`
@@ -139,6 +152,7 @@ func Summarize(cfg Config, target, mode string, results []Result, attempts int64
 		Attempts:           attempts,
 		ElapsedMillis:      millis(elapsed),
 		BreakerTransitions: transitions,
+		Rejections:         map[string]int64{},
 	}
 	if s.BreakerTransitions == nil {
 		s.BreakerTransitions = []Transition{}
@@ -155,6 +169,9 @@ func Summarize(cfg Config, target, mode string, results []Result, attempts int64
 		if ae, ok := errdetails.FromError(r.Err); ok {
 			s.AppCodes[ae.Code]++
 		}
+		if errors.Is(r.Err, retry.ErrBudgetExhausted) {
+			s.Rejections[RetryBudget.String()]++
+		}
 		if s.FirstError == nil {
 			s.FirstError = Report(r.Err)
 		}
@@ -163,9 +180,20 @@ func Summarize(cfg Config, target, mode string, results []Result, attempts int64
 		s.AttemptsPerCall = round(float64(attempts)/float64(s.Calls), 100)
 	}
 	slices.Sort(lat)
-	s.P50Millis = millis(Percentile(lat, 0.50))
-	s.P99Millis = millis(Percentile(lat, 0.99))
+	p50, p99 := Percentile(lat, 0.50), Percentile(lat, 0.99)
+	s.P50Millis, s.P99Millis = millis(p50), millis(p99)
+	s.P50, s.P99 = p50.Round(time.Microsecond).String(), p99.Round(time.Microsecond).String()
 	return s
+}
+
+// AddRejections adds the counts of r to s.Rejections.
+func (s *Summary) AddRejections(r *Rejections) {
+	if s.Rejections == nil {
+		s.Rejections = map[string]int64{}
+	}
+	for name, n := range r.Map() {
+		s.Rejections[name] += n
+	}
 }
 
 // Percentile returns the nearest-rank q-th percentile (0 < q <= 1) of
@@ -184,3 +212,32 @@ func millis(d time.Duration) float64 {
 }
 
 func round(x, scale float64) float64 { return math.Round(x*scale) / scale }
+
+// Timeline renders breaker transitions compactly, times rounded to 10ms:
+// "closed → open@1.03s → half_open@1.26s → closed@1.27s". Rounds of failed
+// probes (half_open then open again), two or more in a row, are folded
+// into one item: "half_open → open ×9 (probes failed, last at 3.33s)".
+// It returns "closed throughout" when there is none.
+func Timeline(ts []Transition) string {
+	if len(ts) == 0 {
+		return "closed throughout"
+	}
+	at := func(t Transition) time.Duration {
+		return time.Duration(t.AtMillis * float64(time.Millisecond)).Round(10 * time.Millisecond)
+	}
+	parts := []string{ts[0].From}
+	for i := 0; i < len(ts); {
+		k := 0
+		for i+2*k+1 < len(ts) && ts[i+2*k].To == "half_open" && ts[i+2*k+1].To == "open" {
+			k++
+		}
+		if k >= 2 {
+			parts = append(parts, fmt.Sprintf("half_open → open ×%d (probes failed, last at %v)", k, at(ts[i+2*k-1])))
+			i += 2 * k
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s@%v", ts[i].To, at(ts[i])))
+		i++
+	}
+	return strings.Join(parts, " → ")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -28,12 +29,25 @@ const (
 // MaxCalls bounds Config.Calls, so that every run ends.
 const MaxCalls = 1_000_000
 
-// Config is one workload: Calls calls of one method, Concurrency at a time.
+// MaxRate bounds Config.Rate.
+const MaxRate = 100_000
+
+// Config is one workload: Calls calls of one method, Concurrency at a time
+// (a closed loop: each caller starts its next call when the last one
+// ends), or started at a fixed Rate (an open loop: calls arrive on
+// schedule, whether or not the earlier ones have ended).
 type Config struct {
 	// Calls is how many calls to make. At least 1, at most MaxCalls.
 	Calls int
-	// Concurrency is how many calls run at once. At least 1.
+	// Concurrency is how many calls run at once. At least 1. With Rate, it
+	// bounds the calls in flight: when that many are running, the next
+	// call starts late, when one ends.
 	Concurrency int
+	// Rate, when positive, starts the calls at this many per second, on a
+	// fixed schedule (call i at i/Rate seconds), so that slow or failing
+	// calls do not slow the arrivals down as they do in a closed loop. At
+	// most MaxRate. Zero: a closed loop.
+	Rate float64
 	// Deadline is each call's deadline. Zero: none.
 	Deadline time.Duration
 	// Method is Unary, Stream or Bidi. Empty means Unary.
@@ -56,6 +70,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("workload: concurrency %d: must be at least 1", c.Concurrency)
 	case c.Deadline < 0:
 		return fmt.Errorf("workload: deadline %v: must not be negative", c.Deadline)
+	case math.IsNaN(c.Rate) || c.Rate < 0 || c.Rate > MaxRate:
+		return fmt.Errorf("workload: rate %v: must be from 0 to %d calls per second", c.Rate, MaxRate)
 	case c.Count < 0 || c.Count > greeter.MaxCount:
 		return fmt.Errorf("workload: count %d: must be from 0 to %d", c.Count, greeter.MaxCount)
 	}
@@ -90,6 +106,9 @@ func Run(ctx context.Context, client greeterv1.GreeterClient, cfg Config) ([]Res
 	if cfg.Fault != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, greeter.FaultKey, cfg.Fault)
 	}
+	if cfg.Rate > 0 {
+		return openLoop(ctx, client, cfg)
+	}
 	results := make([]Result, cfg.Calls)
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -110,6 +129,42 @@ feed:
 		}
 	}
 	close(next)
+	wg.Wait()
+	return results[:started], ctx.Err()
+}
+
+// openLoop starts call i at i/cfg.Rate seconds from now, with at most
+// cfg.Concurrency in flight.
+func openLoop(ctx context.Context, client greeterv1.GreeterClient, cfg Config) ([]Result, error) {
+	results := make([]Result, cfg.Calls)
+	slots := make(chan struct{}, cfg.Concurrency)
+	var wg sync.WaitGroup
+	begin := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	started := 0
+feed:
+	for ; started < cfg.Calls; started++ {
+		at := begin.Add(time.Duration(float64(started) / cfg.Rate * float64(time.Second)))
+		if wait := time.Until(at); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			break feed
+		}
+		i := started
+		wg.Go(func() {
+			defer func() { <-slots }()
+			results[i] = call(ctx, client, cfg)
+		})
+	}
 	wg.Wait()
 	return results[:started], ctx.Err()
 }

@@ -4,36 +4,42 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/bulwarkrpc/bulwark/errdetails"
 	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/internal/workload"
 	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // start serves a greeter with cfg over bufconn and returns a client whose
 // innermost interceptor is counter. decode adds the boundary's decoders.
-func start(t *testing.T, cfg greeter.Config, counter *workload.AttemptCounter, decode bool) greeterv1.GreeterClient {
+func start(t *testing.T, cfg greeter.Config, counter *workload.AttemptCounter, decode bool, serverOpts ...greeter.ServerOption) greeterv1.GreeterClient {
 	t.Helper()
 	svc, err := greeter.New(cfg, greeter.WithSeed(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := greeter.NewServer(svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := greeter.NewServer(svc, slog.New(slog.NewTextHandler(io.Discard, nil)), serverOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +220,8 @@ func TestConfigValidate(t *testing.T) {
 		{workload.Config{Calls: 1, Concurrency: 1, Deadline: -1}, "deadline"},
 		{workload.Config{Calls: 1, Concurrency: 1, Count: -1}, "count"},
 		{workload.Config{Calls: 1, Concurrency: 1, Method: "client"}, "method"},
+		{workload.Config{Calls: 1, Concurrency: 1, Rate: -1}, "rate"},
+		{workload.Config{Calls: 1, Concurrency: 1, Rate: workload.MaxRate + 1}, "rate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.wantErr, func(t *testing.T) {
@@ -257,4 +265,169 @@ func TestPercentile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recorder is a GreeterClient whose SayHello takes latency and records
+// when each call started.
+type recorder struct {
+	greeterv1.GreeterClient // only SayHello is called
+	begin                   time.Time
+	latency                 time.Duration
+	mu                      sync.Mutex
+	starts                  []time.Duration
+}
+
+func (r *recorder) SayHello(ctx context.Context, _ *greeterv1.HelloRequest, _ ...grpc.CallOption) (*greeterv1.HelloReply, error) {
+	r.mu.Lock()
+	r.starts = append(r.starts, time.Since(r.begin))
+	r.mu.Unlock()
+	select {
+	case <-time.After(r.latency):
+		return &greeterv1.HelloReply{Message: "Hello!"}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func TestOpenLoop(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var d []time.Duration
+		for _, x := range v {
+			d = append(d, time.Duration(x)*time.Millisecond)
+		}
+		return d
+	}
+	tests := []struct {
+		name        string
+		cfg         workload.Config
+		wantElapsed time.Duration
+		wantStarts  []time.Duration
+	}{
+		{
+			// Calls start every 100ms, although each takes a second.
+			name:        "on schedule whatever the latency",
+			cfg:         workload.Config{Calls: 5, Concurrency: 10, Rate: 10},
+			wantElapsed: 1400 * time.Millisecond,
+			wantStarts:  ms(0, 100, 200, 300, 400),
+		},
+		{
+			// The third call waits for the first to end, the fourth for
+			// the second.
+			name:        "late when the cap is reached",
+			cfg:         workload.Config{Calls: 4, Concurrency: 2, Rate: 10},
+			wantElapsed: 2100 * time.Millisecond,
+			wantStarts:  ms(0, 100, 1000, 1100),
+		},
+		{
+			name:        "closed loop for comparison",
+			cfg:         workload.Config{Calls: 4, Concurrency: 2},
+			wantElapsed: 2000 * time.Millisecond,
+			wantStarts:  ms(0, 0, 1000, 1000),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{begin: time.Now(), latency: time.Second}
+				results, err := workload.Run(t.Context(), rec, tc.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if took := time.Since(rec.begin); took != tc.wantElapsed {
+					t.Errorf("the workload took %v; want %v", took, tc.wantElapsed)
+				}
+				if len(results) != tc.cfg.Calls {
+					t.Fatalf("%d results; want %d", len(results), tc.cfg.Calls)
+				}
+				for i, r := range results {
+					if r.Err != nil || r.Latency != time.Second {
+						t.Errorf("call %d: %v after %v", i, r.Err, r.Latency)
+					}
+				}
+				if fmt.Sprint(rec.starts) != fmt.Sprint(tc.wantStarts) {
+					t.Errorf("calls started at %v; want %v", rec.starts, tc.wantStarts)
+				}
+			})
+		})
+	}
+}
+
+func TestOpenLoopStopsWhenContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{begin: time.Now(), latency: 10 * time.Millisecond}
+		ctx, cancel := context.WithTimeout(t.Context(), 250*time.Millisecond)
+		defer cancel()
+		results, err := workload.Run(ctx, rec, workload.Config{Calls: 100, Concurrency: 10, Rate: 10})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Run = %v; want the context's error", err)
+		}
+		if len(results) != 3 {
+			t.Errorf("%d calls started; want 3 (at 0, 100 and 200ms)", len(results))
+		}
+	})
+}
+
+func TestAttemptCounterRejections(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want map[string]int64
+	}{
+		{"success", nil, map[string]int64{}},
+		{"plain status", status.Error(codes.Unavailable, "down"), map[string]int64{}},
+		{"overloaded", errdetails.New(errdetails.CodeServerOverloaded, "busy").GRPCStatus().Err(), map[string]int64{"server_overloaded": 1}},
+		{"too short", errdetails.New(errdetails.CodeDeadlineTooShort, "late").GRPCStatus().Err(), map[string]int64{"deadline_too_short": 1}},
+		{"other app code", errdetails.Database("down", nil).GRPCStatus().Err(), map[string]int64{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var rej workload.Rejections
+			c := &workload.AttemptCounter{Rejections: &rej}
+			invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return tc.err }
+			if err := c.UnaryClientInterceptor()(t.Context(), "/m/M", nil, nil, nil, invoker); err != tc.err {
+				t.Fatalf("the interceptor returned %v; want %v", err, tc.err)
+			}
+			if c.Count() != 1 || fmt.Sprint(rej.Map()) != fmt.Sprint(tc.want) {
+				t.Errorf("count %d, rejections %v; want 1, %v", c.Count(), rej.Map(), tc.want)
+			}
+		})
+	}
+}
+
+func TestRejections(t *testing.T) {
+	var r workload.Rejections
+	r.Add(workload.CircuitOpen)
+	r.Add(workload.CircuitOpen)
+	r.Add(workload.RetryBudget)
+	r.Add(workload.Reason(99)) // ignored
+	s := workload.Summarize(workload.Config{Calls: 2, Concurrency: 1}, "t", "bulwark", []workload.Result{
+		{Err: &retry.BudgetError{Target: "t", Attempts: 1, Err: status.Error(codes.Unavailable, "down")}},
+		{},
+	}, 2, time.Second, nil)
+	s.AddRejections(&r)
+	want := map[string]int64{"circuit_open": 2, "retry_budget": 2}
+	if fmt.Sprint(s.Rejections) != fmt.Sprint(want) {
+		t.Errorf("Rejections = %v; want %v: one budget stop seen in the results, one counted", s.Rejections, want)
+	}
+	if got := workload.Reason(99).String(); got != "unknown" {
+		t.Errorf("Reason(99) = %q", got)
+	}
+}
+
+func TestAttemptCounterStreamRejections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rej workload.Rejections
+		counter := &workload.AttemptCounter{Rejections: &rej}
+		client := start(t, greeter.Config{Latency: time.Second}, counter, false, greeter.WithLimit(1))
+		cfg := workload.Config{Calls: 2, Concurrency: 2, Method: workload.Stream, Count: 1}
+		results, err := workload.Run(t.Context(), client, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := workload.Summarize(cfg, "bufnet", "bare", results, counter.Count(), time.Second, nil)
+		s.AddRejections(&rej)
+		if s.OK != 1 || s.AppCodes["SERVER_OVERLOADED"] != 1 || s.Rejections["server_overloaded"] != 1 || s.Attempts != 2 {
+			t.Errorf("summary %+v; want one stream served and one refused by the server's limit of 1", s)
+		}
+	})
 }
