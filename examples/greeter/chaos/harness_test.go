@@ -632,7 +632,7 @@ func table(name string, runs ...*result) string {
 	for _, r := range runs {
 		all := latencies(r.calls, false)
 		fmt.Fprintf(&b, "%-9s %6d %7.1f%% %9.3f %8s %8s %9s %9s  %s\n", r.mode, len(r.calls), 100*successRate(r.calls),
-			r.amplification(), ms(percentile(all, 50)), ms(percentile(all, 99)), ms(percentile(failedLatencies(r.calls), 50)),
+			r.amplification(), ms(percentile(all, 50)), ms(percentile(all, 99)), failMedian(r.calls),
 			ms(percentile(r.serviceTimes(0, 1<<62), 99)), reasons(r.calls))
 	}
 	for _, r := range runs {
@@ -646,6 +646,16 @@ func table(name string, runs ...*result) string {
 		fmt.Fprintf(&b, "; refused %d attempts\n", r.breakerRejects)
 	}
 	return b.String()
+}
+
+// failMedian formats the median latency of the failed calls, or "-" when
+// none failed.
+func failMedian(calls []call) string {
+	d := failedLatencies(calls)
+	if len(d) == 0 {
+		return "-"
+	}
+	return ms(percentile(d, 50))
 }
 
 // ms formats d in milliseconds with one decimal.
