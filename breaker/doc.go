@@ -27,7 +27,7 @@
 // # Trip rules
 //
 // The rules can be combined; any one of them trips the breaker:
-//   - consecutive failures (WithConsecutiveFailures; default 5);
+//   - consecutive failures (WithConsecutiveFailures; off by default);
 //   - failure rate over a time window or over the last n calls, once the
 //     window holds a minimum number of calls (WithFailureRate,
 //     WithTimeWindow, WithCountWindow, WithMinCalls; default 50 % over 10 s

@@ -63,7 +63,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		consecutive:  5,
+		consecutive:  0,
 		window:       windowTime,
 		span:         10 * time.Second,
 		buckets:      10,
@@ -95,9 +95,11 @@ func (c *config) validate() error {
 }
 
 // WithConsecutiveFailures trips the breaker after n failures in a row, with
-// no success between them, whatever the window says. It is the rule that
-// protects callers with too little traffic for the failure rate. Zero turns
-// the rule off. Default: 5.
+// no success between them, whatever the window says. It protects callers
+// with too little traffic for the failure rate (5 is a good start for
+// them), but on busy callers it trips on ordinary bad luck: a server failing
+// 30% of calls gives five failures in a row about every 600 calls. Zero
+// turns the rule off. Default: 0 (off; the failure rate decides).
 func WithConsecutiveFailures(n int) Option {
 	return optionFunc(func(c *config) {
 		if n < 0 {
