@@ -116,7 +116,7 @@ func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, bre
 	r := outcome.Result{Err: err, Pushback: outcome.NoPushback}
 	if err != nil {
 		r.Err = contextStatus(err)
-		if errors.Is(context.Cause(ctx), outcome.ErrAttemptTimeout) {
+		if outcome.AttemptTimedOut(ctx, r.Err) {
 			// The retry interceptor's per-attempt timeout ended this attempt,
 			// not the caller: judge it against the caller's (still live)
 			// deadline, as a slow attempt.

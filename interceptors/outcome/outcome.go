@@ -54,10 +54,40 @@ func (o Outcome) Counts() bool { return o == Success || o.IsFailure() }
 var ErrLocalReject = errors.New("bulwark: call rejected locally")
 
 // ErrAttemptTimeout is the cause (context.Cause) of a per-attempt context
-// whose timeout fired: the retry interceptor sets it, so that the layers
-// inside it (the circuit breaker) can tell a slow attempt, which is a
-// failure, from the caller giving up, which is ignored.
+// whose timeout fired (see WithAttemptTimeout), so that the layers inside
+// the retry interceptor (the circuit breaker) can tell a slow attempt,
+// which is a failure, from the caller giving up, which is ignored.
 var ErrAttemptTimeout = errors.New("bulwark: per-attempt timeout")
+
+type attemptDeadlineKey struct{}
+
+// WithAttemptTimeout returns a child of ctx for one attempt that ends after
+// d with the cause ErrAttemptTimeout. When the attempt's deadline is earlier
+// than ctx's own, it is recorded, so that AttemptTimedOut recognises the
+// attempt's end even when the server's DEADLINE_EXCEEDED (the server got
+// the same deadline through grpc-timeout) arrives before the local timer
+// has fired.
+func WithAttemptTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(d)
+	if parent, ok := ctx.Deadline(); ok && !deadline.Before(parent) {
+		return context.WithTimeoutCause(ctx, d, ErrAttemptTimeout)
+	}
+	return context.WithDeadlineCause(context.WithValue(ctx, attemptDeadlineKey{}, deadline), deadline, ErrAttemptTimeout)
+}
+
+// AttemptTimedOut reports whether an attempt made with ctx ended in err
+// because of the per-attempt timeout of WithAttemptTimeout, rather than the
+// caller's deadline or the server.
+func AttemptTimedOut(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(context.Cause(ctx), ErrAttemptTimeout) {
+		return true
+	}
+	deadline, ok := ctx.Value(attemptDeadlineKey{}).(time.Time)
+	return ok && status.Code(err) == codes.DeadlineExceeded && !time.Now().Before(deadline)
+}
 
 // NoPushback is the Result.Pushback of a response without a
 // grpc-retry-pushback-ms trailer.
@@ -113,7 +143,7 @@ func classify(ctx context.Context, r Result) Outcome {
 	case codes.Canceled, codes.Aborted:
 		return Ignored
 	case codes.DeadlineExceeded:
-		if ctx.Err() != nil {
+		if expired(ctx) {
 			return Ignored
 		}
 		if r.AttemptTimedOut {
@@ -133,6 +163,17 @@ func classify(ctx context.Context, r Result) Outcome {
 	default: // Unknown, Internal, DataLoss and codes gRPC does not define
 		return refine(r, FatalFailure)
 	}
+}
+
+// expired reports whether the caller's context has ended or its deadline
+// has passed: the server's DEADLINE_EXCEEDED for the caller's own deadline
+// can arrive before the local timer fires.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // refine applies a negative pushback and the ApplicationError's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -128,4 +129,56 @@ func BenchmarkClassifySuccess(b *testing.B) {
 			b.Fatal("not success")
 		}
 	}
+}
+
+func TestAttemptTimedOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		deadlineErr := status.Error(codes.DeadlineExceeded, "")
+		// The local timer fired.
+		ctx, cancel := outcome.WithAttemptTimeout(t.Context(), time.Second)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if !outcome.AttemptTimedOut(ctx, deadlineErr) || outcome.AttemptTimedOut(ctx, nil) {
+			t.Error("a fired attempt timeout is not recognised")
+		}
+		cancel()
+
+		// The server's DEADLINE_EXCEEDED arrives at the attempt's deadline,
+		// before the local timer has fired: still the attempt's timeout.
+		ctx, cancel = outcome.WithAttemptTimeout(t.Context(), time.Second)
+		defer cancel()
+		time.Sleep(time.Second) // the timer fires at this instant, but has not run yet
+		if !outcome.AttemptTimedOut(ctx, deadlineErr) {
+			t.Error("a server DEADLINE_EXCEEDED at the attempt's deadline is not recognised")
+		}
+		if outcome.AttemptTimedOut(ctx, status.Error(codes.Unavailable, "")) && ctx.Err() == nil {
+			t.Error("another code before the timer fired counted as the attempt timeout")
+		}
+
+		// The caller's deadline is earlier: its end is the caller's, never
+		// the attempt's.
+		caller, cancelCaller := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancelCaller()
+		ctx, cancel2 := outcome.WithAttemptTimeout(caller, time.Second)
+		defer cancel2()
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if outcome.AttemptTimedOut(ctx, deadlineErr) {
+			t.Error("the caller's deadline counted as the attempt's")
+		}
+		if got := outcome.Default.Classify(caller, outcome.Result{Err: deadlineErr}); got != outcome.Ignored {
+			t.Errorf("the caller's expired deadline classified as %v; want ignored", got)
+		}
+	})
+}
+
+func TestCallerDeadlinePassedBeforeTimerIsIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		time.Sleep(time.Second) // deadline reached; the timer has not run yet
+		if got := outcome.Default.Classify(ctx, outcome.Result{Err: status.Error(codes.DeadlineExceeded, "")}); got != outcome.Ignored {
+			t.Errorf("Classify = %v; want ignored: the caller's own deadline passed", got)
+		}
+	})
 }

@@ -221,12 +221,12 @@ func hedgeAttempt(ctx context.Context, n int, method string, req any, template p
 	}
 	var cancel context.CancelFunc
 	if timeout > 0 {
-		actx, cancel = context.WithTimeoutCause(actx, timeout, outcome.ErrAttemptTimeout)
+		actx, cancel = outcome.WithAttemptTimeout(actx, timeout)
 	}
 	aopts := append(opts[:len(opts):len(opts)], grpc.Header(&res.header), grpc.Trailer(&res.trailer), grpc.Peer(&res.peer))
 	res.err = invoker(actx, method, req, res.reply, cc, aopts...)
 	if cancel != nil {
-		res.timedOut = res.err != nil && context.Cause(actx) == outcome.ErrAttemptTimeout
+		res.timedOut = outcome.AttemptTimedOut(actx, res.err)
 		cancel()
 	}
 	results <- res

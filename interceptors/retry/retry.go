@@ -169,7 +169,7 @@ func (r *Retrier) attempt(ctx context.Context, n int, method string, req, reply 
 	}
 	var cancel context.CancelFunc
 	if p.perAttemptTimeout > 0 {
-		actx, cancel = context.WithTimeoutCause(actx, p.perAttemptTimeout, outcome.ErrAttemptTimeout)
+		actx, cancel = outcome.WithAttemptTimeout(actx, p.perAttemptTimeout)
 	}
 	pushback = outcome.NoPushback
 	if n > 1 || t.pushback.Load() {
@@ -181,7 +181,7 @@ func (r *Retrier) attempt(ctx context.Context, n int, method string, req, reply 
 		err = invoker(actx, method, req, reply, cc, opts...)
 	}
 	if cancel != nil {
-		timedOut = err != nil && context.Cause(actx) == outcome.ErrAttemptTimeout
+		timedOut = outcome.AttemptTimedOut(actx, err)
 		cancel()
 	}
 	return pushback, timedOut, err
