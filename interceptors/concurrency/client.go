@@ -100,7 +100,7 @@ func (l *Limiter) clientSample(ctx context.Context, err error) sampleKind {
 		return sampleNone
 	}
 	switch l.classifier.Classify(ctx, outcome.Result{Err: err, Pushback: outcome.NoPushback}) {
-	case outcome.RetryableFailure:
+	case outcome.RetryableFailure, outcome.Shed:
 		return sampleDrop
 	case outcome.Success, outcome.FatalFailure:
 		return sampleLatency

@@ -36,7 +36,7 @@ type components struct {
 	circuitTransitions *prometheus.CounterVec
 	circuitCalls       *prometheus.CounterVec
 	circuitRejections  *prometheus.CounterVec
-	circuitCallKids    sync.Map // circuitKey -> *[outcome.LocalReject + 1]prometheus.Counter
+	circuitCallKids    sync.Map // circuitKey -> *[outcome.Count]prometheus.Counter
 
 	attempts      *prometheus.Desc // attempts per call, built when collected
 	retryDelay    *prometheus.HistogramVec
@@ -230,15 +230,15 @@ func (o circuitObserver) OnCall(target, fullMethod string, oc outcome.Outcome) {
 	k := circuitKey{target, fullMethod}
 	v, ok := o.c.circuitCallKids.Load(k)
 	if !ok {
-		var kids [outcome.LocalReject + 1]prometheus.Counter
+		var kids [outcome.Count]prometheus.Counter
 		svc, name := method.Split(fullMethod)
 		for i := range kids {
 			kids[i] = o.c.circuitCalls.WithLabelValues(side(target), target, svc, name, outcome.Outcome(i).String())
 		}
 		v, _ = o.c.circuitCallKids.LoadOrStore(k, &kids)
 	}
-	if int(oc) < len(v.(*[outcome.LocalReject + 1]prometheus.Counter)) {
-		v.(*[outcome.LocalReject + 1]prometheus.Counter)[oc].Inc()
+	if int(oc) < len(v.(*[outcome.Count]prometheus.Counter)) {
+		v.(*[outcome.Count]prometheus.Counter)[oc].Inc()
 	}
 }
 

@@ -19,6 +19,15 @@
 //	                   from the server, other RESOURCE_EXHAUSTED
 //	LocalReject        a Bulwark component refused the call locally      -           stop    -
 //	                   (errors matching ErrLocalReject)
+//	Shed               UNAVAILABLE or RESOURCE_EXHAUSTED whose           -           retry   withdraw
+//	                   ApplicationError is marked unprocessed and
+//	                   retryable (SERVER_OVERLOADED, a server's
+//	                   CIRCUIT_OPEN); Ignored when the server asks
+//	                   not to retry
+//
+// A server that sheds load refuses cheaply and says so; counting its
+// refusals as failures would open every client's breaker against a server
+// that is protecting itself, and turn a partial overload into a full outage.
 //
 // An ApplicationError in the status details refines a failure: retryable
 // false makes it fatal, retryable true makes it retryable. A negative

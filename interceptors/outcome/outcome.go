@@ -28,9 +28,18 @@ const (
 	// LocalReject: a Bulwark component refused the call before it reached
 	// the network.
 	LocalReject
+	// Shed: the server refused the call before processing it, to protect
+	// itself (an overload rejection, its own open breaker), and invites a
+	// retry. The peer is alive and shedding cheaply, so a breaker does not
+	// count it; it is safe to retry after the server's delay, and a client's
+	// adaptive limiter takes it as a sign of congestion.
+	Shed
 )
 
-var outcomeNames = [...]string{"success", "ignored", "retryable_failure", "fatal_failure", "local_reject"}
+var outcomeNames = [...]string{"success", "ignored", "retryable_failure", "fatal_failure", "local_reject", "shed"}
+
+// Count is the number of outcomes, for arrays indexed by Outcome.
+const Count = int(Shed) + 1
 
 // String returns the outcome in snake_case, as used in metric labels.
 func (o Outcome) String() string {
@@ -42,6 +51,10 @@ func (o Outcome) String() string {
 
 // IsFailure reports whether a circuit breaker counts o as a failure.
 func (o Outcome) IsFailure() bool { return o == RetryableFailure || o == FatalFailure }
+
+// Retryable reports whether a retry may follow o: a RetryableFailure, or a
+// Shed call (which the server never processed).
+func (o Outcome) Retryable() bool { return o == RetryableFailure || o == Shed }
 
 // Counts reports whether a circuit breaker records o at all.
 func (o Outcome) Counts() bool { return o == Success || o.IsFailure() }
@@ -136,6 +149,14 @@ func classify(ctx context.Context, r Result) Outcome {
 		return LocalReject
 	}
 	code := status.Code(r.Err)
+	if code == codes.Unavailable || code == codes.ResourceExhausted {
+		if ae, ok := errdetails.FromError(r.Err); ok && ae.Unprocessed {
+			if ae.Retryable && (r.Pushback == NoPushback || r.Pushback >= 0) {
+				return Shed
+			}
+			return Ignored // the server is alive, and asks not to retry
+		}
+	}
 	switch code {
 	case codes.OK, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied,
 		codes.Unauthenticated, codes.FailedPrecondition, codes.OutOfRange, codes.Unimplemented:

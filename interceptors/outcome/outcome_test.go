@@ -95,6 +95,7 @@ func TestOutcomeMethods(t *testing.T) {
 		{outcome.RetryableFailure, "retryable_failure", true, true},
 		{outcome.FatalFailure, "fatal_failure", true, true},
 		{outcome.LocalReject, "local_reject", false, false},
+		{outcome.Shed, "shed", false, false},
 		{outcome.Outcome(99), "unknown", false, false},
 	} {
 		if tc.o.String() != tc.name || tc.o.IsFailure() != tc.failure || tc.o.Counts() != tc.counts {
@@ -181,4 +182,33 @@ func TestCallerDeadlinePassedBeforeTimerIsIgnored(t *testing.T) {
 			t.Errorf("Classify = %v; want ignored: the caller's own deadline passed", got)
 		}
 	})
+}
+
+func TestShed(t *testing.T) {
+	ctx := context.Background()
+	overload := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(), errdetails.WithRetryAfter(100*time.Millisecond))
+	stop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(), errdetails.WithRetryAfter(-1))
+	for _, tc := range []struct {
+		name string
+		r    outcome.Result
+		want outcome.Outcome
+	}{
+		{"overload rejection", outcome.Result{Err: overload.GRPCStatus().Err(), Pushback: 100 * time.Millisecond}, outcome.Shed},
+		{"overload rejection without the trailer", outcome.Result{Err: overload.GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.Shed},
+		{"overload asking to stop", outcome.Result{Err: stop.GRPCStatus().Err(), Pushback: -1}, outcome.Ignored},
+		{"overload asking to stop, status only", outcome.Result{Err: stop.GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.Ignored},
+		{"server's open breaker", outcome.Result{Err: errdetails.New(errdetails.CodeCircuitOpen, "open", errdetails.WithUnprocessed()).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.Shed},
+		{"unavailable, not marked unprocessed", outcome.Result{Err: errdetails.Database("", nil).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
+	} {
+		got := outcome.Default.Classify(ctx, tc.r)
+		if got != tc.want {
+			t.Errorf("%s: Classify = %v; want %v", tc.name, got, tc.want)
+		}
+		if got.Counts() != (tc.want == outcome.RetryableFailure) {
+			t.Errorf("%s: a breaker counts %v: %v", tc.name, got, got.Counts())
+		}
+	}
+	if !outcome.Shed.Retryable() || !outcome.RetryableFailure.Retryable() || outcome.FatalFailure.Retryable() || outcome.Ignored.Retryable() {
+		t.Error("Retryable is wrong")
+	}
 }

@@ -27,6 +27,8 @@
 //     result outcome.RetryableFailure: UNAVAILABLE; RESOURCE_EXHAUSTED with
 //     a server delay; DEADLINE_EXCEEDED from the per-attempt timeout while
 //     the caller still has time; or an ApplicationError marked retryable;
+//     or outcome.Shed: a server's retryable rejection marked unprocessed,
+//     such as SERVER_OVERLOADED;
 //   - the method is safe to retry: its descriptor's idempotency_level is
 //     IDEMPOTENT or NO_SIDE_EFFECTS (read once per method from
 //     protoregistry.GlobalFiles), or WithSafeToRetry / WithIdempotent says

@@ -150,7 +150,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 			r.sawPushback(t, pushback)
 			stopPushback := pushback != outcome.NoPushback && pushback < 0
 			o := r.opts.classifier.Classify(ctx, outcome.Result{Err: res.err, Pushback: pushback, AttemptTimedOut: res.timedOut})
-			if res.err == nil || (o != outcome.RetryableFailure && !stopPushback) {
+			if res.err == nil || (!o.Retryable() && !stopPushback) {
 				// The winner: a good answer, or a failure that ends the call.
 				reason := StopSucceeded
 				if res.err == nil {

@@ -274,7 +274,7 @@ type call struct {
 func (c *call) next(n int, err error, pushback time.Duration, timedOut bool) (time.Duration, error) {
 	o := c.r.opts.classifier.Classify(c.ctx, outcome.Result{Err: err, Pushback: pushback, AttemptTimedOut: timedOut})
 	stopPushback := pushback != outcome.NoPushback && pushback < 0
-	if o == outcome.RetryableFailure || stopPushback {
+	if o.Retryable() || stopPushback {
 		c.t.failed()
 	}
 	switch {
@@ -282,7 +282,7 @@ func (c *call) next(n int, err error, pushback time.Duration, timedOut bool) (ti
 		return 0, c.finish(n, err, StopContext)
 	case stopPushback:
 		return 0, c.finish(n, err, StopPushback)
-	case o != outcome.RetryableFailure:
+	case !o.Retryable():
 		return 0, c.finish(n, err, StopNotRetryable)
 	case n >= c.p.maxAttempts:
 		return 0, c.finish(n, err, StopMaxAttempts)
