@@ -2,7 +2,6 @@ package retry
 
 import (
 	"math"
-	"math/rand/v2"
 	"time"
 )
 
@@ -108,11 +107,10 @@ func (b *backoff) exponential(n int) float64 {
 	return min(d, float64(b.max))
 }
 
-// randomDelay is delay with a random u, from the runtime's per-thread
-// generator (no lock, no allocation).
-func (b *backoff) randomDelay(n int, prev time.Duration) time.Duration {
+// randomDelay is delay with u drawn from random (see WithRandSource).
+func (b *backoff) randomDelay(n int, prev time.Duration, random func() float64) time.Duration {
 	if b.jitter.kind == jitterNone {
 		return b.delay(n, prev, 0)
 	}
-	return b.delay(n, prev, rand.Float64())
+	return b.delay(n, prev, random())
 }

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -116,7 +117,7 @@ func FuzzBackoff(f *testing.F) {
 				t.Fatalf("%+v: decorrelated delay(prev %v) = %v; want within [%v, %v]", b, p, d, b.initial, time.Duration(hi))
 			}
 		}
-		if r := b.randomDelay(n, p); r < 0 || r > b.max {
+		if r := b.randomDelay(n, p, rand.Float64); r < 0 || r > b.max {
 			t.Fatalf("%+v: randomDelay = %v; want within [0, %v]", b, r, b.max)
 		}
 	})

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -127,6 +129,7 @@ type options struct {
 	methods      map[string][]CallOption
 	trailer      TrailerMode
 	checkService bool
+	random       func() float64 // uniform in [0, 1), for jitter
 
 	errs []error
 }
@@ -480,7 +483,28 @@ func defaultOptions() options {
 		perSecond:    DefaultBudgetPerSecond,
 		window:       DefaultBudgetWindow,
 		checkService: true,
+		random:       rand.Float64,
 	}
+}
+
+// WithRandSource makes the jitter draw from src, for reproducible tests and
+// simulations; the Retrier then serialises its draws with a mutex (only
+// retries draw). nil is refused. Default: the runtime's per-thread
+// generator, which needs no lock.
+func WithRandSource(src rand.Source) Option {
+	return optionFunc(func(o *options) {
+		if src == nil {
+			o.errs = append(o.errs, invalid("WithRandSource(nil): the source must not be nil"))
+			return
+		}
+		r := rand.New(src)
+		var mu sync.Mutex
+		o.random = func() float64 {
+			mu.Lock()
+			defer mu.Unlock()
+			return r.Float64()
+		}
+	})
 }
 
 func newOptions(opts []Option) (options, error) {

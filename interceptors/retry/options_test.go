@@ -1,10 +1,20 @@
 package retry_test
 
 import (
+	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/testpb"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
@@ -95,4 +105,41 @@ func TestReasonNames(t *testing.T) {
 		retry.CommitBuffer.String() != "buffer" || retry.CommitReason(99).String() != "unknown" {
 		t.Error("reason names changed; they are metric label values")
 	}
+}
+
+func TestWithRandSourceMakesJitterReproducible(t *testing.T) {
+	if _, err := retry.New(retry.WithRandSource(nil)); err == nil || !strings.Contains(err.Error(), "WithRandSource(nil)") {
+		t.Errorf("New(WithRandSource(nil)) = %v; want an error naming the option", err)
+	}
+	delays := func() []time.Duration {
+		var got []time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			rec := &delayRecorder{}
+			svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+				return nil, status.Error(codes.Unavailable, "down")
+			}}
+			env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithRandSource(rand.NewPCG(1, 2)), retry.WithObserver(rec), retry.WithoutBudget()}})
+			for range 3 {
+				_, _ = env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
+			}
+			got = rec.delays
+		})
+		return got
+	}
+	a, b := delays(), delays()
+	if len(a) != 6 || fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("delays %v then %v; want the same six jittered delays", a, b)
+	}
+	if a[0] == 100*time.Millisecond && a[2] == 100*time.Millisecond {
+		t.Errorf("delays %v are not jittered", a)
+	}
+}
+
+type delayRecorder struct {
+	retry.NopObserver
+	delays []time.Duration
+}
+
+func (d *delayRecorder) OnRetry(_ context.Context, e retry.RetryEvent) {
+	d.delays = append(d.delays, e.Delay)
 }

@@ -321,7 +321,7 @@ func (c *call) delay(err error, pushback time.Duration) (time.Duration, DelayRea
 		return min(server, c.p.maxServerDelay), reason
 	}
 	c.retries++
-	d := c.p.backoff.randomDelay(c.retries, c.prev)
+	d := c.p.backoff.randomDelay(c.retries, c.prev, c.r.opts.random)
 	c.prev = d
 	return d, DelayBackoff
 }

@@ -464,7 +464,7 @@ func checkOverload(t *testing.T, sc scenario, b, w *result, work time.Duration, 
 		t.Errorf("bulwark amplification %.3f; want at most the budget's %.3f and 2", a, budgetBound(len(w.calls)))
 	}
 	// The server's rejections are not failures of the server for the
-	// client's breaker (overloadAware).
+	// client's breaker: outcome.Default calls them Shed.
 	checkClosed(t, w, "load shedding is not a failure")
 }
 
