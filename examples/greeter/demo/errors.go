@@ -21,8 +21,8 @@ const secret = "hunter2"
 // clientTimeout bounds one run of the client.
 const clientTimeout = 15 * time.Second
 
-// scenario is one run of the client and what it must print.
-type scenario struct {
+// errorCase is one run of the client and what it must print.
+type errorCase struct {
 	title string
 	args  []string
 	// wantExit is the client's exit status: 0 for success, 1 for a failed
@@ -36,8 +36,8 @@ type scenario struct {
 	within time.Duration
 }
 
-func scenarios() []scenario {
-	return []scenario{
+func errorCases() []errorCase {
+	return []errorCase{
 		{
 			title: "A successful call",
 			args:  []string{"-name", "Ada"},
@@ -99,8 +99,8 @@ func scenarios() []scenario {
 	}
 }
 
-// run runs the scenario and reports whether it was as expected.
-func (sc scenario) run(ctx context.Context, w io.Writer, n int, bin string, srv *server) bool {
+// run runs the case and reports whether it was as expected.
+func (sc errorCase) run(ctx context.Context, w io.Writer, n int, bin string, srv *server) bool {
 	fmt.Fprintf(w, "\n%d. %s\n", n, sc.title)
 	client := filepath.Join(bin, "greeter-client")
 	args := append([]string{"-target", srv.addr}, sc.args...)
@@ -161,8 +161,8 @@ func (sc scenario) run(ctx context.Context, w io.Writer, n int, bin string, srv 
 	return true
 }
 
-// summary says what the scenario proved.
-func (sc scenario) summary() string {
+// summary says what the case proved.
+func (sc errorCase) summary() string {
 	switch {
 	case sc.wantExit == 0:
 		return ""

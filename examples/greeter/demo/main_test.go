@@ -32,12 +32,12 @@ func build(t *testing.T) string {
 	return dir
 }
 
-func TestDemo(t *testing.T) {
+func TestDemoErrors(t *testing.T) {
 	bin := build(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	if err := run(ctx, bin, &out); err != nil {
+	if _, err := run(ctx, config{bin: bin, errors: true, scale: 1}, &out); err != nil {
 		t.Fatalf("run = %v\n%s", err, out.String())
 	}
 	text := out.String()
@@ -50,15 +50,20 @@ func TestDemo(t *testing.T) {
 		"grpc code:   DEADLINE_EXCEEDED",
 		`"handler panicked, sent as INTERNAL"`,
 		"no call left in flight",
-		"All 7 scenarios behaved as expected",
-		"server stopped.",
+		"All 7 error cases behaved as expected",
+		"SayHello failed in", ", 3 attempts", // DB_ERROR is retried
+		"Everything behaved as expected",
+		"servers stopped.",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, text)
 		}
 	}
 	if n := strings.Count(text, "-> as expected"); n != 8 {
-		t.Errorf("%d checks as expected; want 8 (7 scenarios and the HTTP endpoints)\n%s", n, text)
+		t.Errorf("%d checks as expected; want 8 (7 error cases and the HTTP endpoints)\n%s", n, text)
+	}
+	if strings.Contains(text, "bare server") {
+		t.Errorf("-compare=false started the bare server:\n%s", text)
 	}
 }
 
@@ -72,12 +77,12 @@ func TestDemoFailsOnAWrongClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err := run(t.Context(), bin, &out)
+	_, err := run(t.Context(), config{bin: bin, errors: true, scale: 1}, &out)
 	if err == nil || !strings.Contains(err.Error(), "check(s) failed") {
 		t.Fatalf("run = %v; want failed checks\n%s", err, out.String())
 	}
 	text := out.String()
-	for _, want := range []string{"NOT AS EXPECTED: the server's secret", `NOT AS EXPECTED: grpc code is ""; want`, "server stopped."} {
+	for _, want := range []string{"NOT AS EXPECTED: the server's secret", `NOT AS EXPECTED: grpc code is ""; want`, "servers stopped."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the demo's output lacks %q:\n%s", want, text)
 		}
@@ -86,8 +91,93 @@ func TestDemoFailsOnAWrongClient(t *testing.T) {
 
 func TestDemoWithoutBinaries(t *testing.T) {
 	var out bytes.Buffer
-	err := run(t.Context(), t.TempDir(), &out)
+	_, err := run(t.Context(), config{bin: t.TempDir(), errors: true, compare: true, scale: 1}, &out)
 	if err == nil || !strings.Contains(err.Error(), "go build -o") {
 		t.Fatalf("run = %v; want an error saying how to build the server", err)
+	}
+}
+
+// TestDemoCompareQuick runs the scenarios at a fifth of their length and
+// checks what holds however short the runs and however busy the machine:
+// every run completes, the bare client never retries, and each scenario
+// shows the mechanism it is about. Who comes out ahead at full length is
+// checked by the demo itself.
+func TestDemoCompareQuick(t *testing.T) {
+	bin := build(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	outcomes, err := run(ctx, config{bin: bin, compare: true, scale: quickScale}, &out)
+	text := out.String()
+	if err != nil {
+		t.Fatalf("run = %v\n%s", err, text)
+	}
+	byName := map[string]outcome{}
+	for _, o := range outcomes {
+		byName[o.sc.name] = o
+		if o.bare.err != nil || o.bw.err != nil {
+			t.Errorf("%s: runs failed: %v, %v", o.sc.name, o.bare.err, o.bw.err)
+			continue
+		}
+		if s := o.bare.summary; s.Attempts != int64(s.Calls) || o.bare.handled != int64(s.Calls) || len(s.BreakerTransitions) != 0 {
+			t.Errorf("%s: the bare client made %d attempts (server handled %d) for %d calls, with breaker %v; want one each and no breaker",
+				o.sc.name, s.Attempts, o.bare.handled, s.Calls, s.BreakerTransitions)
+		}
+		if o.bw.summary.Mode != "bulwark" || o.bare.summary.Mode != "bare" {
+			t.Errorf("%s: modes %q and %q", o.sc.name, o.bare.summary.Mode, o.bw.summary.Mode)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("output:\n%s", text)
+	}
+	if len(byName) != 5 {
+		t.Fatalf("%d scenarios ran; want 5\n%s", len(byName), text)
+	}
+	checks := []struct {
+		scenario string
+		ok       func(bare, bw *runResult) bool
+		want     string
+	}{
+		{"healthy", func(b, k *runResult) bool { return b.success() == 1 && k.success() == 1 }, "every call succeeds in both"},
+		{"flaky", func(b, k *runResult) bool {
+			return k.success() > b.success() && k.summary.Attempts > int64(k.summary.Calls)
+		}, "Bulwark retries and succeeds more often"},
+		{"outage", func(b, k *runResult) bool {
+			ts := k.summary.BreakerTransitions
+			return len(ts) >= 2 && ts[0].To == "open" && k.summary.Rejections["circuit_open"] > 0 && k.window < b.window
+		}, "Bulwark's breaker opens, refuses calls locally, and spares the failing server"},
+		{"overload", func(b, k *runResult) bool {
+			return b.summary.Codes["DEADLINE_EXCEEDED"] > 0 && k.summary.Rejections["server_overloaded"] > 0 &&
+				k.summary.P50Millis < b.summary.P50Millis
+		}, "the bare server lets calls time out in its queue; the Bulwark server sheds them at once"},
+		{"slow", func(b, k *runResult) bool {
+			// The bare run waits for its slow calls (a whole second); the
+			// Bulwark client hedges them after 50ms.
+			return b.took-k.took > 500*time.Millisecond && k.summary.P99Millis < 500
+		}, "bare calls wait for the slow ones; Bulwark hedges them"},
+	}
+	for _, c := range checks {
+		o := byName[c.scenario]
+		if !c.ok(o.bare, o.bw) {
+			t.Errorf("%s: want %s; got bare %+v, Bulwark %+v", c.scenario, c.want, o.bare.summary, o.bw.summary)
+		}
+	}
+	for _, want := range []string{
+		"Part 2: bare gRPC against Bulwark",
+		"The Bulwark server's Prometheus metrics, live while the demo runs: http://127.0.0.1:",
+		"[10/10] slow",
+		"bare gRPC                      Bulwark",
+		"during outage",
+		"servers stopped.",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the demo's output lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "Part 1") {
+		t.Errorf("-errors=false ran the error cases")
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", text)
 	}
 }

@@ -50,15 +50,16 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// startServer starts bin/greeter-server on free 127.0.0.1 ports with chaos
-// on and waits until it prints its addresses.
-func startServer(ctx context.Context, bin string, w io.Writer) (*server, error) {
+// startServer starts bin/greeter-server on free 127.0.0.1 ports with the
+// extra flags and waits until it prints its addresses. label names it in
+// the output.
+func startServer(ctx context.Context, bin string, w io.Writer, label string, extra ...string) (*server, error) {
 	path := filepath.Join(bin, "greeter-server")
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%w (build it with: go build -o %s ./examples/greeter/server)", err, path)
 	}
-	args := []string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-chaos"}
-	fmt.Fprintf(w, "Starting the server:\n  $ %s %s\n", path, strings.Join(args, " "))
+	args := append([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}, extra...)
+	fmt.Fprintf(w, "Starting the %s:\n  $ %s %s\n", label, path, strings.Join(args, " "))
 	s := &server{cmd: exec.Command(path, args...), stderr: &logBuffer{}, exited: make(chan struct{})}
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()
