@@ -35,7 +35,7 @@ type components struct {
 	circuitState       *prometheus.GaugeVec
 	circuitTransitions *prometheus.CounterVec
 	circuitCalls       *prometheus.CounterVec
-	circuitRejections  *prometheus.CounterVec
+	circuitRejections  counters[circuitKey]
 	circuitCallKids    sync.Map // circuitKey -> *[outcome.Count]prometheus.Counter
 
 	attempts      *prometheus.Desc // attempts per call, built when collected
@@ -47,17 +47,58 @@ type components struct {
 	budgetSources sync.Map // target -> func() (float64, bool)
 
 	limit, inFlight, queued *prometheus.Desc
-	limiterRejections       *prometheus.CounterVec
+	limiterRejections       counters[rejectKey]
 	limiterWait             *prometheus.HistogramVec
 	limiters                sync.Mutex
 	limiterList             []trackedLimiter
 
-	deadlineRejections *prometheus.CounterVec
-	deadlineDefaults   *prometheus.CounterVec
-	deadlineAdjusted   *prometheus.CounterVec
+	deadlineRejections counters[methodKey]
+	deadlineDefaults   counters[methodKey]
+	deadlineAdjusted   counters[methodKey]
 }
 
 type circuitKey struct{ target, method string }
+
+func (k circuitKey) labelValues() []string {
+	svc, name := method.Split(k.method)
+	return []string{side(k.target), k.target, svc, name}
+}
+
+type methodKey string
+
+func (k methodKey) labelValues() []string {
+	svc, name := method.Split(string(k))
+	return []string{svc, name}
+}
+
+type rejectKey struct {
+	target, method string
+	reason         concurrency.Reason
+}
+
+func (k rejectKey) labelValues() []string {
+	svc, name := method.Split(k.method)
+	return []string{side(k.target), svc, name, k.reason.String()}
+}
+
+// counters caches the children of a counter vector by a key that knows its
+// label values, so that an event that can come on every call (a default
+// timeout, a rejection under overload) costs a map load, not label hashing.
+type counters[K interface {
+	comparable
+	labelValues() []string
+}] struct {
+	vec  *prometheus.CounterVec
+	kids sync.Map // K -> prometheus.Counter
+}
+
+func (c *counters[K]) inc(k K) {
+	v, ok := c.kids.Load(k)
+	if !ok {
+		v, _ = c.kids.LoadOrStore(k, c.vec.WithLabelValues(k.labelValues()...))
+	}
+	v.(prometheus.Counter).Inc()
+}
 
 type trackedLimiter struct {
 	side    string
@@ -84,8 +125,8 @@ func newComponents(o *options) *components {
 			Help: "Circuit breaker state transitions."}, with("from", "to")),
 		circuitCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_calls_total", ConstLabels: cl,
 			Help: "Calls a circuit breaker let through, by outcome."}, with("outcome")),
-		circuitRejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_rejections_total", ConstLabels: cl,
-			Help: "Calls an open circuit breaker refused without reaching the network or the handler."}, target),
+		circuitRejections: counters[circuitKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_rejections_total", ConstLabels: cl,
+			Help: "Calls an open circuit breaker refused without reaching the network or the handler."}, target)},
 
 		attempts: prometheus.NewDesc(ns+"_retry_call_attempts", "Attempts per finished client call, hedges included (calls that needed no retry count as 1).",
 			[]string{"grpc_service", "grpc_method"}, cl),
@@ -103,28 +144,28 @@ func newComponents(o *options) *components {
 		limit:    prometheus.NewDesc(ns+"_concurrency_limit", "Current concurrency limit; grpc_method is empty for the global limit.", []string{"side", "grpc_service", "grpc_method"}, cl),
 		inFlight: prometheus.NewDesc(ns+"_concurrency_in_flight", "Permits held.", []string{"side", "grpc_service", "grpc_method"}, cl),
 		queued:   prometheus.NewDesc(ns+"_concurrency_queued", "Calls waiting for a permit.", []string{"side", "grpc_service", "grpc_method"}, cl),
-		limiterRejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "concurrency_rejections_total", ConstLabels: cl,
+		limiterRejections: counters[rejectKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "concurrency_rejections_total", ConstLabels: cl,
 			Help: "Calls a concurrency limiter refused, by reason (limit, shed_priority, queue_full, queue_timeout, deadline, canceled)."},
-			[]string{"side", "grpc_service", "grpc_method", "reason"}),
+			[]string{"side", "grpc_service", "grpc_method", "reason"})},
 		limiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "concurrency_wait_seconds", ConstLabels: cl,
 			Help: "Time calls waited in a limiter's queue, by whether they got a permit.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)},
 			[]string{"side", "acquired"}),
 
-		deadlineRejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_rejections_total", ConstLabels: cl,
-			Help: "Requests a server refused because too little of their deadline was left (DEADLINE_TOO_SHORT)."}, methodLabels),
-		deadlineDefaults: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_defaults_total", ConstLabels: cl,
-			Help: "Client calls without a deadline that were given the default timeout."}, methodLabels),
-		deadlineAdjusted: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_adjusted_total", ConstLabels: cl,
-			Help: "Server requests whose deadline was capped or shaved."}, methodLabels),
+		deadlineRejections: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_rejections_total", ConstLabels: cl,
+			Help: "Requests a server refused because too little of their deadline was left (DEADLINE_TOO_SHORT)."}, methodLabels)},
+		deadlineDefaults: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_defaults_total", ConstLabels: cl,
+			Help: "Client calls without a deadline that were given the default timeout."}, methodLabels)},
+		deadlineAdjusted: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_adjusted_total", ConstLabels: cl,
+			Help: "Server requests whose deadline was capped or shaved."}, methodLabels)},
 	}
 }
 
 func (c *components) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		c.circuitState, c.circuitTransitions, c.circuitCalls, c.circuitRejections,
+		c.circuitState, c.circuitTransitions, c.circuitCalls, c.circuitRejections.vec,
 		c.retryDelay, c.retryStops, c.retryCommits,
-		c.limiterRejections, c.limiterWait,
-		c.deadlineRejections, c.deadlineDefaults, c.deadlineAdjusted,
+		c.limiterRejections.vec, c.limiterWait,
+		c.deadlineRejections.vec, c.deadlineDefaults.vec, c.deadlineAdjusted.vec,
 	}
 }
 
@@ -158,10 +199,8 @@ func (m *Metrics) collectComputed(ch chan<- prometheus.Metric) {
 		cum := single
 		sum := float64(single)
 		for n := 1; n <= retry.MaxAttemptsCap; n++ {
-			if n > 1 {
-				cum += counts[n]
-				sum += float64(n * int(counts[n]))
-			}
+			cum += counts[n]
+			sum += float64(n) * float64(counts[n])
 			buckets[float64(n)] = cum
 		}
 		total := cum + counts[0]
@@ -243,8 +282,7 @@ func (o circuitObserver) OnCall(target, fullMethod string, oc outcome.Outcome) {
 }
 
 func (o circuitObserver) OnReject(target, fullMethod string) {
-	svc, name := method.Split(fullMethod)
-	o.c.circuitRejections.WithLabelValues(side(target), target, svc, name).Inc()
+	o.c.circuitRejections.inc(circuitKey{target, fullMethod})
 }
 
 // splitOptional splits a full method name, or returns two empty strings
@@ -305,8 +343,7 @@ type concurrencyObserver struct {
 }
 
 func (o concurrencyObserver) OnReject(e concurrency.RejectEvent) {
-	svc, name := method.Split(e.Method)
-	o.c.limiterRejections.WithLabelValues(side(e.Target), svc, name, e.Reason.String()).Inc()
+	o.c.limiterRejections.inc(rejectKey{e.Target, e.Method, e.Reason})
 }
 
 func (o concurrencyObserver) OnWait(e concurrency.WaitEvent) {
@@ -323,17 +360,8 @@ func (m *Metrics) DeadlineObserver() deadline.Observer { return deadlineObserver
 
 type deadlineObserver struct{ c *components }
 
-func (o deadlineObserver) OnDefault(e deadline.Event) {
-	svc, name := method.Split(e.Method)
-	o.c.deadlineDefaults.WithLabelValues(svc, name).Inc()
-}
+func (o deadlineObserver) OnDefault(e deadline.Event) { o.c.deadlineDefaults.inc(methodKey(e.Method)) }
 
-func (o deadlineObserver) OnReject(e deadline.Event) {
-	svc, name := method.Split(e.Method)
-	o.c.deadlineRejections.WithLabelValues(svc, name).Inc()
-}
+func (o deadlineObserver) OnReject(e deadline.Event) { o.c.deadlineRejections.inc(methodKey(e.Method)) }
 
-func (o deadlineObserver) OnAdjust(e deadline.Event) {
-	svc, name := method.Split(e.Method)
-	o.c.deadlineAdjusted.WithLabelValues(svc, name).Inc()
-}
+func (o deadlineObserver) OnAdjust(e deadline.Event) { o.c.deadlineAdjusted.inc(methodKey(e.Method)) }
