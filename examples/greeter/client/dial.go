@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
@@ -39,10 +38,6 @@ type bulwarkConfig struct {
 	// (breaker.WithOpenDuration); it doubles on each reopening, up to
 	// breakerMaxOpen (breaker.WithMaxOpenDuration).
 	breakerOpen, breakerMaxOpen time.Duration
-	// breakerCountsOverload makes the breaker count a server's refusals
-	// (SERVER_OVERLOADED, DEADLINE_TOO_SHORT) as failures, as
-	// outcome.Default does; otherwise they are ignored (breakerClassifier).
-	breakerCountsOverload bool
 	// limit is the client's concurrency limit per attempt
 	// (concurrency.WithLimit); 0: none.
 	limit int
@@ -52,7 +47,7 @@ type bulwarkConfig struct {
 
 // The defaults of the Bulwark flags: the library's own.
 const (
-	defaultBreakerFailures = 5
+	defaultBreakerFailures = 0 // the rule is off
 	defaultBreakerMinCalls = 20
 	defaultBreakerOpen     = 5 * time.Second
 	defaultBreakerMaxOpen  = time.Minute
@@ -111,9 +106,6 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 			breaker.WithMaxOpenDuration(max(cfg.breakerMaxOpen, cfg.breakerOpen)),
 		),
 	}
-	if !cfg.breakerCountsOverload {
-		circuitOpts = append(circuitOpts, circuit.WithClassifier(breakerClassifier))
-	}
 	opts = append(opts, interceptors.WithCircuitBreaker(circuitOpts...))
 
 	if cfg.limit != 0 {
@@ -125,23 +117,6 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 	}
 	return interceptors.NewClientChain(opts...)
 }
-
-// breakerClassifier is the breaker's outcome.Classifier: outcome.Default,
-// except that an attempt the server refused without processing it (its
-// load shedding's SERVER_OVERLOADED, its deadline check's
-// DEADLINE_TOO_SHORT: an ApplicationError marked unprocessed) is Ignored.
-// Such a server is up and protecting itself; its pushback and the retry
-// budget already slow the client down. Counted as failures, as the default
-// classifier counts them, a server that sheds half its load would open
-// every client's breaker, and its capacity would sit idle while the
-// breakers are open.
-var breakerClassifier = outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
-	o := outcome.Default.Classify(ctx, r)
-	if o.IsFailure() && outcome.Unprocessed(r.Err) {
-		return outcome.Ignored
-	}
-	return o
-})
 
 // dialOptions returns the client's dial options: Bulwark's chain unless
 // chain is nil, and in both modes the attempt counter innermost, next to

@@ -10,8 +10,8 @@
 //	       [-bare] [-json] [-name world] [-fault error=DB_ERROR]
 //	       [-method unary|stream|bidi] [-count 3]
 //	       [-attempts 3] [-attempt-timeout 0] [-hedge 0]
-//	       [-breaker-failures 5] [-breaker-min-calls 20] [-breaker-open 5s]
-//	       [-breaker-max-open 1m] [-breaker-counts-overload] [-limit 0] [-v]
+//	       [-breaker-failures 0] [-breaker-min-calls 20] [-breaker-open 5s]
+//	       [-breaker-max-open 1m] [-limit 0] [-v]
 //
 // Without -bare the calls go through Bulwark's client chain
 // (interceptors.NewClientChain): metrics, the default deadline, retry with
@@ -79,11 +79,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.bulwark.attempts, "attempts", retry.DefaultMaxAttempts, "attempts per call, the first included (1: no retries)")
 	fs.DurationVar(&o.bulwark.attemptTimeout, "attempt-timeout", 0, "timeout of each attempt; a timed-out attempt is retried while the deadline allows (0: none)")
 	fs.DurationVar(&o.bulwark.hedge, "hedge", 0, "send another attempt when none has answered after this long, up to -attempts (0: no hedging)")
-	fs.IntVar(&o.bulwark.breakerFailures, "breaker-failures", defaultBreakerFailures, "open the circuit breaker after this many failures in a row (0: only the failure-rate rule, 50% over 10s)")
+	fs.IntVar(&o.bulwark.breakerFailures, "breaker-failures", defaultBreakerFailures, "also open the circuit breaker after this many failures in a row (0: off; the failure-rate rule, 50% over 10s, decides)")
 	fs.IntVar(&o.bulwark.breakerMinCalls, "breaker-min-calls", defaultBreakerMinCalls, "calls the breaker's 10s window must hold before its failure rate (50%) may open it")
 	fs.DurationVar(&o.bulwark.breakerOpen, "breaker-open", defaultBreakerOpen, "how long the breaker stays open before it lets probes through (doubles on each reopening)")
-	fs.DurationVar(&o.bulwark.breakerMaxOpen, "breaker-max-open", defaultBreakerMaxOpen, "the longest the open time grows to (at most -breaker-open: it never grows)")
-	fs.BoolVar(&o.bulwark.breakerCountsOverload, "breaker-counts-overload", false, "count the server's refusals (SERVER_OVERLOADED, DEADLINE_TOO_SHORT) as breaker failures, as the library's default classifier does")
+	fs.DurationVar(&o.bulwark.breakerMaxOpen, "breaker-max-open", defaultBreakerMaxOpen, "the longest the open time grows to (equal to -breaker-open: it never grows)")
 	fs.IntVar(&o.bulwark.limit, "limit", 0, "client concurrency limit: attempts in flight beyond it are refused locally (0: none)")
 	fs.BoolVar(&o.verbose, "v", false, "log failed calls and Bulwark's events (retries, breaker transitions) to standard error")
 	if err := fs.Parse(args); err != nil {

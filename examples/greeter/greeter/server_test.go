@@ -139,15 +139,17 @@ func TestServerCircuitBreaker(t *testing.T) {
 		if e.srv.Chain.Circuit() == nil {
 			t.Fatal("WithCircuitBreaker(true): no circuit in the chain")
 		}
+		// The breaker's defaults: it opens when half of at least 20 calls
+		// failed.
 		var last error
-		for range 10 {
+		for range 30 {
 			_, last = e.client.SayHello(t.Context(), &greeterv1.HelloRequest{})
 		}
 		if !errdetails.HasCode(last, errdetails.CodeCircuitOpen) {
-			t.Errorf("the 10th call to a method that always fails = %v; want CIRCUIT_OPEN", last)
+			t.Errorf("the 30th call to a method that always fails = %v; want CIRCUIT_OPEN", last)
 		}
-		if st := e.svc.Stats(); st.Requests >= 10 {
-			t.Errorf("the service saw %d requests; want fewer than 10: the breaker refuses the rest", st.Requests)
+		if st := e.svc.Stats(); st.Requests != 20 {
+			t.Errorf("the service saw %d requests; want 20: the breaker refuses the rest", st.Requests)
 		}
 	})
 }
