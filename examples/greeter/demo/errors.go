@@ -144,7 +144,7 @@ func (sc errorCase) run(ctx context.Context, w io.Writer, n int, bin string, srv
 		problems = append(problems, fmt.Sprintf("took %v; want at most %v", took.Round(time.Millisecond), sc.within))
 	}
 	if sc.serverLog {
-		if msg, ok := describeLog(srv, got["request id"]); ok {
+		if msg, ok := describeLog(ctx, srv, got["request id"]); ok {
 			fmt.Fprintf(w, "   server log, request id %s: %s\n", got["request id"], msg)
 		} else {
 			problems = append(problems, "no server log record for request id "+got["request id"])
@@ -175,8 +175,8 @@ func (sc errorCase) summary() string {
 }
 
 // describeLog summarises the server's log record about requestID.
-func describeLog(srv *server, requestID string) (string, bool) {
-	rec, ok := srv.logEntry(requestID)
+func describeLog(ctx context.Context, srv *server, requestID string) (string, bool) {
+	rec, ok := srv.waitLogEntry(ctx, requestID)
 	if !ok {
 		return "", false
 	}

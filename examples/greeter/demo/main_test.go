@@ -119,8 +119,10 @@ func TestDemoCompareQuick(t *testing.T) {
 			t.Errorf("%s: runs failed: %v, %v", o.sc.name, o.bare.err, o.bw.err)
 			continue
 		}
-		if s := o.bare.summary; s.Attempts != int64(s.Calls) || o.bare.handled != int64(s.Calls) || len(s.BreakerTransitions) != 0 {
-			t.Errorf("%s: the bare client made %d attempts (server handled %d) for %d calls, with breaker %v; want one each and no breaker",
+		// The bare client sends each call once (the server may see fewer,
+		// should a call's deadline pass before it is sent).
+		if s := o.bare.summary; s.Attempts != int64(s.Calls) || o.bare.handled > int64(s.Calls) || len(s.BreakerTransitions) != 0 {
+			t.Errorf("%s: the bare client made %d attempts (server handled %d) for %d calls, with breaker %v; want one each at most and no breaker",
 				o.sc.name, s.Attempts, o.bare.handled, s.Calls, s.BreakerTransitions)
 		}
 		if o.bw.summary.Mode != "bulwark" || o.bare.summary.Mode != "bare" {

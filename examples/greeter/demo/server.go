@@ -132,6 +132,28 @@ func (s *server) stop() error {
 	return s.stopErr
 }
 
+// logWait bounds how long waitLogEntry waits for a record.
+const logWait = 2 * time.Second
+
+// waitLogEntry finds the server's log record about requestID, waiting up
+// to logWait for it: the server writes it before it answers, but its
+// standard error reaches the demo through a pipe, which may lag behind the
+// client.
+func (s *server) waitLogEntry(ctx context.Context, requestID string) (map[string]any, bool) {
+	ctx, cancel := context.WithTimeout(ctx, logWait)
+	defer cancel()
+	for {
+		if rec, ok := s.logEntry(requestID); ok || requestID == "" {
+			return rec, ok
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(20 * time.Millisecond): // look again
+		}
+	}
+}
+
 // logEntry finds the server's log record about requestID.
 func (s *server) logEntry(requestID string) (map[string]any, bool) {
 	for _, line := range strings.Split(s.stderr.String(), "\n") {
