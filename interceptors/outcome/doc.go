@@ -11,7 +11,8 @@
 //	                   PERMISSION_DENIED, UNAUTHENTICATED,
 //	                   FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED
 //	Ignored            CANCELLED; DEADLINE_EXCEEDED when the caller's    -           stop    -
-//	                   own deadline expired; ABORTED
+//	                   own deadline expired or was too short for the
+//	                   server (DEADLINE_TOO_SHORT); ABORTED
 //	RetryableFailure   UNAVAILABLE; RESOURCE_EXHAUSTED with RetryInfo   failure     retry   withdraw
 //	                   or a non-negative pushback; DEADLINE_EXCEEDED
 //	                   when the per-attempt timeout fired

@@ -164,7 +164,9 @@ func classify(ctx context.Context, r Result) Outcome {
 	case codes.Canceled, codes.Aborted:
 		return Ignored
 	case codes.DeadlineExceeded:
-		if expired(ctx) {
+		if expired(ctx) || errdetails.HasCode(r.Err, errdetails.CodeDeadlineTooShort) {
+			// The caller's own deadline ran out, or was too short for the
+			// server to start: nothing is wrong with the server.
 			return Ignored
 		}
 		if r.AttemptTimedOut {

@@ -59,6 +59,7 @@ func TestDefaultTable(t *testing.T) {
 		{"caller's deadline", canceled, outcome.Result{Err: status.Error(codes.DeadlineExceeded, "")}, outcome.Ignored},
 		{"attempt timeout with time left", live, outcome.Result{Err: status.Error(codes.DeadlineExceeded, ""), AttemptTimedOut: true}, outcome.RetryableFailure},
 		{"server deadline", live, outcome.Result{Err: status.Error(codes.DeadlineExceeded, "")}, outcome.FatalFailure},
+		{"deadline too short for the server", live, outcome.Result{Err: errdetails.New(errdetails.CodeDeadlineTooShort, "too short").GRPCStatus().Err()}, outcome.Ignored},
 		{"unavailable", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
 		{"unavailable with stop pushback", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: -1}, outcome.FatalFailure},
 		{"unavailable with pushback", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: time.Second}, outcome.RetryableFailure},

@@ -110,6 +110,17 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 		return c.finish(attempts, err, reason)
 	}
 
+	// giveUp ends a call whose attempts have all failed and that will make
+	// no more, with the last attempt's error.
+	giveUp := func() error {
+		err := last.err
+		if budgetErr {
+			err = &BudgetError{Target: t.name, Attempts: launched, Err: err}
+		}
+		dv.deliver(&last)
+		return end(launched, err, lastReason)
+	}
+
 	// next starts attempt launched+1 if the deadline and the budget allow.
 	next := func(delay time.Duration, reason DelayReason, prevErr error) {
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < p.minAttemptTime {
@@ -143,6 +154,12 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 				timer.Reset(p.hedgeDelay)
 				timerOn = true
 				pendingDelay, pendingReason, pendingErr = p.hedgeDelay, DelayHedge, nil
+			}
+			if outstanding == 0 && stopped {
+				// Every attempt had failed and the budget or the deadline
+				// refused the one this timer was waiting to start: nothing
+				// is left to wait for.
+				return giveUp(), true
 			}
 		case res := <-results:
 			outstanding--
@@ -197,12 +214,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 				}
 			}
 			if outstanding == 0 && (stopped || launched >= p.hedgeAttempts) {
-				err := last.err
-				if budgetErr {
-					err = &BudgetError{Target: t.name, Attempts: launched, Err: err}
-				}
-				dv.deliver(&last)
-				return end(launched, err, lastReason), true
+				return giveUp(), true
 			}
 		case <-ctx.Done():
 			err := status.FromContextError(ctx.Err()).Err()

@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
@@ -237,6 +239,37 @@ func TestHedgingBudget(t *testing.T) {
 			t.Errorf("%d OnRetry and %d OnFinish events; want 5 and %d", len(retries), len(ends), calls)
 		}
 	})
+}
+
+// TestHedgingBudgetAfterServerDelay: when every attempt has failed with a
+// server delay and the budget refuses the attempt that delay was waiting
+// for, the hedged call ends at once with a *BudgetError, as an unhedged
+// call does, rather than waiting out the caller's deadline.
+func TestHedgingBudgetAfterServerDelay(t *testing.T) {
+	for _, hedging := range []bool{false, true} {
+		t.Run("hedging="+strconv.FormatBool(hedging), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+					return nil, errdetails.New(errdetails.CodeDatabase, "down", errdetails.WithRetryAfter(100*time.Millisecond))
+				}}
+				opts := []retry.Option{retry.WithBudget(0, 0, time.Second), retry.WithServiceConfigCheck(false)}
+				if hedging {
+					opts = append(opts, retry.WithHedging(50*time.Millisecond, 3))
+				}
+				env, _ := start(t, svc, setup{retry: opts})
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				defer cancel()
+				begin := time.Now()
+				_, err := env.Client.Unary(ctx, &testpb.UnaryRequest{})
+				if !errors.Is(err, retry.ErrBudgetExhausted) || status.Code(err) != codes.Unavailable {
+					t.Errorf("err = %v; want the budget error with the last attempt's UNAVAILABLE", err)
+				}
+				if took := time.Since(begin); took > 100*time.Millisecond {
+					t.Errorf("the call took %v; want it to end once the budget refused the next attempt", took)
+				}
+			})
+		})
+	}
 }
 
 // TestHedgingDeadline: a server delay that does not fit in the deadline
