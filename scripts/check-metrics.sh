@@ -14,7 +14,7 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 
 out=$(mktemp) err=$(mktemp)
-"$bin/greeter-server" -addr 127.0.0.1:0 -metrics-addr 127.0.0.1:0 -chaos -fail-rate 0.2 -fail-code UNAVAILABLE >"$out" 2>"$err" &
+"$bin/greeter-server" -addr 127.0.0.1:0 -metrics-addr 127.0.0.1:0 -chaos -limit 64 -breaker -fail-rate 0.2 -fail-code UNAVAILABLE >"$out" 2>"$err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$out" "$err"' EXIT
 
@@ -37,7 +37,7 @@ $client -n 5 -method bidi >/dev/null
 
 metrics=$(curl -sf "$http/metrics")
 echo "check-metrics: $(grep -c '^[a-z]' <<<"$metrics") samples, $(grep -c '^# TYPE bulwark_' <<<"$metrics") bulwark_* and $(grep -c '^# TYPE grpc_' <<<"$metrics") grpc_* families"
-for family in grpc_server_handled_total bulwark_server_application_errors_total bulwark_concurrency_in_flight; do
+for family in grpc_server_handled_total grpc_server_handling_seconds bulwark_server_application_errors_total bulwark_concurrency_in_flight bulwark_circuit_calls_total; do
   grep -q "^# TYPE $family " <<<"$metrics" || { echo "check-metrics: /metrics lacks $family"; exit 1; }
 done
 promtool check metrics <<<"$metrics"
