@@ -30,7 +30,7 @@ $(BIN)/greeter-%: FORCE
 	$(GO) build -o $@ ./examples/greeter/$*
 
 ## test: everything CI runs.
-test: check-generate unit fuzz check-metrics
+test: check-generate lint unit fuzz check-metrics
 	@echo "make test: all checks passed"
 
 ## check-metrics: the greeter server's /metrics passes promtool check metrics.

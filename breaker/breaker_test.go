@@ -269,7 +269,7 @@ func TestTimeWindowExpiresOldBuckets(t *testing.T) {
 		if c := b.Counts(); c.Failures != 15 {
 			t.Fatalf("at 10s-1ns: counts = %+v, want 15 failures", c)
 		}
-		time.Sleep(1) // 10 s: the first bucket leaves the window
+		time.Sleep(time.Nanosecond) // 10 s: the first bucket leaves the window
 		synctest.Wait()
 		if c := b.Counts(); c.Failures != 5 {
 			t.Fatalf("at 10s: counts = %+v, want 5 failures", c)
@@ -367,7 +367,7 @@ func TestOpenThenHalfOpen(t *testing.T) {
 		if rem := wantRefused(t, b).Remaining(); rem != 1 {
 			t.Fatalf("Remaining = %v, want 1ns", rem)
 		}
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		synctest.Wait()
 		wantState(t, b, breaker.StateHalfOpen)
 		if at := rec.last().at.Sub(start); at != 5*time.Second {
@@ -503,7 +503,7 @@ func TestProbeReclaim(t *testing.T) {
 		wantRefused(t, b)
 		time.Sleep(20*time.Second - 1) // the stuck probe is 30 s old minus 1 ns
 		wantRefused(t, b)
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		p, err := b.Allow() // takes the stuck probe's permit
 		if err != nil {
 			t.Fatalf("after 30 s: %v", err)

@@ -325,11 +325,11 @@ func (m *model) sleep(d time.Duration) {
 	}
 	end := time.Now().Add(d)
 	if m.state == breaker.StateOpen && !end.Before(m.deadline) {
-		time.Sleep(m.deadline.Sub(time.Now()))
+		time.Sleep(time.Until(m.deadline))
 		synctest.Wait()
 		m.transition(breaker.StateHalfOpen)
 	}
-	time.Sleep(end.Sub(time.Now()))
+	time.Sleep(time.Until(end))
 }
 
 func (m *model) report(p *permitRec, r breaker.Result, now time.Time) {

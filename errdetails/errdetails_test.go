@@ -413,7 +413,7 @@ func TestRetryDelay(t *testing.T) {
 		{"RetryInfo without ErrorInfo", onlyRetryInfo.Err(), time.Second, true},
 		{"in-process retryable", errdetails.Database("", nil, errdetails.WithRetryAfter(time.Minute)), time.Minute, true},
 		{"in-process not retryable", errdetails.Validation("f", "d", errdetails.WithRetryAfter(time.Minute)), time.Minute, false},
-		{"from the wire", errdetails.Database("", nil, errdetails.WithRetryAfter(3 * time.Second)).GRPCStatus().Err(), 3 * time.Second, true},
+		{"from the wire", errdetails.Database("", nil, errdetails.WithRetryAfter(3*time.Second)).GRPCStatus().Err(), 3 * time.Second, true},
 	} {
 		got, ok := errdetails.RetryDelay(tc.err)
 		if ok != tc.ok || (ok && got != tc.want) {

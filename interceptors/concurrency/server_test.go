@@ -292,7 +292,7 @@ func TestPriorityShedding(t *testing.T) {
 			return g.unary(req)
 		}}, false,
 			grpc.WithChainUnaryInterceptor(concurrency.CriticalityUnaryClientInterceptor()))
-		call := func(c concurrency.Criticality) (error, metadata.MD) {
+		call := func(c concurrency.Criticality) (metadata.MD, error) {
 			var tr metadata.MD
 			errc := make(chan error, 1)
 			go func() {
@@ -302,7 +302,7 @@ func TestPriorityShedding(t *testing.T) {
 			synctest.Wait()
 			select {
 			case err := <-errc:
-				return err, tr
+				return tr, err
 			default:
 				return nil, nil // admitted: blocked in the handler
 			}
@@ -321,7 +321,7 @@ func TestPriorityShedding(t *testing.T) {
 		for _, st := range steps {
 			admitted := 0
 			for range st.n {
-				err, tr := call(st.c)
+				tr, err := call(st.c)
 				if err == nil && tr == nil {
 					admitted++
 					continue
