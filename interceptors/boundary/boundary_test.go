@@ -1,14 +1,12 @@
 package boundary_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/logbuf"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -30,29 +29,11 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const secret = "password=hunter2 host=10.1.2.3"
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start serves svc behind the server boundary; the client has no decoder
 // unless decode is true, so tests see exactly what went on the wire.
-func start(t *testing.T, svc *grpctest.Service, decode bool, opts ...boundary.Option) (*grpctest.Env, *syncBuffer) {
+func start(t *testing.T, svc *grpctest.Service, decode bool, opts ...boundary.Option) (*grpctest.Env, *logbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	opts = append([]boundary.Option{boundary.WithLogger(slog.New(slog.NewJSONHandler(logs, nil)))}, opts...)
 	b, err := boundary.New(opts...)
 	if err != nil {

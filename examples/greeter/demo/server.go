@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bulwarkrpc/bulwark/internal/logbuf"
 )
 
 // stopTimeout bounds a graceful stop of the server; after it the server is
@@ -25,29 +26,11 @@ type server struct {
 	cmd      *exec.Cmd
 	addr     string // gRPC address
 	httpURL  string // base URL of /metrics, /faults and /stats
-	stderr   *logBuffer
+	stderr   *logbuf.Buffer
 	exited   chan struct{}
 	waitErr  error
 	stopOnce sync.Once
 	stopErr  error
-}
-
-// logBuffer collects the server's JSON log.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startServer starts bin/greeter-server on free 127.0.0.1 ports with the
@@ -60,7 +43,7 @@ func startServer(ctx context.Context, bin string, w io.Writer, label string, ext
 	}
 	args := append([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}, extra...)
 	fmt.Fprintf(w, "Starting the %s:\n  $ %s %s\n", label, path, strings.Join(args, " "))
-	s := &server{cmd: exec.Command(path, args...), stderr: &logBuffer{}, exited: make(chan struct{})}
+	s := &server{cmd: exec.Command(path, args...), stderr: &logbuf.Buffer{}, exited: make(chan struct{})}
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {

@@ -1,11 +1,9 @@
 package greeter_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -16,27 +14,10 @@ import (
 	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
 	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
+	"github.com/bulwarkrpc/bulwark/internal/logbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// logBuffer collects the server's log.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // env is a greeter server over bufconn and a client that decodes errors
 // with the boundary's client interceptors.
@@ -44,7 +25,7 @@ type env struct {
 	svc    *greeter.Service
 	srv    *greeter.Server
 	client greeterv1.GreeterClient
-	logs   *logBuffer
+	logs   *logbuf.Buffer
 }
 
 // start serves a greeter with cfg over bufconn. Everything is closed by
@@ -61,7 +42,7 @@ func startServer(t *testing.T, cfg greeter.Config, serverOpts []greeter.ServerOp
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &logbuf.Buffer{}
 	srv, err := greeter.NewServer(svc, slog.New(slog.NewJSONHandler(logs, nil)), serverOpts...)
 	if err != nil {
 		t.Fatal(err)

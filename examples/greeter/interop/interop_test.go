@@ -10,13 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
+	"github.com/bulwarkrpc/bulwark/internal/logbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -45,23 +45,6 @@ type result struct {
 	} `json:"cases"`
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // requireNode fails the test, with what to do, when node or the pinned
 // packages are missing.
 func requireNode(t *testing.T) string {
@@ -79,13 +62,13 @@ func requireNode(t *testing.T) string {
 }
 
 // serve runs the greeter with chaos on, on 127.0.0.1, until the test ends.
-func serve(t *testing.T, opts ...greeter.ServerOption) (addr string, logs *logBuffer) {
+func serve(t *testing.T, opts ...greeter.ServerOption) (addr string, logs *logbuf.Buffer) {
 	t.Helper()
 	svc, err := greeter.New(greeter.Config{Chaos: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs = &logBuffer{}
+	logs = &logbuf.Buffer{}
 	srv, err := greeter.NewServer(svc, slog.New(slog.NewJSONHandler(logs, nil)), opts...)
 	if err != nil {
 		t.Fatal(err)

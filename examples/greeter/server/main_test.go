@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -22,31 +21,15 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
+	"github.com/bulwarkrpc/bulwark/internal/logbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // started is a server run by run in the test process.
 type started struct {
 	grpcAddr, httpURL string
-	stderr            *syncBuffer
+	stderr            *logbuf.Buffer
 	lines             chan string // the rest of standard output
 	stop              func() error
 }
@@ -57,7 +40,7 @@ func startRun(t *testing.T, args ...string) *started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &started{stderr: &syncBuffer{}, lines: make(chan string, 16)}
+	s := &started{stderr: &logbuf.Buffer{}, lines: make(chan string, 16)}
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, append([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}, args...), pw, s.stderr)
@@ -254,7 +237,7 @@ func TestServerFlagErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var stderr syncBuffer
+			var stderr logbuf.Buffer
 			err := run(t.Context(), append(tc.args, "-metrics-addr", ""), io.Discard, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("run = %v; want an error with %q", err, tc.wantErr)
