@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strconv"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -22,7 +21,7 @@ import (
 // PushbackKey is the trailer through which gRPC clients in every language
 // learn a server's retry delay (gRFC A6): milliseconds, or a negative number
 // asking them not to retry.
-const PushbackKey = "grpc-retry-pushback-ms"
+const PushbackKey = errdetails.PushbackTrailer
 
 // Boundary holds the configuration of the error boundary; its methods return
 // the interceptors. It is safe for concurrent use.
@@ -148,7 +147,7 @@ func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errde
 			slog.String("app.code", cp.Code), slog.Any("error", cause))
 	}
 	if setTrailer != nil {
-		if ms, ok := pushbackMillis(&cp); ok {
+		if ms := pushback(&cp); ms != "" {
 			_ = setTrailer(ctx, metadata.Pairs(PushbackKey, ms))
 		}
 	}
@@ -159,17 +158,14 @@ func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errde
 	return &sent{err: err, st: st}
 }
 
-// pushbackMillis returns the grpc-retry-pushback-ms value for e, if any: the
-// delay when e is retryable with a hint, -1 when e asks not to be retried.
-func pushbackMillis(e *errdetails.ApplicationError) (string, bool) {
-	switch {
-	case e.RetryAfter < 0:
-		return "-1", true
-	case e.RetryAfter > 0 && e.Retryable:
-		ms := (e.RetryAfter + 999_999) / 1_000_000 // round up: never earlier than asked
-		return strconv.FormatInt(int64(ms), 10), true
+// pushback returns the grpc-retry-pushback-ms value for e, or "" for none:
+// the delay when e is retryable with a hint, -1 when e asks not to be
+// retried.
+func pushback(e *errdetails.ApplicationError) string {
+	if e.RetryAfter > 0 && !e.Retryable {
+		return ""
 	}
-	return "", false
+	return errdetails.PushbackValue(e.RetryAfter)
 }
 
 // recovered logs a panic with its stack and returns the INTERNAL error sent

@@ -3,7 +3,6 @@ package concurrency
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -123,19 +122,6 @@ func (e *RejectError) GRPCStatus() *status.Status {
 		return e.st
 	}
 	return clientStatus(e)
-}
-
-// pushbackMillis returns the grpc-retry-pushback-ms value for a delay hint:
-// "-1" to ask not to retry, the delay rounded up to milliseconds, or "" for
-// no hint.
-func pushbackMillis(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "-1"
-	case d > 0:
-		return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
-	}
-	return ""
 }
 
 // codeOf is the status code of a client-side rejection.

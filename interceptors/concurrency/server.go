@@ -17,10 +17,6 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/method"
 )
 
-// pushbackKey is the trailer through which gRPC clients in every language
-// learn a server's retry delay (gRFC A6); the same as boundary.PushbackKey.
-const pushbackKey = "grpc-retry-pushback-ms"
-
 // previousAttemptsKey is the metadata with which a gRFC A6 client (and
 // Bulwark's retry interceptor) marks an attempt after the first.
 const previousAttemptsKey = "grpc-previous-rpc-attempts"
@@ -35,8 +31,8 @@ func (l *Limiter) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		p, r, s := l.take(ctx, info.FullMethod, c, "")
 		if r != 0 {
 			err := l.serverReject(ctx, info.FullMethod, r, c, s)
-			if v := pushbackMillis(err.RetryAfter); v != "" {
-				_ = grpc.SetTrailer(ctx, metadata.Pairs(pushbackKey, v))
+			if v := errdetails.PushbackValue(err.RetryAfter); v != "" {
+				_ = grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, v))
 			}
 			return nil, err
 		}
@@ -67,8 +63,8 @@ func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		p, r, s := l.take(ctx, info.FullMethod, c, "")
 		if r != 0 {
 			err := l.serverReject(ctx, info.FullMethod, r, c, s)
-			if v := pushbackMillis(err.RetryAfter); v != "" {
-				ss.SetTrailer(metadata.Pairs(pushbackKey, v))
+			if v := errdetails.PushbackValue(err.RetryAfter); v != "" {
+				ss.SetTrailer(metadata.Pairs(errdetails.PushbackTrailer, v))
 			}
 			return err
 		}

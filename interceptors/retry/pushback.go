@@ -10,13 +10,14 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 )
 
 // PushbackKey is the trailer through which a server sets the delay before a
 // retry, in milliseconds, or asks with a negative value not to retry at all
 // (gRFC A6).
-const PushbackKey = "grpc-retry-pushback-ms"
+const PushbackKey = errdetails.PushbackTrailer
 
 // PreviousAttemptsKey is the request header that tells the server how many
 // attempts of the call came before this one (gRFC A6). The Retrier sets it
