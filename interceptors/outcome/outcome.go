@@ -149,14 +149,6 @@ func classify(ctx context.Context, r Result) Outcome {
 		return LocalReject
 	}
 	code := status.Code(r.Err)
-	if code == codes.Unavailable || code == codes.ResourceExhausted {
-		if ae, ok := errdetails.FromError(r.Err); ok && ae.Unprocessed {
-			if ae.Retryable && (r.Pushback == NoPushback || r.Pushback >= 0) {
-				return Shed
-			}
-			return Ignored // the server is alive, and asks not to retry
-		}
-	}
 	switch code {
 	case codes.OK, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied,
 		codes.Unauthenticated, codes.FailedPrecondition, codes.OutOfRange, codes.Unimplemented:
@@ -164,28 +156,46 @@ func classify(ctx context.Context, r Result) Outcome {
 	case codes.Canceled, codes.Aborted:
 		return Ignored
 	case codes.DeadlineExceeded:
-		if expired(ctx) || errdetails.HasCode(r.Err, errdetails.CodeDeadlineTooShort) {
-			// The caller's own deadline ran out, or was too short for the
-			// server to start: nothing is wrong with the server.
-			return Ignored
+		if expired(ctx) {
+			return Ignored // the caller's own deadline ran out
 		}
-		if r.AttemptTimedOut {
-			return refine(r, RetryableFailure)
+	}
+
+	// A failure: its ApplicationError, decoded once, refines it.
+	ae, hasAE := errdetails.FromError(r.Err)
+	stop := r.Pushback != NoPushback && r.Pushback < 0
+	switch {
+	case hasAE && ae.Unprocessed && (code == codes.Unavailable || code == codes.ResourceExhausted):
+		if ae.Retryable && !stop {
+			return Shed
 		}
-		return refine(r, FatalFailure)
+		return Ignored // the server is alive, and asks not to retry
+	case hasAE && ae.Code == errdetails.CodeDeadlineTooShort:
+		return Ignored // the caller's deadline was too short for the server to start
+	case stop:
+		return FatalFailure
+	case hasAE:
+		if ae.Retryable {
+			return RetryableFailure
+		}
+		return FatalFailure
+	}
+	switch code {
 	case codes.Unavailable:
-		return refine(r, RetryableFailure)
+		return RetryableFailure
+	case codes.DeadlineExceeded:
+		if r.AttemptTimedOut {
+			return RetryableFailure
+		}
 	case codes.ResourceExhausted:
-		if r.Pushback != NoPushback && r.Pushback >= 0 {
-			return refine(r, RetryableFailure)
+		if r.Pushback != NoPushback {
+			return RetryableFailure // a non-negative pushback: stop was handled above
 		}
 		if _, ok := errdetails.RetryDelay(r.Err); ok {
-			return refine(r, RetryableFailure)
+			return RetryableFailure
 		}
-		return refine(r, FatalFailure)
-	default: // Unknown, Internal, DataLoss and codes gRPC does not define
-		return refine(r, FatalFailure)
 	}
+	return FatalFailure // Unknown, Internal, DataLoss, codes gRPC does not define, and the rest
 }
 
 // expired reports whether the caller's context has ended or its deadline
@@ -197,21 +207,6 @@ func expired(ctx context.Context) bool {
 	}
 	d, ok := ctx.Deadline()
 	return ok && !time.Now().Before(d)
-}
-
-// refine applies a negative pushback and the ApplicationError's
-// retryability to a failure.
-func refine(r Result, o Outcome) Outcome {
-	if r.Pushback != NoPushback && r.Pushback < 0 {
-		return FatalFailure
-	}
-	if ae, ok := errdetails.FromError(r.Err); ok {
-		if ae.Retryable {
-			return RetryableFailure
-		}
-		return FatalFailure
-	}
-	return o
 }
 
 // Unprocessed reports whether err proves the server never processed the
