@@ -54,6 +54,7 @@ func FuzzFromStatus(f *testing.F) {
 func FuzzEncode(f *testing.F) {
 	f.Add("DB_ERROR", "message", "key", "value", "domain", int64(time.Second), true, 3)
 	f.Add("bad code", "\xff\xfe", "", "\x00", "", int64(-1), false, 0)
+	f.Add("A", "0", "0", "0", "", int64(-1), true, 154) // a retryable error asking not to be retried
 	f.Add("X", strings.Repeat("m", 5000), "k_k", strings.Repeat("v", 5000), strings.Repeat("d", 5000), int64(0), true, 40)
 	f.Fuzz(func(t *testing.T, code, msg, key, val, domain string, after int64, retryable bool, n int) {
 		opts := []errdetails.Option{errdetails.WithDomain(domain), errdetails.WithRetryAfter(time.Duration(after)),
@@ -70,7 +71,9 @@ func FuzzEncode(f *testing.F) {
 			if !ok {
 				t.Fatalf("encoded status does not decode: %v", st)
 			}
-			wantCode, wantRetryable := code, retryable
+			// A negative delay asks callers to stop, so it is sent as not
+			// retryable (see ApplicationError.RetryAfter).
+			wantCode, wantRetryable := code, retryable && after >= 0
 			if errdetails.ValidateCode(code) != nil {
 				wantCode, wantRetryable = errdetails.CodeInternal, false
 			}
