@@ -43,6 +43,9 @@ type bulwarkConfig struct {
 	limit int
 	// logger, when not nil, logs failed calls and Bulwark's events.
 	logger *slog.Logger
+	// fallback, when not nil, answers the calls the breaker refuses
+	// (circuit.WithFallback) from its cache of earlier replies.
+	fallback *replyCache
 }
 
 // The defaults of the Bulwark flags: the library's own.
@@ -106,6 +109,9 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 			breaker.WithMaxOpenDuration(max(cfg.breakerMaxOpen, cfg.breakerOpen)),
 		),
 	}
+	if cfg.fallback != nil {
+		circuitOpts = append(circuitOpts, circuit.WithFallback(cfg.fallback.Fallback))
+	}
 	opts = append(opts, interceptors.WithCircuitBreaker(circuitOpts...))
 
 	if cfg.limit != 0 {
@@ -119,9 +125,11 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 }
 
 // dialOptions returns the client's dial options: Bulwark's chain unless
-// chain is nil, and in both modes the attempt counter innermost, next to
-// the transport, so that it counts the attempts that go on the wire.
-func dialOptions(chain *interceptors.ClientChain, attempts *workload.AttemptCounter) []grpc.DialOption {
+// chain is nil, inside it the fallback's cache when cache is not nil (so
+// that it keeps only the server's replies), and in both modes the attempt
+// counter innermost, next to the transport, so that it counts the attempts
+// that go on the wire.
+func dialOptions(chain *interceptors.ClientChain, cache *replyCache, attempts *workload.AttemptCounter) []grpc.DialOption {
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	if chain != nil {
 		// The chain's interceptors and grpc.WithDisableRetry (the chain
@@ -129,6 +137,9 @@ func dialOptions(chain *interceptors.ClientChain, attempts *workload.AttemptCoun
 		opts = append(opts, chain.DialOptions()...)
 	}
 	// Interceptors given later run inside those given before.
+	if cache != nil {
+		opts = append(opts, grpc.WithChainUnaryInterceptor(cache.UnaryClientInterceptor()))
+	}
 	return append(opts,
 		grpc.WithChainUnaryInterceptor(attempts.UnaryClientInterceptor()),
 		grpc.WithChainStreamInterceptor(attempts.StreamClientInterceptor()))

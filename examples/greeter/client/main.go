@@ -11,7 +11,7 @@
 //	       [-method unary|stream|bidi] [-count 3]
 //	       [-attempts 3] [-attempt-timeout 0] [-hedge 0]
 //	       [-breaker-failures 0] [-breaker-min-calls 20] [-breaker-open 5s]
-//	       [-breaker-max-open 1m] [-limit 0] [-v]
+//	       [-breaker-max-open 1m] [-fallback] [-limit 0] [-v]
 //
 // Without -bare the calls go through Bulwark's client chain
 // (interceptors.NewClientChain): metrics, the default deadline, retry with
@@ -57,8 +57,10 @@ type options struct {
 	bare    bool
 	json    bool
 	verbose bool
-	work    workload.Config
-	bulwark bulwarkConfig
+	// fallback sets up the breaker's fallback (bulwarkConfig.fallback).
+	fallback bool
+	work     workload.Config
+	bulwark  bulwarkConfig
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -83,6 +85,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.bulwark.breakerMinCalls, "breaker-min-calls", defaultBreakerMinCalls, "calls the breaker's 10s window must hold before its failure rate (50%) may open it")
 	fs.DurationVar(&o.bulwark.breakerOpen, "breaker-open", defaultBreakerOpen, "how long the breaker stays open before it lets probes through (doubles on each reopening)")
 	fs.DurationVar(&o.bulwark.breakerMaxOpen, "breaker-max-open", defaultBreakerMaxOpen, "the longest the open time grows to (equal to -breaker-open: it never grows)")
+	fs.BoolVar(&o.fallback, "fallback", false, "answer a unary call the breaker refuses with the last reply the server sent for the same name (counted apart, as fallbacks)")
 	fs.IntVar(&o.bulwark.limit, "limit", 0, "client concurrency limit: attempts in flight beyond it are refused locally (0: none)")
 	fs.BoolVar(&o.verbose, "v", false, "log failed calls and Bulwark's events (retries, breaker transitions) to standard error")
 	if err := fs.Parse(args); err != nil {
@@ -90,6 +93,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.fallback && o.bare {
+		return o, errors.New("-fallback with -bare: the fallback answers the calls Bulwark's circuit breaker refuses, and -bare has none")
 	}
 	if o.work.Count == 0 {
 		return o, errors.New("-count 0: must be at least 1")
@@ -115,6 +121,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if o.verbose {
 			o.bulwark.logger = slog.New(slog.NewJSONHandler(stderr, nil))
 		}
+		if o.fallback {
+			o.bulwark.fallback = newReplyCache()
+		}
 		obs := observers{rejections: &rejections, transitions: transitions}
 		if chain, err = bulwarkChain(o.bulwark, prometheus.NewRegistry(), obs); err != nil {
 			fmt.Fprintln(stderr, "client:", err)
@@ -122,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer chain.Close()
 	}
-	conn, err := grpc.NewClient(o.target, dialOptions(chain, attempts)...)
+	conn, err := grpc.NewClient(o.target, dialOptions(chain, o.bulwark.fallback, attempts)...)
 	if err != nil {
 		fmt.Fprintln(stderr, "client:", err)
 		return 2
@@ -143,6 +152,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	s := workload.Summarize(o.work, o.target, mode, results, attempts.Count(), elapsed, transitions.List())
 	s.AddRejections(&rejections)
+	if o.bulwark.fallback != nil {
+		s.Fallbacks = o.bulwark.fallback.Served()
+	}
 	if o.json {
 		if err := json.NewEncoder(stdout).Encode(s); err != nil {
 			fmt.Fprintln(stderr, "client:", err)

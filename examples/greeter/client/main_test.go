@@ -26,6 +26,14 @@ func serve(t *testing.T) string {
 // serveWith runs a greeter with cfg and a seeded random source.
 func serveWith(t *testing.T, cfg greeter.Config) string {
 	t.Helper()
+	addr, _ := serveService(t, cfg)
+	return addr
+}
+
+// serveService runs a greeter with cfg and returns its address and its
+// service, whose faults the test may change.
+func serveService(t *testing.T, cfg greeter.Config) (string, *greeter.Service) {
+	t.Helper()
 	svc, err := greeter.New(cfg, greeter.WithSeed(3))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +55,7 @@ func serveWith(t *testing.T, cfg greeter.Config) string {
 		srv.GRPC.Stop()
 		<-done
 	})
-	return lis.Addr().String()
+	return lis.Addr().String(), svc
 }
 
 // fields reads the "name: value" lines of the client's output.
@@ -254,6 +262,7 @@ func TestClientUsage(t *testing.T) {
 		{[]string{"-breaker-failures", "-1"}, "WithConsecutiveFailures(-1)"},
 		{[]string{"-limit", "-2"}, "WithLimit(-2)"},
 		{[]string{"-attempt-timeout", "-1s"}, "WithPerAttemptTimeout(-1s)"},
+		{[]string{"-bare", "-fallback"}, "-fallback with -bare"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -94,7 +94,11 @@ func printSummary(w io.Writer, cfg workload.Config, s workload.Summary) {
 	if s.Calls > 0 {
 		pct = 100 * float64(s.OK) / float64(s.Calls)
 	}
-	fmt.Fprintf(w, "  ok:         %d (%.1f%%)\n", s.OK, pct)
+	fmt.Fprintf(w, "  ok:         %d (%.1f%%)", s.OK, pct)
+	if s.Fallbacks > 0 {
+		fmt.Fprintf(w, ", %d of them answered by the fallback", s.Fallbacks)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  codes:      %s\n", counts(s.Codes))
 	fmt.Fprintf(w, "  app codes:  %s\n", counts(s.AppCodes))
 	fmt.Fprintf(w, "  attempts:   %d (%.2f per call)\n", s.Attempts, s.AttemptsPerCall)

@@ -140,14 +140,15 @@ func TestDemoCompareQuick(t *testing.T) {
 		ok       func(bare, bw *runResult) bool
 		want     string
 	}{
-		{"healthy", func(b, k *runResult) bool { return b.success() == 1 && k.success() == 1 }, "every call succeeds in both"},
+		{"healthy", func(b, k *runResult) bool { return b.live() == 1 && k.live() == 1 }, "every call succeeds in both"},
 		{"flaky", func(b, k *runResult) bool {
-			return k.success() > b.success() && k.summary.Attempts > int64(k.summary.Calls)
+			return k.live() > b.live() && k.summary.Attempts > int64(k.summary.Calls)
 		}, "Bulwark retries and succeeds more often"},
 		{"outage", func(b, k *runResult) bool {
 			ts := k.summary.BreakerTransitions
-			return len(ts) >= 2 && ts[0].To == "open" && k.summary.Rejections["circuit_open"] > 0 && k.window < b.window
-		}, "Bulwark's breaker opens, refuses calls locally, and spares the failing server"},
+			return len(ts) >= 2 && ts[0].To == "open" && k.summary.Rejections["circuit_open"] > 0 && k.window < b.window &&
+				k.summary.Fallbacks > 0 && k.summary.Fallbacks <= k.summary.Rejections["circuit_open"] && k.success() > b.success()
+		}, "Bulwark's breaker opens, answers refused calls from its fallback, and spares the failing server"},
 		{"overload", func(b, k *runResult) bool {
 			return b.summary.Codes["DEADLINE_EXCEEDED"] > 0 && k.summary.Rejections["server_overloaded"] > 0 &&
 				k.summary.P50Millis < b.summary.P50Millis

@@ -24,6 +24,7 @@ func printTable(w io.Writer, outcomes []outcome, enforce bool) (failed, behind i
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Results: the same calls, at the same rate, with the same faults, in both columns.")
 	fmt.Fprintln(w, "  attempts/call: attempts the client sent per call, and requests the service handled per call (server's /stats)")
+	fmt.Fprintln(w, "  success: calls answered, by the server or by the Bulwark client's fallback while its breaker is open")
 	fmt.Fprintln(w, "  rejections: attempts refused by the client's own breaker (circuit_open) or by the server's load shedding")
 	fmt.Fprintln(w, "  (server_overloaded), and calls whose retry the retry budget refused (retry_budget)")
 	fmt.Fprintln(w)
@@ -41,7 +42,7 @@ func printTable(w io.Writer, outcomes []outcome, enforce bool) (failed, behind i
 			continue
 		}
 		b, k := o.bare, o.bw
-		row(name, "success", pct(b.success()), pct(k.success()))
+		row(name, "success", successText(b), successText(k))
 		row("", "codes", counts(b.summary.Codes), counts(k.summary.Codes))
 		row("", "attempts/call", perCall(b), perCall(k))
 		row("", "p50 / p99", ms(b.summary.P50Millis)+" / "+ms(b.summary.P99Millis), ms(k.summary.P50Millis)+" / "+ms(k.summary.P99Millis))
@@ -65,6 +66,15 @@ func printTable(w io.Writer, outcomes []outcome, enforce bool) (failed, behind i
 		fmt.Fprintf(w, "%-9s -> %s%s\n\n", "", verdict, why)
 	}
 	return failed, behind
+}
+
+// successText is the share of calls answered, and when the client's
+// fallback answered some, how they split.
+func successText(r *runResult) string {
+	if r.summary.Fallbacks == 0 {
+		return pct(r.success())
+	}
+	return fmt.Sprintf("%s (%s server, %s fallback)", pct(r.success()), pct(r.live()), pct(r.fallbacks()))
 }
 
 func errText(err error) string {

@@ -28,6 +28,7 @@ func ExampleSummarize() {
 	//   "mode": "bare",
 	//   "calls": 3,
 	//   "ok": 2,
+	//   "fallbacks": 0,
 	//   "codes": {
 	//     "OK": 2,
 	//     "UNAVAILABLE": 1

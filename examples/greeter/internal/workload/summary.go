@@ -25,8 +25,13 @@ type Summary struct {
 	Mode string `json:"mode"`
 	// Calls is the number of calls made.
 	Calls int `json:"calls"`
-	// OK is the number of calls that succeeded.
+	// OK is the number of calls that succeeded, Fallbacks included.
 	OK int `json:"ok"`
+	// Fallbacks counts the calls that the client's circuit breaker refused
+	// and its fallback answered (the client's -fallback: the last reply
+	// for the same name). They are in OK too: OK - Fallbacks calls were
+	// answered by the server.
+	Fallbacks int64 `json:"fallbacks"`
 	// Codes counts the calls by final gRPC code name ("OK", "UNAVAILABLE").
 	Codes map[string]int `json:"codes"`
 	// AppCodes counts the failed calls by application code (ErrorInfo
