@@ -44,7 +44,13 @@
 //   - the target's retry budget allows it (see below);
 //   - for a stream, it has not committed (see below).
 //
-// Every attempt after the first carries grpc-previous-rpc-attempts.
+// Every attempt after the first carries grpc-previous-rpc-attempts, and one
+// x-request-id for all of them, so that the server logs a call's attempts
+// under one id: the caller's, when the outgoing metadata carries it (the
+// requestid client interceptor puts it there); else the id the server gave
+// the first failed attempt in its google.rpc.RequestInfo, which Bulwark's
+// error boundary sends; else the context's (requestid.FromContext); else a
+// new one. A call whose first attempt succeeds pays nothing for this.
 //
 // # What it returns
 //

@@ -2,7 +2,6 @@ package retry
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
@@ -82,12 +81,16 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan hedgeResult, p.hedgeAttempts)
-	launch := func(n int) {
-		go hedgeAttempt(hctx, n, method, req, template, cc, invoker, opts, p.perAttemptTimeout, results)
+	id, idSet := "", false // what the attempts after the first send as x-request-id
+	launch := func(n int, prevErr error) {
+		if n > 1 && !idSet {
+			id, idSet = laterRequestID(ctx, prevErr), true
+		}
+		go hedgeAttempt(hctx, n, id, method, req, template, cc, invoker, opts, p.perAttemptTimeout, results)
 	}
 	c := call{r: r, ctx: ctx, method: method, cc: cc, t: t, p: p, hedged: true}
 
-	launch(1)
+	launch(1, nil)
 	launched, outstanding := 1, 1
 	timer := time.NewTimer(p.hedgeDelay)
 	defer timer.Stop()
@@ -138,7 +141,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 		})
 		launched++
 		outstanding++
-		launch(launched)
+		launch(launched, prevErr)
 	}
 
 	for {
@@ -224,12 +227,13 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 }
 
 // hedgeAttempt makes attempt n of a hedged call into a fresh reply and
-// sends how it ended on results, which has room for every attempt.
-func hedgeAttempt(ctx context.Context, n int, method string, req any, template proto.Message, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, timeout time.Duration, results chan<- hedgeResult) {
+// sends how it ended on results, which has room for every attempt. After
+// the first, the attempt sends id as x-request-id unless id is "".
+func hedgeAttempt(ctx context.Context, n int, id, method string, req any, template proto.Message, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, timeout time.Duration, results chan<- hedgeResult) {
 	res := hedgeResult{n: n, reply: template.ProtoReflect().New().Interface()}
 	actx := ctx
 	if n > 1 {
-		actx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(n-1))
+		actx = laterAttempt(ctx, n, id)
 	}
 	var cancel context.CancelFunc
 	if timeout > 0 {

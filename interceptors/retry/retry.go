@@ -2,13 +2,11 @@ package retry
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
@@ -131,7 +129,7 @@ func (r *Retrier) unarySlow(ctx context.Context, method string, req, reply any, 
 			return err
 		}
 	}
-	pushback, timedOut, err := r.attempt(ctx, 1, method, req, reply, cc, invoker, opts, p, t)
+	pushback, timedOut, err := r.attempt(ctx, 1, "", method, req, reply, cc, invoker, opts, p, t)
 	if err == nil {
 		t.succeeded()
 		return nil
@@ -142,6 +140,7 @@ func (r *Retrier) unarySlow(ctx context.Context, method string, req, reply any, 
 // retryUnary retries a unary call whose first attempt failed with err.
 func (r *Retrier) retryUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, p *policy, t *target, err error, pushback time.Duration, timedOut bool) error {
 	c := call{r: r, ctx: ctx, method: method, cc: cc, t: t, p: p}
+	id, idSet := "", false // what the attempts after the first send as x-request-id
 	for n := 1; ; n++ {
 		delay, stop := c.next(n, err, pushback, timedOut)
 		if stop != nil {
@@ -150,7 +149,10 @@ func (r *Retrier) retryUnary(ctx context.Context, method string, req, reply any,
 		if stop := c.wait(n, delay); stop != nil {
 			return stop
 		}
-		pushback, timedOut, err = r.attempt(ctx, n+1, method, req, reply, cc, invoker, opts, p, t)
+		if !idSet {
+			id, idSet = laterRequestID(ctx, err), true
+		}
+		pushback, timedOut, err = r.attempt(ctx, n+1, id, method, req, reply, cc, invoker, opts, p, t)
 		if err == nil {
 			t.succeeded()
 			c.finish(n+1, nil, StopSucceeded)
@@ -159,13 +161,15 @@ func (r *Retrier) retryUnary(ctx context.Context, method string, req, reply any,
 	}
 }
 
-// attempt makes attempt n of a unary call. It reads the attempt's trailer
-// unless it is the first attempt of a call to a target not known to send
-// pushback, and reports whether the per-attempt timeout ended it.
-func (r *Retrier) attempt(ctx context.Context, n int, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, p *policy, t *target) (pushback time.Duration, timedOut bool, err error) {
+// attempt makes attempt n of a unary call, which after the first sends id
+// as x-request-id unless id is "" (see laterRequestID). It reads the
+// attempt's trailer unless it is the first attempt of a call to a target
+// not known to send pushback, and reports whether the per-attempt timeout
+// ended it.
+func (r *Retrier) attempt(ctx context.Context, n int, id, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, p *policy, t *target) (pushback time.Duration, timedOut bool, err error) {
 	actx := ctx
 	if n > 1 {
-		actx = metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(n-1))
+		actx = laterAttempt(ctx, n, id)
 	}
 	var cancel context.CancelFunc
 	if p.perAttemptTimeout > 0 {

@@ -3,7 +3,6 @@ package retry
 import (
 	"context"
 	"io"
-	"strconv"
 	"sync"
 	"time"
 
@@ -48,6 +47,7 @@ func (r *Retrier) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cl
 			return nil, stop
 		}
 		n++
+		s.setLaterID(err)
 		a, err = s.open(n)
 	}
 	s.cur = a
@@ -80,6 +80,11 @@ type clientStream struct {
 	p        policy
 	t        *target
 	c        call // used only by the goroutine resolving a failure
+	// laterID is what the attempts after the first send as x-request-id
+	// (see laterRequestID), set once, before the second opens, by the
+	// goroutine resolving a failure.
+	laterID    string
+	laterIDSet bool
 
 	// sendMu serialises the senders (SendMsg, CloseSend) with the replay
 	// of the buffer on a new attempt.
@@ -94,11 +99,19 @@ type clientStream struct {
 	final      error // set when the stream has ended: io.EOF or its error
 }
 
-// open starts attempt n.
+// setLaterID sets s.laterID, once, from the error of the first failed
+// attempt.
+func (s *clientStream) setLaterID(err error) {
+	if !s.laterIDSet {
+		s.laterID, s.laterIDSet = laterRequestID(s.ctx, err), true
+	}
+}
+
+// open starts attempt n; after the first, setLaterID must have run.
 func (s *clientStream) open(n int) (*streamAttempt, error) {
 	actx := s.ctx
 	if n > 1 {
-		actx = metadata.AppendToOutgoingContext(actx, PreviousAttemptsKey, strconv.Itoa(n-1))
+		actx = laterAttempt(s.ctx, n, s.laterID)
 	}
 	actx, cancel := context.WithCancel(actx)
 	cs, err := s.streamer(actx, s.desc, s.cc, s.method, s.opts...)
@@ -416,6 +429,7 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 			return nil, s.c.finish(n, err, StopCommitted)
 		}
 		n++
+		s.setLaterID(err)
 		next, oerr := s.open(n)
 		if oerr != nil {
 			err, pushback = oerr, outcome.NoPushback
