@@ -28,18 +28,35 @@ const MaxDecodeBytes = 64 << 10
 // A decoded error keeps the status it came from, so status.Code and
 // status.FromError still return the code and details the server sent.
 func FromError(err error) (*ApplicationError, bool) {
-	if err == nil {
+	switch e := err.(type) {
+	case nil:
 		return nil, false
-	}
-	var ae *ApplicationError
-	if errors.As(err, &ae) && ae != nil {
-		return ae, true
+	case *ApplicationError:
+		if e != nil {
+			return e, true
+		}
+	case interface{ Unwrap() error }, interface{ Unwrap() []error }, interface{ As(any) bool }:
+		// Only an error that wraps or converts can hold one deeper; the
+		// others (such as gRPC's status errors) skip errors.As and its
+		// allocation.
+		if ae := asApplicationError(err); ae != nil {
+			return ae, true
+		}
 	}
 	st, ok := status.FromError(err)
 	if !ok || st == nil {
 		return nil, false
 	}
 	return FromStatus(st)
+}
+
+// asApplicationError returns the ApplicationError in err's chain, or nil.
+func asApplicationError(err error) *ApplicationError {
+	var ae *ApplicationError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return nil
 }
 
 // FromStatus decodes the ApplicationError carried in st's details; see
