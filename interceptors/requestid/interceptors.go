@@ -8,8 +8,9 @@ import (
 )
 
 // UnaryServerInterceptor puts the request id on the context of every call:
-// the caller's valid x-request-id, or a new one (see New). Place it
-// outermost, so the logs and errors of every other interceptor carry it.
+// the caller's valid x-request-id, or a new one (see New), found or made
+// the first time FromContext asks for it. Place it outermost, so the logs
+// and errors of every other interceptor carry it.
 func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		return handler(serverContext(ctx), req)
@@ -40,11 +41,18 @@ func StreamClientInterceptor() grpc.StreamClientInterceptor {
 	}
 }
 
+// serverContext returns ctx with the call's request id, found or made when
+// first asked for (see lazyContext), unless ctx carries one already.
 func serverContext(ctx context.Context) context.Context {
-	if _, ok := FromContext(ctx); ok {
+	switch v := ctx.Value(ctxKey{}).(type) {
+	case *lazyContext:
 		return ctx
+	case string:
+		if v != "" {
+			return ctx
+		}
 	}
-	return NewContext(ctx, Ensure(ctx))
+	return &lazyContext{Context: ctx}
 }
 
 func clientContext(ctx context.Context) context.Context {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"google.golang.org/grpc/metadata"
@@ -24,10 +25,51 @@ func NewContext(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
 }
 
-// FromContext returns the request id ctx carries.
+// FromContext returns the request id ctx carries. On the context of a call
+// that went through the server interceptors it always has one, made on the
+// first FromContext (see lazyContext).
 func FromContext(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(ctxKey{}).(string)
-	return id, ok && id != ""
+	switch v := ctx.Value(ctxKey{}).(type) {
+	case string:
+		return v, v != ""
+	case *lazyContext:
+		return v.id(), true
+	}
+	return "", false
+}
+
+// lazyContext is the context the server interceptors give a call: it
+// carries the call's request id, the caller's valid x-request-id or a new
+// one, but finds or makes it only when first asked. Most calls succeed
+// without anyone asking (successes are logged at Debug), so they pay one
+// small allocation instead of three. Being a Context itself, rather than a
+// context.WithValue holding a pointer, saves one more.
+type lazyContext struct {
+	context.Context
+	once sync.Once
+	val  string
+}
+
+// Value returns the lazyContext itself for the request id's key.
+func (c *lazyContext) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// id returns the request id, finding or making it on the first call.
+func (c *lazyContext) id() string {
+	c.once.Do(c.resolve)
+	return c.val
+}
+
+func (c *lazyContext) resolve() {
+	if id, ok := incomingMetadata(c.Context); ok {
+		c.val = id
+		return
+	}
+	c.val = New()
 }
 
 // prefix is random per process, so ids from different processes differ;
@@ -58,6 +100,12 @@ func Incoming(ctx context.Context) (string, bool) {
 	if id, ok := FromContext(ctx); ok {
 		return id, true
 	}
+	return incomingMetadata(ctx)
+}
+
+// incomingMetadata returns the first valid x-request-id of the incoming
+// metadata.
+func incomingMetadata(ctx context.Context) (string, bool) {
 	for _, id := range metadata.ValueFromIncomingContext(ctx, MetadataKey) {
 		if Valid(id) {
 			return id, true

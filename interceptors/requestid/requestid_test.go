@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -102,6 +103,69 @@ func TestStreamServerInterceptor(t *testing.T) {
 		if seen != "stream-id" {
 			t.Errorf("handler saw %q; want stream-id", seen)
 		}
+	})
+}
+
+// serverCall runs the unary server interceptor on ctx with handler.
+func serverCall(ctx context.Context, handler grpc.UnaryHandler) {
+	_, _ = requestid.UnaryServerInterceptor()(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/s/M"}, handler)
+}
+
+// TestServerIDOnFirstUse: the server interceptor finds or makes the id only
+// when asked; asked again, or from other goroutines, it is the same id.
+func TestServerIDOnFirstUse(t *testing.T) {
+	// A call whose handler never asks costs one allocation (the context):
+	// no id is made.
+	noop := func(context.Context, any) (any, error) { return nil, nil }
+	if n := testing.AllocsPerRun(100, func() { serverCall(context.Background(), noop) }); n != 1 {
+		t.Errorf("a call that never asks for its id allocates %v times; want 1", n)
+	}
+
+	var ids [8]string
+	serverCall(context.Background(), func(ctx context.Context, _ any) (any, error) {
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() { ids[i], _ = requestid.FromContext(ctx) })
+		}
+		wg.Wait()
+		return nil, nil
+	})
+	for _, id := range ids {
+		if id != ids[0] || !requestid.Valid(id) {
+			t.Fatalf("ids seen by 8 goroutines: %q; want one valid id", ids)
+		}
+	}
+
+	// The caller's valid id, read from the metadata when asked.
+	md := metadata.NewIncomingContext(context.Background(), metadata.Pairs(requestid.MetadataKey, "caller-1"))
+	var got, incoming string
+	serverCall(md, func(ctx context.Context, _ any) (any, error) {
+		got, _ = requestid.FromContext(ctx)
+		incoming, _ = requestid.Incoming(ctx)
+		return nil, nil
+	})
+	if got != "caller-1" || incoming != "caller-1" {
+		t.Errorf("FromContext, Incoming = %q, %q; want the caller's caller-1", got, incoming)
+	}
+}
+
+// TestServerContextPropagatesCancel: contexts made from the handler's
+// context end when the call's context ends, and keep its values.
+func TestServerContextPropagatesCancel(t *testing.T) {
+	type key struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	serverCall(parent, func(ctx context.Context, _ any) (any, error) {
+		child, stop := context.WithCancel(ctx)
+		defer stop()
+		if ctx.Value(key{}) != "v" || child.Value(key{}) != "v" {
+			t.Errorf("the handler's context lost the call's values")
+		}
+		cancel()
+		<-child.Done()
+		if child.Err() != context.Canceled {
+			t.Errorf("child context: %v; want context.Canceled", child.Err())
+		}
+		return nil, nil
 	})
 }
 
