@@ -2,15 +2,20 @@
 # check-metrics.sh BIN_DIR: starts the greeter server on 127.0.0.1 with
 # Bulwark's server chain, drives calls through every component (successes,
 # application errors, a panic, overload), and checks its /metrics with
-# `promtool check metrics`. Installs promtool from Debian when it is missing.
+# `promtool check metrics`. Installs promtool and curl from Debian when they
+# are missing.
 set -euo pipefail
 bin=${1:-.bin}
 
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "check-metrics: installing promtool (Debian package prometheus)"
+# Debian packages of the tools this needs that the machine lacks.
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus) # promtool
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "check-metrics: installing ${missing[*]} from Debian"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 out=$(mktemp) err=$(mktemp)
