@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"runtime"
@@ -441,6 +442,26 @@ func (b *Breaker) Remaining() time.Duration {
 		return 0
 	}
 	return max(u-b.now(), 0)
+}
+
+// RefusesFor returns how long from now the breaker will refuse every call
+// it is asked about: the remaining open time when it is open, a duration
+// too long to wait out (math.MaxInt64) when it is forced open, and zero
+// otherwise: closed, half-open (a probe may pass), disabled, or in
+// ModeMetricsOnly, which refuses nothing. It takes no lock, so a caller
+// about to wait before its next call can ask whether the call could pass.
+func (b *Breaker) RefusesFor() time.Duration {
+	w := b.word.Load()
+	switch State(w & stateMask) {
+	case StateOpen:
+		if w&metricsBit != 0 {
+			return 0
+		}
+		return b.Remaining()
+	case StateForcedOpen:
+		return math.MaxInt64
+	}
+	return 0
 }
 
 // SetMode switches the breaker to mode m: ModeForcedOpen and ModeDisabled pin

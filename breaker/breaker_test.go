@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -777,4 +778,39 @@ func TestConcurrentUse(t *testing.T) {
 
 func (c change) String() string {
 	return fmt.Sprintf("%v>%v at %v", c.from, c.to, c.at.Format(time.TimeOnly+".000000000"))
+}
+
+// TestRefusesFor: how long the breaker will refuse every call, in each
+// state and mode.
+func TestRefusesFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1),
+			breaker.WithOpenDuration(time.Second), breaker.WithOpenJitter(0))
+		if d := b.RefusesFor(); d != 0 {
+			t.Errorf("closed: %v; want 0", d)
+		}
+		call(t, b, breaker.Failure)
+		time.Sleep(300 * time.Millisecond) // fake time: part of the open time passes
+		if d := b.RefusesFor(); d != 700*time.Millisecond {
+			t.Errorf("open for 1s, 300ms ago: %v; want 700ms", d)
+		}
+		time.Sleep(700 * time.Millisecond)
+		synctest.Wait()
+		if s, d := b.State(), b.RefusesFor(); s != breaker.StateHalfOpen || d != 0 {
+			t.Errorf("after the open time: %v, %v; want half-open and 0 (a probe may pass)", s, d)
+		}
+		b.SetMode(breaker.ModeForcedOpen)
+		if d := b.RefusesFor(); d != math.MaxInt64 {
+			t.Errorf("forced open: %v; want math.MaxInt64", d)
+		}
+		b.SetMode(breaker.ModeMetricsOnly)
+		call(t, b, breaker.Failure)
+		if s, d := b.State(), b.RefusesFor(); s != breaker.StateOpen || d != 0 {
+			t.Errorf("metrics-only, tripped: %v, %v; want open and 0: it refuses nothing", s, d)
+		}
+		b.SetMode(breaker.ModeDisabled)
+		if d := b.RefusesFor(); d != 0 {
+			t.Errorf("disabled: %v; want 0", d)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package circuit
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
@@ -74,6 +75,19 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 // WithMaxBreakers) no longer guards calls.
 func (c *Circuit) ClientBreaker(target, fullMethod string) *breaker.Breaker {
 	return c.clients.get(c.clientKey(target, fullMethod)).b
+}
+
+// OpenFor returns how long the client breaker that guards target (and
+// fullMethod, with WithPerMethod) will still refuse calls: see
+// breaker.(*Breaker).RefusesFor; zero when it has no breaker yet. It makes
+// no breaker and takes no lock. It is what retry.WithCircuitGate takes, so
+// that a retry does not wait for an attempt the breaker would refuse.
+func (c *Circuit) OpenFor(target, fullMethod string) time.Duration {
+	e, ok := c.clients.peek(c.clientKey(target, fullMethod))
+	if !ok {
+		return 0
+	}
+	return e.b.RefusesFor()
 }
 
 // ServerBreaker returns the breaker that guards the server's fullMethod,

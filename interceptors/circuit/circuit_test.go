@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -866,6 +867,32 @@ func TestOpenErrorText(t *testing.T) {
 		err = u(context.Background(), unaryM, nil, nil, cc, invoker)
 		if got, want := err.Error(), "circuit: open for "+target+" "+unaryM+", retry in 5s"; got != want {
 			t.Fatalf("Error = %q, want %q", got, want)
+		}
+	})
+}
+
+// TestOpenFor: OpenFor reads the breaker of a target without making one,
+// and follows its open time.
+func TestOpenFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := circuit.New(circuit.WithBreakerOptions(breaker.WithOpenDuration(time.Second), breaker.WithOpenJitter(0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if d := c.OpenFor("dns:///a", "/s/M"); d != 0 {
+			t.Errorf("no breaker yet: %v; want 0", d)
+		}
+		b := c.ClientBreaker("dns:///a", "")
+		if d := c.OpenFor("dns:///a", "/s/M"); d != 0 {
+			t.Errorf("closed: %v; want 0", d)
+		}
+		b.SetMode(breaker.ModeForcedOpen)
+		if d := c.OpenFor("dns:///a", "/s/Other"); d != math.MaxInt64 {
+			t.Errorf("forced open: %v; want math.MaxInt64 for every method of the target", d)
+		}
+		if d := c.OpenFor("dns:///b", "/s/M"); d != 0 {
+			t.Errorf("another target: %v; want 0", d)
 		}
 	})
 }

@@ -43,7 +43,9 @@
 // a RetryInfo holding the remaining open time (none while half-open or
 // forced open). It matches breaker.ErrOpen and outcome.ErrLocalReject with
 // errors.Is, so the retry interceptor never re-enters an open breaker. Every
-// other error is the call's own.
+// other error is the call's own. OpenFor tells a retry interceptor outside
+// the breaker how long it will still refuse calls (retry.WithCircuitGate),
+// so that it does not sleep only to be refused.
 //
 // # Observing
 //

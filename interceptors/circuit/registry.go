@@ -86,6 +86,13 @@ func (r *registry) insert(k key) *entry {
 	return e
 }
 
+// peek returns the entry of k, if it has one, without making one or
+// marking it used.
+func (r *registry) peek(k key) (*entry, bool) {
+	e, ok := (*r.m.Load())[k]
+	return e, ok
+}
+
 // len returns the number of breakers held.
 func (r *registry) len() int { return len(*r.m.Load()) }
 
