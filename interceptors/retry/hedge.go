@@ -130,6 +130,10 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 			stopped, lastReason = true, StopDeadline
 			return
 		}
+		if c.circuitOpenAfter(0) {
+			stopped, lastReason = true, StopCircuitOpen
+			return
+		}
 		allowed, level := t.tryRetry()
 		if !allowed {
 			stopped, lastReason, budgetErr = true, StopBudget, true
@@ -170,6 +174,17 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 			r.sawPushback(t, pushback)
 			stopPushback := pushback != outcome.NoPushback && pushback < 0
 			o := r.opts.classifier.Classify(ctx, outcome.Result{Err: res.err, Pushback: pushback, AttemptTimedOut: res.timedOut})
+			if o == outcome.LocalReject && outstanding > 0 {
+				// Refused before the network (an open breaker, a full
+				// limiter): no answer, while the attempts still out may
+				// give one. No more hedges; a real failure, if one came,
+				// stays the error to return.
+				stopped, lastReason = true, StopNotRetryable
+				if last.err == nil {
+					last = res
+				}
+				continue
+			}
 			if res.err == nil || (!o.Retryable() && !stopPushback) {
 				// The winner: a good answer, or a failure that ends the call.
 				reason := StopSucceeded

@@ -169,11 +169,15 @@ const (
 	// StopServiceConfig: gRPC's own retryPolicy is on for the method, so
 	// the Retrier leaves retries to gRPC (see WithServiceConfigCheck).
 	StopServiceConfig
+	// StopCircuitOpen: the circuit breaker inside the Retrier would still
+	// refuse the next attempt when its delay ends (see WithCircuitGate).
+	StopCircuitOpen
 )
 
 var stopReasonNames = [...]string{
 	"succeeded", "not_retryable", "not_safe", "max_attempts", "budget",
 	"deadline", "context", "pushback", "committed", "service_config",
+	"circuit_open",
 }
 
 // String returns the reason in snake_case, as used in metric labels.

@@ -129,7 +129,9 @@ type options struct {
 	methods      map[string][]CallOption
 	trailer      TrailerMode
 	checkService bool
-	random       func() float64 // uniform in [0, 1), for jitter
+	// openFor is WithCircuitGate's function; nil: none.
+	openFor func(target, fullMethod string) time.Duration
+	random  func() float64 // uniform in [0, 1), for jitter
 
 	errs []error
 }
@@ -460,6 +462,25 @@ func WithFirstAttemptTrailer(m TrailerMode) Option {
 // grpc.WithDisableRetry, which the Retrier cannot see. Default: true.
 func WithServiceConfigCheck(on bool) Option {
 	return optionFunc(func(o *options) { o.checkService = on })
+}
+
+// WithCircuitGate tells the Retrier how long the circuit breaker inside it
+// (placed between the Retrier and the network) will still refuse calls to a
+// target and method: openFor returns the remaining open time, 0 when calls
+// go through. Before a retry or a hedge, the Retrier asks: when the breaker
+// would still be open once the delay has passed, the attempt would only be
+// refused locally, so the call ends at once with its last real error
+// (StopCircuitOpen) instead of sleeping and then failing with CIRCUIT_OPEN,
+// and no budget is spent. interceptors.NewClientChain sets it to
+// (*circuit.Circuit).OpenFor. nil is refused.
+func WithCircuitGate(openFor func(target, fullMethod string) time.Duration) Option {
+	return optionFunc(func(o *options) {
+		if openFor == nil {
+			o.errs = append(o.errs, invalid("WithCircuitGate(nil): the function must not be nil"))
+			return
+		}
+		o.openFor = openFor
+	})
 }
 
 func defaultOptions() options {

@@ -299,6 +299,9 @@ func (c *call) next(n int, err error, pushback time.Duration, timedOut bool) (ti
 	if dl, ok := c.ctx.Deadline(); ok && time.Until(dl) < delay+c.p.minAttemptTime {
 		return 0, c.finish(n, err, StopDeadline)
 	}
+	if c.circuitOpenAfter(delay) {
+		return 0, c.finish(n, err, StopCircuitOpen)
+	}
 	ok, level := c.t.tryRetry()
 	if !ok {
 		return 0, c.finish(n, &BudgetError{Target: c.t.name, Attempts: n, Err: err}, StopBudget)
@@ -308,6 +311,12 @@ func (c *call) next(n int, err error, pushback time.Duration, timedOut bool) (ti
 		Delay: delay, Reason: reason, Err: err, Budget: level,
 	})
 	return delay, nil
+}
+
+// circuitOpenAfter reports whether the circuit breaker inside the Retrier
+// (WithCircuitGate) will still refuse the call's attempts after delay.
+func (c *call) circuitOpenAfter(delay time.Duration) bool {
+	return c.r.opts.openFor != nil && c.cc != nil && c.r.opts.openFor(c.cc.Target(), c.method) > delay
 }
 
 // delay returns the wait before the next attempt: the server's, capped, or
