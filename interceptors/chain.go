@@ -65,8 +65,19 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		}
 		add(ch.deadline.UnaryClientInterceptor(), ch.deadline.StreamClientInterceptor())
 	}
+	if c.has["WithCircuitBreaker"] {
+		// Made before the Retrier, which asks it whether a retry would be
+		// refused (retry.WithCircuitGate); added to the chain inside it.
+		if ch.circuit, err = circuit.New(withCircuitObservers(&c, lg)...); err != nil {
+			return nil, fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
+		}
+	}
 	if c.has["WithRetry"] {
-		if ch.retrier, err = retry.New(withRetryObservers(&c, lg)...); err != nil {
+		retryOpts := withRetryObservers(&c, lg)
+		if ch.circuit != nil {
+			retryOpts = append([]retry.Option{retry.WithCircuitGate(ch.circuit.OpenFor)}, retryOpts...)
+		}
+		if ch.retrier, err = retry.New(retryOpts...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithRetry: %w", err)
 		}
 		if c.metrics != nil {
@@ -84,10 +95,7 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		}
 		add(ch.limiter.UnaryClientInterceptor(), ch.limiter.StreamClientInterceptor())
 	}
-	if c.has["WithCircuitBreaker"] {
-		if ch.circuit, err = circuit.New(withCircuitObservers(&c, lg)...); err != nil {
-			return nil, fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
-		}
+	if ch.circuit != nil {
 		add(ch.circuit.UnaryClientInterceptor(), ch.circuit.StreamClientInterceptor())
 	}
 	if c.metrics != nil {

@@ -172,25 +172,49 @@ func TestClientNoPermitHeldDuringBackoff(t *testing.T) {
 	})
 }
 
-// Rule: retry never re-enters an open breaker: the breaker's refusal ends
-// the retries.
+// Rule: retry never waits for an attempt the open breaker inside it would
+// refuse: once the breaker opens, the call ends at once with the server's
+// error, not after another backoff with CIRCUIT_OPEN. When the breaker will
+// be half-open by the end of the delay, the retry goes ahead as a probe.
 func TestClientRetryStopsAtOpenBreaker(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		svc := &grpctest.Service{UnaryFunc: unavailable}
-		env, chain := client(t, svc,
-			interceptors.WithRetry(retry.WithMaxAttempts(5), retry.WithoutBudget()),
-			interceptors.WithCircuitBreaker(circuit.WithBreakerOptions(breaker.WithConsecutiveFailures(2))))
-		_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
-		if !errors.Is(err, breaker.ErrOpen) || status.Code(err) != codes.Unavailable {
-			t.Errorf("err = %v; want the open breaker's refusal", err)
-		}
-		if n := svc.Calls("Unary"); n != 2 {
-			t.Errorf("server saw %d attempts; want 2 (the breaker opened after 2)", n)
-		}
-		if s := chain.Circuit().ClientBreaker(target, "").State(); s != breaker.StateOpen {
-			t.Errorf("breaker %v; want open", s)
-		}
-	})
+	for _, tc := range []struct {
+		name      string
+		open      time.Duration // the breaker's open time
+		attempts  int           // that reach the server
+		atMost    time.Duration // how long the call takes, at most
+		wantState breaker.State
+	}{
+		// Backoffs: 100 ms then 200 ms, ±20%. Open 5 s: after the second
+		// failure the call ends at once, within the first backoff.
+		{name: "open longer than the backoff", open: 5 * time.Second, attempts: 2, atMost: 120 * time.Millisecond, wantState: breaker.StateOpen},
+		// Open 50 ms: the third attempt, 160 ms or more later, is a probe.
+		{name: "half-open by the next attempt", open: 50 * time.Millisecond, attempts: 3, atMost: 360 * time.Millisecond, wantState: breaker.StateOpen},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				svc := &grpctest.Service{UnaryFunc: unavailable}
+				env, chain := client(t, svc,
+					interceptors.WithRetry(retry.WithMaxAttempts(3), retry.WithoutBudget()),
+					interceptors.WithCircuitBreaker(circuit.WithBreakerOptions(
+						breaker.WithConsecutiveFailures(2), breaker.WithOpenDuration(tc.open), breaker.WithMaxOpenDuration(tc.open))))
+				begin := time.Now()
+				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
+				took := time.Since(begin)
+				if errors.Is(err, breaker.ErrOpen) || status.Code(err) != codes.Unavailable || status.Convert(err).Message() != "down" {
+					t.Errorf("err = %v; want the server's UNAVAILABLE, not the breaker's refusal", err)
+				}
+				if n := svc.Calls("Unary"); n != int64(tc.attempts) {
+					t.Errorf("server saw %d attempts; want %d", n, tc.attempts)
+				}
+				if took > tc.atMost {
+					t.Errorf("the call took %v; want at most %v", took, tc.atMost)
+				}
+				if s := chain.Circuit().ClientBreaker(target, "").State(); s != tc.wantState {
+					t.Errorf("breaker %v; want %v", s, tc.wantState)
+				}
+			})
+		})
+	}
 }
 
 // Rule: the retry interceptor's per-attempt timeout counts as a failure for
@@ -207,15 +231,15 @@ func TestClientAttemptTimeoutTripsBreaker(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
 		_, err := env.Client.Unary(ctx, &testpb.UnaryRequest{})
-		if !errors.Is(err, breaker.ErrOpen) {
-			t.Errorf("err = %v; want the breaker to open after two timed-out attempts", err)
+		b := chain.Circuit().ClientBreaker(target, "")
+		if status.Code(err) != codes.DeadlineExceeded || b.State() != breaker.StateOpen {
+			t.Errorf("err = %v, breaker %v; want the second attempt's timeout, the breaker open after two timed-out attempts", err, b.State())
 		}
 		if n := svc.Calls("Unary"); n != 2 {
 			t.Errorf("server saw %d attempts; want 2", n)
 		}
 
 		// The caller giving up is not a failure.
-		b := chain.Circuit().ClientBreaker(target, "")
 		b.Reset()
 		for range 3 {
 			ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)

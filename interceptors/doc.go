@@ -37,7 +37,10 @@
 //	  - retry outside concurrency and circuit: each attempt takes its own
 //	    limiter permit and breaker permit, so no permit is held during a
 //	    backoff, an open breaker refuses the next attempt, and its refusal (a
-//	    local reject) stops retrying instead of spinning on it. Outside them,
+//	    local reject) stops retrying instead of spinning on it. The chain
+//	    also lets retry ask the breaker (retry.WithCircuitGate): when it
+//	    would still be open once the backoff ends, the call ends at once with
+//	    the server's error instead of sleeping into a refusal. Outside them,
 //	    a retry would re-enter an open breaker and hold a permit while it
 //	    sleeps.
 //	  - concurrency outside circuit: a limiter rejection never reaches the
