@@ -17,6 +17,21 @@ type target struct {
 	window   *windowBudget // nil unless the budget is a window
 	tokens   *tokenBucket  // nil unless the budget is a token bucket
 	pushback atomic.Bool   // the target has sent a grpc-retry-pushback-ms trailer
+	buffered atomic.Int64  // bytes the target's streams keep to replay (WithTargetBufferLimit)
+}
+
+// reserveBuffer takes n bytes of the target's replay buffer, unless that
+// would take it past limit.
+func (t *target) reserveBuffer(n, limit int64) bool {
+	for {
+		cur := t.buffered.Load()
+		if cur+n > limit {
+			return false
+		}
+		if t.buffered.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
 }
 
 // call counts a call (not an attempt) towards the window budget.
@@ -123,6 +138,17 @@ func (r *Retrier) BudgetLevel(targetName string) (float64, bool) {
 		return 0, false
 	}
 	return v.(*target).level(), true
+}
+
+// BufferedBytes returns the bytes of sent messages that the streams to
+// targetName (a cc.Target()) keep to replay, against WithTargetBufferLimit,
+// and false if the Retrier has not seen the target.
+func (r *Retrier) BufferedBytes(targetName string) (int64, bool) {
+	v, ok := r.targets.Load(targetName)
+	if !ok {
+		return 0, false
+	}
+	return v.(*target).buffered.Load(), true
 }
 
 // buckets is the number of buckets a window budget is kept in.

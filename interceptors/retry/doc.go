@@ -106,7 +106,10 @@
 // A stream commits, and is not retried after that, when a response header
 // or message arrives, or when the messages it sent outgrow the replay
 // buffer (WithBufferLimit, 256 KiB by proto.Size; messages that are not
-// proto.Message commit it at once). Until then the Retrier keeps clones of
+// proto.Message commit it at once), or the replay buffers of all the
+// streams to the same target together outgrow WithTargetBufferLimit (16
+// MiB, gRFC A6's channel-wide limit; a stream gives its share back when it
+// commits or ends, or its context ends). Until then the Retrier keeps clones of
 // the sent messages and replays them, and CloseSend, on each new attempt,
 // so the server sees the whole stream every time and the caller sees every
 // response message exactly once. While an attempt has ended and the next

@@ -43,6 +43,9 @@ const (
 	// DefaultBufferLimit is the bytes of sent messages a stream keeps to
 	// replay (WithBufferLimit).
 	DefaultBufferLimit = 256 << 10
+	// DefaultTargetBufferLimit is the bytes of sent messages that all the
+	// streams to one target keep together (WithTargetBufferLimit).
+	DefaultTargetBufferLimit = 16 << 20
 	// DefaultBudgetRatio is the share of calls that may be retried
 	// (WithBudget).
 	DefaultBudgetRatio = 0.2
@@ -131,7 +134,9 @@ type options struct {
 	checkService bool
 	// openFor is WithCircuitGate's function; nil: none.
 	openFor func(target, fullMethod string) time.Duration
-	random  func() float64 // uniform in [0, 1), for jitter
+	// targetBufferLimit is WithTargetBufferLimit's.
+	targetBufferLimit int64
+	random            func() float64 // uniform in [0, 1), for jitter
 
 	errs []error
 }
@@ -464,6 +469,24 @@ func WithServiceConfigCheck(on bool) Option {
 	return optionFunc(func(o *options) { o.checkService = on })
 }
 
+// WithTargetBufferLimit bounds the bytes of sent messages (by proto.Size)
+// that all the streams to one target keep, together, to replay on new
+// attempts: gRFC A6's channel-wide retry buffer, beside each stream's own
+// WithBufferLimit. A message that would take the target past it commits its
+// stream, as one past the stream's own limit does, so that many concurrent
+// streams cannot hold unbounded memory. A stream gives its share back when
+// it commits, ends, or its context ends. Zero commits every stream at its
+// first sent message; negative is refused. Default: 16 MiB.
+func WithTargetBufferLimit(bytes int) Option {
+	return optionFunc(func(o *options) {
+		if bytes < 0 {
+			o.errs = append(o.errs, invalid("WithTargetBufferLimit(%d): must not be negative", bytes))
+			return
+		}
+		o.targetBufferLimit = int64(bytes)
+	})
+}
+
 // WithCircuitGate tells the Retrier how long the circuit breaker inside it
 // (placed between the Retrier and the network) will still refuse calls to a
 // target and method: openFor returns the remaining open time, 0 when calls
@@ -497,14 +520,15 @@ func defaultOptions() options {
 			minAttemptTime: DefaultMinAttemptTime,
 			bufferLimit:    DefaultBufferLimit,
 		},
-		classifier:   outcome.Default,
-		observer:     NopObserver{},
-		budget:       budgetWindow,
-		ratio:        DefaultBudgetRatio,
-		perSecond:    DefaultBudgetPerSecond,
-		window:       DefaultBudgetWindow,
-		checkService: true,
-		random:       rand.Float64,
+		classifier:        outcome.Default,
+		observer:          NopObserver{},
+		budget:            budgetWindow,
+		ratio:             DefaultBudgetRatio,
+		perSecond:         DefaultBudgetPerSecond,
+		window:            DefaultBudgetWindow,
+		checkService:      true,
+		targetBufferLimit: DefaultTargetBufferLimit,
+		random:            rand.Float64,
 	}
 }
 

@@ -40,6 +40,7 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		{retry.WithHedging(time.Millisecond, 6), "retry: WithHedging(1ms, 6): maxAttempts must be at most 5"},
 		{retry.WithClassifier(nil), "retry: WithClassifier(nil): the classifier must not be nil"},
 		{retry.WithCircuitGate(nil), "retry: WithCircuitGate(nil): the function must not be nil"},
+		{retry.WithTargetBufferLimit(-1), "retry: WithTargetBufferLimit(-1): must not be negative"},
 		{retry.WithObserver(nil), "retry: WithObserver(nil): the observer must not be nil"},
 		{retry.WithBudget(-0.1, 10, time.Second), "retry: WithBudget(-0.1, 10, 1s): ratio must be a finite number of at least 0"},
 		{retry.WithBudget(0.2, math.Inf(1), time.Second), "perSecond must be a finite number of at least 0"},

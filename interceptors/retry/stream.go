@@ -94,7 +94,8 @@ type clientStream struct {
 	cur        *streamAttempt
 	committed  bool
 	buf        []proto.Message // clones of the messages sent, until commit
-	bufBytes   int
+	bufBytes   int             // also held in t.buffered, until dropBufferLocked
+	stopDrop   func() bool     // stops the drop of the buffer when ctx ends; nil until a message is kept
 	closedSend bool
 	final      error // set when the stream has ended: io.EOF or its error
 }
@@ -157,7 +158,7 @@ func (s *clientStream) SendMsg(m any) error {
 	if ok {
 		size = proto.Size(pm)
 	}
-	if !ok || s.bufBytes+size > s.p.bufferLimit {
+	if !ok || s.bufBytes+size > s.p.bufferLimit || !s.t.reserveBuffer(int64(size), s.c.r.opts.targetBufferLimit) {
 		broken := a.sendBroken || a.resolving
 		s.commitLocked()
 		s.mu.Unlock()
@@ -169,6 +170,12 @@ func (s *clientStream) SendMsg(m any) error {
 	}
 	s.buf = append(s.buf, proto.Clone(pm))
 	s.bufBytes += size
+	if s.stopDrop == nil {
+		// A caller may walk away from a stream by ending its context,
+		// without reading it to the end: give the target's buffer back
+		// then too.
+		s.stopDrop = context.AfterFunc(s.ctx, s.dropBuffer)
+	}
 	broken := a.sendBroken || a.resolving
 	s.mu.Unlock()
 	if broken {
@@ -323,7 +330,37 @@ func (s *clientStream) commit(a *streamAttempt, reason CommitReason) {
 
 func (s *clientStream) commitLocked() {
 	s.committed = true
+	s.dropBufferLocked()
+}
+
+// dropBufferLocked lets go of the kept messages and gives their bytes back
+// to the target. It is called when the stream commits or ends, or its
+// context ends; the first time empties the buffer, so that later calls do
+// nothing.
+func (s *clientStream) dropBufferLocked() {
+	if s.bufBytes > 0 {
+		s.t.buffered.Add(-int64(s.bufBytes))
+	}
 	s.buf, s.bufBytes = nil, 0
+	if s.stopDrop != nil {
+		s.stopDrop()
+	}
+}
+
+// finalLocked ends the stream with err (io.EOF for success). With no
+// attempt to come, it is committed: later messages are sent as they are,
+// not kept.
+func (s *clientStream) finalLocked(err error) {
+	s.final = err
+	s.commitLocked()
+}
+
+// dropBuffer is dropBufferLocked for the stream's context ending: the
+// stream can make no more attempts, so it is committed too.
+func (s *clientStream) dropBuffer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.commitLocked()
 }
 
 // end ends the stream on attempt a with err (io.EOF for success).
@@ -331,7 +368,7 @@ func (s *clientStream) end(a *streamAttempt, err error) {
 	s.mu.Lock()
 	first := s.final == nil
 	if first {
-		s.final = err
+		s.finalLocked(err)
 	}
 	s.closeResolvedLocked(a)
 	s.mu.Unlock()
@@ -403,7 +440,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 
 	s.mu.Lock()
 	if next == nil && s.final == nil {
-		s.final = final
+		s.finalLocked(final)
 	}
 	a.resolving = false
 	s.closeResolvedLocked(a)

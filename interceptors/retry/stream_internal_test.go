@@ -224,5 +224,14 @@ func FuzzStream(f *testing.F) {
 				t.Fatalf("stream ended with %v", ended)
 			}
 		}
+		// The target's replay buffer holds exactly what the stream keeps,
+		// and nothing once it has ended.
+		s := cs.(*clientStream)
+		s.mu.Lock()
+		held, committed := s.bufBytes, s.committed
+		s.mu.Unlock()
+		if got, _ := r.BufferedBytes(""); got != int64(held) || (ended != nil || committed) && got != 0 {
+			t.Fatalf("the target holds %d bytes, the stream keeps %d (ended: %v, committed: %v)", got, held, ended, committed)
+		}
 	})
 }

@@ -542,3 +542,61 @@ func TestStreamHeaderAndRecvConcurrently(t *testing.T) {
 		})
 	}
 }
+
+// TestTargetBufferLimit: the streams to one target share a replay buffer
+// (WithTargetBufferLimit). A message that would take it past the limit
+// commits its stream; a stream gives its share back when it ends, and when
+// its context ends without anyone reading it to the end.
+func TestTargetBufferLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc := &grpctest.Service{} // reads each client stream to the end
+		obs := &events{}
+		env, r := start(t, svc, setup{retry: []retry.Option{retry.WithTargetBufferLimit(4), retry.WithObserver(obs)}})
+		msg := &testpb.ClientStreamRequest{Text: "a"} // 3 bytes
+		buffered := func() int64 {
+			synctest.Wait()
+			n, _ := r.BufferedBytes("passthrough:///bufnet")
+			return n
+		}
+		open := func(ctx context.Context) grpc.ClientStreamingClient[testpb.ClientStreamRequest, testpb.ClientStreamResponse] {
+			s, err := env.Client.ClientStream(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(msg); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+
+		a := open(t.Context())
+		if n := buffered(); n != 3 {
+			t.Fatalf("after one stream sent 3 bytes, the target keeps %d; want 3", n)
+		}
+		b := open(t.Context()) // 3 + 3 > 4: commits
+		if _, commits, _ := obs.snapshot(); len(commits) != 1 || commits[0].Reason != retry.CommitBuffer {
+			t.Errorf("OnCommit = %+v; want one, for the target's buffer", commits)
+		}
+		if n := buffered(); n != 3 {
+			t.Errorf("after the second stream committed, the target keeps %d; want 3", n)
+		}
+		for _, s := range []grpc.ClientStreamingClient[testpb.ClientStreamRequest, testpb.ClientStreamResponse]{a, b} {
+			if resp, err := s.CloseAndRecv(); err != nil || resp.GetCount() != 1 {
+				t.Fatalf("CloseAndRecv = %v, %v; want one message read", resp, err)
+			}
+		}
+		if n := buffered(); n != 0 {
+			t.Errorf("after both streams ended, the target keeps %d; want 0", n)
+		}
+
+		ctx, cancel := context.WithCancel(t.Context())
+		open(ctx)
+		if n := buffered(); n != 3 {
+			t.Fatalf("a third stream keeps %d; want 3 (the buffer was given back)", n)
+		}
+		cancel() // the caller walks away without reading
+		if n := buffered(); n != 0 {
+			t.Errorf("after the stream's context ended, the target keeps %d; want 0", n)
+		}
+	})
+}
