@@ -256,34 +256,30 @@ func boundaryLogger(c *config) []boundary.Option {
 	return []boundary.Option{boundary.WithLogger(c.logger)}
 }
 
+// withDeadlineObservers returns the deadline options of a chain: its
+// metrics and logging observers, then the user's options, whose observers
+// are added to them.
 func withDeadlineObservers(c *config, lg *logging.Logging) []deadline.Option {
-	var tee deadlineTee
+	var opts []deadline.Option
 	if c.metrics != nil {
-		tee = append(tee, c.metrics.DeadlineObserver())
+		opts = append(opts, deadline.WithObserver(c.metrics.DeadlineObserver()))
 	}
 	if lg != nil {
-		tee = append(tee, lg.DeadlineObserver())
-	}
-	var opts []deadline.Option
-	if o, ok := single(tee, deadline.Observer(tee)); ok {
-		opts = append(opts, deadline.WithObserver(o))
+		opts = append(opts, deadline.WithObserver(lg.DeadlineObserver()))
 	}
 	return append(opts, c.deadline...)
 }
 
+// withRetryObservers is withDeadlineObservers for retry.
 func withRetryObservers(c *config, lg *logging.Logging) []retry.Option {
-	var tee retryTee
-	if c.metrics != nil {
-		tee = append(tee, c.metrics.RetryObserver())
-	}
-	if lg != nil {
-		tee = append(tee, lg.RetryObserver())
-	}
 	// The chain turns gRPC's own retries off (grpc.WithDisableRetry), so a
 	// retryPolicy in the service config must not make the Retrier step aside.
 	opts := []retry.Option{retry.WithServiceConfigCheck(false)}
-	if o, ok := single(tee, retry.Observer(tee)); ok {
-		opts = append(opts, retry.WithObserver(o))
+	if c.metrics != nil {
+		opts = append(opts, retry.WithObserver(c.metrics.RetryObserver()))
+	}
+	if lg != nil {
+		opts = append(opts, retry.WithObserver(lg.RetryObserver()))
 	}
 	if c.classifier != nil {
 		opts = append(opts, retry.WithClassifier(c.classifier))
@@ -291,17 +287,14 @@ func withRetryObservers(c *config, lg *logging.Logging) []retry.Option {
 	return append(opts, c.retry...)
 }
 
+// withConcurrencyObservers is withDeadlineObservers for concurrency.
 func withConcurrencyObservers(c *config, lg *logging.Logging) []concurrency.Option {
-	var tee concurrencyTee
+	var opts []concurrency.Option
 	if c.metrics != nil {
-		tee = append(tee, c.metrics.ConcurrencyObserver())
+		opts = append(opts, concurrency.WithObserver(c.metrics.ConcurrencyObserver()))
 	}
 	if lg != nil {
-		tee = append(tee, lg.ConcurrencyObserver())
-	}
-	var opts []concurrency.Option
-	if o, ok := single(tee, concurrency.Observer(tee)); ok {
-		opts = append(opts, concurrency.WithObserver(o))
+		opts = append(opts, concurrency.WithObserver(lg.ConcurrencyObserver()))
 	}
 	if c.classifier != nil {
 		opts = append(opts, concurrency.WithClassifier(c.classifier))
@@ -309,34 +302,17 @@ func withConcurrencyObservers(c *config, lg *logging.Logging) []concurrency.Opti
 	return append(opts, c.concurrency...)
 }
 
+// withCircuitObservers is withDeadlineObservers for circuit.
 func withCircuitObservers(c *config, lg *logging.Logging) []circuit.Option {
-	var tee circuitTee
+	var opts []circuit.Option
 	if c.metrics != nil {
-		tee = append(tee, c.metrics.CircuitObserver())
+		opts = append(opts, circuit.WithObserver(c.metrics.CircuitObserver()))
 	}
 	if lg != nil {
-		tee = append(tee, lg.CircuitObserver())
-	}
-	var opts []circuit.Option
-	if o, ok := single(tee, circuit.Observer(tee)); ok {
-		opts = append(opts, circuit.WithObserver(o))
+		opts = append(opts, circuit.WithObserver(lg.CircuitObserver()))
 	}
 	if c.classifier != nil {
 		opts = append(opts, circuit.WithClassifier(c.classifier))
 	}
 	return append(opts, c.circuit...)
-}
-
-// single returns the one observer of tee, or all (tee itself) when there
-// are several, so that a chain with one observer does not pay for the tee;
-// ok is false when there is none.
-func single[O any, T ~[]O](tee T, all O) (O, bool) {
-	switch len(tee) {
-	case 0:
-		var none O
-		return none, false
-	case 1:
-		return tee[0], true
-	}
-	return all, true
 }

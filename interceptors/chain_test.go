@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
@@ -279,6 +281,60 @@ bulwark_client_application_errors_total{app_code="CIRCUIT_OPEN",grpc_code="Unava
 `
 		if err := testutil.CollectAndCompare(m, strings.NewReader(want), "grpc_client_handled_total", "bulwark_circuit_rejections_total",
 			"bulwark_client_application_errors_total", "bulwark_client_attempts_total"); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// countingCircuit and countingDeadline are a user's own observers.
+type countingCircuit struct {
+	circuit.NopObserver
+	calls atomic.Int64
+}
+
+func (c *countingCircuit) OnCall(string, string, outcome.Outcome) { c.calls.Add(1) }
+
+type countingDeadline struct {
+	deadline.NopObserver
+	defaults atomic.Int64
+}
+
+func (c *countingDeadline) OnDefault(deadline.Event) { c.defaults.Add(1) }
+
+// A user's own observer, given in a component's options, is added to the
+// chain's: the user's sees the events, and the metrics still count them.
+func TestClientUserObserversAddToTheChains(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, err := metrics.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		co, do := &countingCircuit{}, &countingDeadline{}
+		env, _ := client(t, &grpctest.Service{}, interceptors.WithMetrics(m),
+			interceptors.WithCircuitBreaker(circuit.WithObserver(co)),
+			interceptors.WithDeadline(deadline.WithObserver(do)))
+		for range 3 {
+			if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if co.calls.Load() != 3 || do.defaults.Load() != 3 {
+			t.Errorf("the user's observers saw %d calls and %d default deadlines; want 3 and 3", co.calls.Load(), do.defaults.Load())
+		}
+		want := `
+# HELP bulwark_circuit_calls_total Calls a circuit breaker let through, by outcome.
+# TYPE bulwark_circuit_calls_total counter
+bulwark_circuit_calls_total{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",outcome="fatal_failure",side="client",target="passthrough:///bufnet"} 0
+bulwark_circuit_calls_total{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",outcome="ignored",side="client",target="passthrough:///bufnet"} 0
+bulwark_circuit_calls_total{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",outcome="local_reject",side="client",target="passthrough:///bufnet"} 0
+bulwark_circuit_calls_total{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",outcome="retryable_failure",side="client",target="passthrough:///bufnet"} 0
+bulwark_circuit_calls_total{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",outcome="shed",side="client",target="passthrough:///bufnet"} 0
+bulwark_circuit_calls_total{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",outcome="success",side="client",target="passthrough:///bufnet"} 3
+# HELP bulwark_deadline_defaults_total Client calls without a deadline that were given the default timeout.
+# TYPE bulwark_deadline_defaults_total counter
+bulwark_deadline_defaults_total{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService"} 3
+`
+		if err := testutil.CollectAndCompare(m, strings.NewReader(want), "bulwark_circuit_calls_total", "bulwark_deadline_defaults_total"); err != nil {
 			t.Error(err)
 		}
 	})

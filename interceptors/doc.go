@@ -75,5 +75,6 @@
 // WithMetrics feeds every component's Observer to one metrics.Metrics,
 // which the user registers on a registry; WithLogger logs finished calls and
 // the components' events. An Observer given in a component's own options
-// replaces the chain's for that component.
+// (circuit.WithObserver, say) is added to the chain's: it hears the same
+// events, after the metrics and the log.
 package interceptors

@@ -37,3 +37,30 @@ func (NopObserver) OnCall(string, string, outcome.Outcome) {}
 
 // OnReject does nothing.
 func (NopObserver) OnReject(string, string) {}
+
+// observers is what WithObserver makes of several Observers: it hands each
+// event to every one, in order.
+type observers []Observer
+
+func (l observers) OnStateChange(target, method string, from, to breaker.State) {
+	for _, o := range l {
+		o.OnStateChange(target, method, from, to)
+	}
+}
+
+func (l observers) OnCall(target, method string, oc outcome.Outcome) {
+	for _, o := range l {
+		o.OnCall(target, method, oc)
+	}
+}
+
+func (l observers) OnReject(target, method string) {
+	for _, o := range l {
+		o.OnReject(target, method)
+	}
+}
+
+func isNop(o Observer) bool {
+	_, ok := o.(NopObserver)
+	return ok
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
 // An Option configures a Circuit.
@@ -88,15 +89,17 @@ func WithClassifier(c outcome.Classifier) Option {
 	})
 }
 
-// WithObserver sets the Observer of breaker transitions, calls and
-// rejections, for metrics. Default: NopObserver.
+// WithObserver adds an Observer of breaker transitions, calls and
+// rejections, for metrics. Given more than once, every Observer receives
+// every event, in the order given (the client and server chains add their
+// metrics and logging first). Default: NopObserver.
 func WithObserver(obs Observer) Option {
 	return optionFunc(func(o *options) {
 		if obs == nil {
 			o.fail("WithObserver(nil): the observer must not be nil")
 			return
 		}
-		o.observer = obs
+		o.observer = observe.Add[Observer, observers](o.observer, obs, isNop)
 	})
 }
 

@@ -91,3 +91,36 @@ type LimitEvent struct {
 	// Sample is the window that caused the change.
 	Sample limit.Sample
 }
+
+// observers is what WithObserver makes of several Observers: it hands each
+// event to every one, in order.
+type observers []Observer
+
+func (l observers) OnReject(e RejectEvent) {
+	for _, o := range l {
+		o.OnReject(e)
+	}
+}
+
+func (l observers) OnWait(e WaitEvent) {
+	for _, o := range l {
+		o.OnWait(e)
+	}
+}
+
+func (l observers) OnSample(e SampleEvent) {
+	for _, o := range l {
+		o.OnSample(e)
+	}
+}
+
+func (l observers) OnLimit(e LimitEvent) {
+	for _, o := range l {
+		o.OnLimit(e)
+	}
+}
+
+func isNop(o Observer) bool {
+	_, ok := o.(NopObserver)
+	return ok
+}

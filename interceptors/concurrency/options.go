@@ -8,6 +8,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency/limit"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
+	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
 // MaxLimit is the largest limit a Limiter accepts.
@@ -155,15 +156,17 @@ func WithPriority(sheddable, normal float64) Option {
 	})
 }
 
-// WithObserver sets the Observer that receives the Limiter's events. nil is
-// refused. Default: NopObserver.
+// WithObserver adds an Observer that receives the Limiter's events. Given
+// more than once, every Observer receives every event, in the order given
+// (the client and server chains add their metrics and logging first). nil
+// is refused. Default: NopObserver.
 func WithObserver(obs Observer) Option {
 	return optionFunc(func(o *options) {
 		if obs == nil {
 			o.fail("WithObserver(nil): the observer must not be nil")
 			return
 		}
-		o.observer = obs
+		o.observer = observe.Add[Observer, observers](o.observer, obs, isNop)
 	})
 }
 

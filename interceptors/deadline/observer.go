@@ -47,3 +47,30 @@ type Event struct {
 	// too short (OnReject; Remaining otherwise).
 	Given time.Duration
 }
+
+// observers is what WithObserver makes of several Observers: it hands each
+// event to every one, in order.
+type observers []Observer
+
+func (l observers) OnDefault(e Event) {
+	for _, o := range l {
+		o.OnDefault(e)
+	}
+}
+
+func (l observers) OnReject(e Event) {
+	for _, o := range l {
+		o.OnReject(e)
+	}
+}
+
+func (l observers) OnAdjust(e Event) {
+	for _, o := range l {
+		o.OnAdjust(e)
+	}
+}
+
+func isNop(o Observer) bool {
+	_, ok := o.(NopObserver)
+	return ok
+}

@@ -3,6 +3,8 @@ package deadline
 import (
 	"fmt"
 	"time"
+
+	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
 // An Option configures a Policy.
@@ -110,15 +112,17 @@ func WithShaveFraction(f float64) Option {
 	})
 }
 
-// WithObserver sets the Observer that receives the Policy's events. nil is
-// refused. Default: NopObserver.
+// WithObserver adds an Observer that receives the Policy's events. Given
+// more than once, every Observer receives every event, in the order given
+// (the client and server chains add their metrics and logging first). nil
+// is refused. Default: NopObserver.
 func WithObserver(obs Observer) Option {
 	return optionFunc(func(o *options) {
 		if obs == nil {
 			o.fail("WithObserver(nil): the observer must not be nil")
 			return
 		}
-		o.observer = obs
+		o.observer = observe.Add[Observer, observers](o.observer, obs, isNop)
 	})
 }
 

@@ -187,3 +187,30 @@ func (r StopReason) String() string {
 	}
 	return "unknown"
 }
+
+// observers is what WithObserver makes of several Observers: it hands each
+// event to every one, in order.
+type observers []Observer
+
+func (l observers) OnRetry(ctx context.Context, e RetryEvent) {
+	for _, o := range l {
+		o.OnRetry(ctx, e)
+	}
+}
+
+func (l observers) OnCommit(ctx context.Context, e CommitEvent) {
+	for _, o := range l {
+		o.OnCommit(ctx, e)
+	}
+}
+
+func (l observers) OnFinish(ctx context.Context, e FinishEvent) {
+	for _, o := range l {
+		o.OnFinish(ctx, e)
+	}
+}
+
+func isNop(o Observer) bool {
+	_, ok := o.(NopObserver)
+	return ok
+}

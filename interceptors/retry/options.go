@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
 // MaxAttemptsCap is the most attempts a call may make, the first included:
@@ -311,16 +312,18 @@ func WithClassifier(c outcome.Classifier) Option {
 	})
 }
 
-// WithObserver sets the observer that receives retries, stream commits and
-// the end of every call whose first attempt failed. nil is refused.
-// Default: NopObserver.
+// WithObserver adds an observer that receives retries, stream commits and
+// the end of every call whose first attempt failed. Given more than once,
+// every observer receives every event, in the order given (the client
+// chain adds its metrics and logging first). nil is refused. Default:
+// NopObserver.
 func WithObserver(obs Observer) Option {
 	return optionFunc(func(o *options) {
 		if obs == nil {
 			o.errs = append(o.errs, invalid("WithObserver(nil): the observer must not be nil"))
 			return
 		}
-		o.observer = obs
+		o.observer = observe.Add[Observer, observers](o.observer, obs, isNop)
 	})
 }
 

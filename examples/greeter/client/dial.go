@@ -13,9 +13,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors"
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
-	"github.com/bulwarkrpc/bulwark/interceptors/logging"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
-	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
 
@@ -76,12 +74,8 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 	if err := reg.Register(m); err != nil {
 		return nil, err
 	}
-	var lg *logging.Logging
 	opts := []interceptors.ClientOption{interceptors.WithMetrics(m), interceptors.WithDeadline()}
 	if cfg.logger != nil {
-		if lg, err = logging.New(cfg.logger); err != nil {
-			return nil, err
-		}
 		opts = append(opts, interceptors.WithLogger(cfg.logger))
 	}
 
@@ -94,12 +88,8 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 	}
 	opts = append(opts, interceptors.WithRetry(retryOpts...))
 
-	// A circuit.WithObserver replaces the chain's metrics and log observers
-	// of the breaker, so this one forwards to them.
-	co := &circuitObserver{observers: obs, next: []circuit.Observer{m.CircuitObserver()}}
-	if lg != nil {
-		co.next = append(co.next, lg.CircuitObserver())
-	}
+	// The client's own observers are added to the chain's metrics and log.
+	co := &circuitObserver{observers: obs}
 	circuitOpts := []circuit.Option{
 		circuit.WithObserver(co),
 		circuit.WithBreakerOptions(
@@ -115,10 +105,7 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 	opts = append(opts, interceptors.WithCircuitBreaker(circuitOpts...))
 
 	if cfg.limit != 0 {
-		lo := &limiterObserver{observers: obs, next: []concurrency.Observer{m.ConcurrencyObserver()}}
-		if lg != nil {
-			lo.next = append(lo.next, lg.ConcurrencyObserver())
-		}
+		lo := &limiterObserver{observers: obs}
 		opts = append(opts, interceptors.WithConcurrency(concurrency.WithLimit(cfg.limit), concurrency.WithObserver(lo)))
 	}
 	return interceptors.NewClientChain(opts...)
@@ -146,60 +133,22 @@ func dialOptions(chain *interceptors.ClientChain, cache *replyCache, attempts *w
 }
 
 // circuitObserver records the breaker's transitions and rejections for
-// the summary and hands every event on.
+// the summary.
 type circuitObserver struct {
+	circuit.NopObserver
 	observers
-	next []circuit.Observer
 }
 
-func (o *circuitObserver) OnStateChange(target, method string, from, to breaker.State) {
+func (o *circuitObserver) OnStateChange(_, _ string, from, to breaker.State) {
 	o.transitions.Record(from.String(), to.String())
-	for _, n := range o.next {
-		n.OnStateChange(target, method, from, to)
-	}
 }
 
-func (o *circuitObserver) OnCall(target, method string, oc outcome.Outcome) {
-	for _, n := range o.next {
-		n.OnCall(target, method, oc)
-	}
-}
+func (o *circuitObserver) OnReject(string, string) { o.rejections.Add(workload.CircuitOpen) }
 
-func (o *circuitObserver) OnReject(target, method string) {
-	o.rejections.Add(workload.CircuitOpen)
-	for _, n := range o.next {
-		n.OnReject(target, method)
-	}
-}
-
-// limiterObserver records the limiter's rejections for the summary and
-// hands every event on.
+// limiterObserver records the limiter's rejections for the summary.
 type limiterObserver struct {
+	concurrency.NopObserver
 	observers
-	next []concurrency.Observer
 }
 
-func (o *limiterObserver) OnReject(e concurrency.RejectEvent) {
-	o.rejections.Add(workload.ClientLimit)
-	for _, n := range o.next {
-		n.OnReject(e)
-	}
-}
-
-func (o *limiterObserver) OnWait(e concurrency.WaitEvent) {
-	for _, n := range o.next {
-		n.OnWait(e)
-	}
-}
-
-func (o *limiterObserver) OnSample(e concurrency.SampleEvent) {
-	for _, n := range o.next {
-		n.OnSample(e)
-	}
-}
-
-func (o *limiterObserver) OnLimit(e concurrency.LimitEvent) {
-	for _, n := range o.next {
-		n.OnLimit(e)
-	}
-}
+func (o *limiterObserver) OnReject(concurrency.RejectEvent) { o.rejections.Add(workload.ClientLimit) }
