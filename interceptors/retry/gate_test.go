@@ -19,8 +19,8 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
-// refused is how a breaker inside the Retrier refuses an attempt.
-var refused = fmt.Errorf("circuit open: %w", outcome.ErrLocalReject)
+// errRefused is how a breaker inside the Retrier refuses an attempt.
+var errRefused = fmt.Errorf("circuit open: %w", outcome.ErrLocalReject)
 
 // gate is a WithCircuitGate function whose answer the test sets.
 type gate struct{ open atomic.Int64 }
@@ -92,7 +92,7 @@ func TestHedgingCircuitGate(t *testing.T) {
 			var seen atomic.Int64
 			refuse := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 				if seen.Add(1) > 1 {
-					return refused
+					return errRefused
 				}
 				return invoker(ctx, method, req, reply, cc, opts...)
 			}
