@@ -106,3 +106,50 @@ bulwark_circuit_rejections_total{grpc_method="Unary",grpc_service="bulwark.testi
 		}
 	})
 }
+
+// TestChainRetryBufferGauge: bulwark_retry_buffer_bytes follows the bytes
+// that a target's client streams keep to replay, once a stream to the
+// target has committed.
+func TestChainRetryBufferGauge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, err := metrics.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, _ := client(t, &grpctest.Service{}, interceptors.WithMetrics(m), interceptors.WithRetry())
+		gauge := func(want string) {
+			t.Helper()
+			synctest.Wait()
+			text := "# HELP bulwark_retry_buffer_bytes Bytes of sent messages that the streams to a target keep to replay until they commit.\n" +
+				"# TYPE bulwark_retry_buffer_bytes gauge\n" +
+				`bulwark_retry_buffer_bytes{target="passthrough:///bufnet"} ` + want + "\n"
+			if err := testutil.CollectAndCompare(m, strings.NewReader(text), "bulwark_retry_buffer_bytes"); err != nil {
+				t.Error(err)
+			}
+		}
+		msg := &testpb.ClientStreamRequest{Text: "a"} // 3 bytes
+		first, err := env.Client.ClientStream(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := first.Send(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := first.CloseAndRecv(); err != nil { // commits: the gauge appears
+			t.Fatal(err)
+		}
+		gauge("0")
+		second, err := env.Client.ClientStream(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Send(msg); err != nil {
+			t.Fatal(err)
+		}
+		gauge("3")
+		if _, err := second.CloseAndRecv(); err != nil {
+			t.Fatal(err)
+		}
+		gauge("0")
+	})
+}

@@ -43,8 +43,10 @@ type components struct {
 	retryStops    *prometheus.CounterVec
 	retryCommits  *prometheus.CounterVec
 	budget        *prometheus.Desc
+	buffer        *prometheus.Desc
 	retriedCalls  sync.Map // full method -> *attemptCounts
 	budgetSources sync.Map // target -> func() (float64, bool)
+	bufferSources sync.Map // target -> func() (int64, bool)
 
 	limit, inFlight, queued *prometheus.Desc
 	limiterRejections       counters[rejectKey]
@@ -140,6 +142,8 @@ func newComponents(o *options) *components {
 			Help: "Streams that committed (were no longer retried), by why."}, append(methodLabels, "reason")),
 		budget: prometheus.NewDesc(ns+"_retry_budget_level", "What the retry budget of a target holds: retries left in its window, or tokens.",
 			[]string{"target"}, cl),
+		buffer: prometheus.NewDesc(ns+"_retry_buffer_bytes", "Bytes of sent messages that the streams to a target keep to replay until they commit.",
+			[]string{"target"}, cl),
 
 		limit:    prometheus.NewDesc(ns+"_concurrency_limit", "Current concurrency limit; grpc_method is empty for the global limit.", []string{"side", "grpc_service", "grpc_method"}, cl),
 		inFlight: prometheus.NewDesc(ns+"_concurrency_in_flight", "Permits held.", []string{"side", "grpc_service", "grpc_method"}, cl),
@@ -170,7 +174,7 @@ func (c *components) collectors() []prometheus.Collector {
 }
 
 func (c *components) describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.attempts, c.budget, c.limit, c.inFlight, c.queued} {
+	for _, d := range []*prometheus.Desc{c.attempts, c.budget, c.buffer, c.limit, c.inFlight, c.queued} {
 		ch <- d
 	}
 }
@@ -214,6 +218,12 @@ func (m *Metrics) collectComputed(ch chan<- prometheus.Metric) {
 		}
 		return true
 	})
+	c.bufferSources.Range(func(k, v any) bool {
+		if n, ok := v.(func() (int64, bool))(); ok {
+			ch <- prometheus.MustNewConstMetric(c.buffer, prometheus.GaugeValue, float64(n), k.(string))
+		}
+		return true
+	})
 	c.limiters.Lock()
 	limiters := c.limiterList
 	c.limiters.Unlock()
@@ -246,7 +256,8 @@ func (m *Metrics) TrackLimiter(side string, l *concurrency.Limiter, methods ...s
 }
 
 // TrackRetrier reports the budget level of r's targets, once a target has
-// needed a retry. The chain builders call it for you.
+// needed a retry, and the bytes their streams keep to replay, once a stream
+// to the target has committed. The chain builders call it for you.
 func (m *Metrics) TrackRetrier(r *retry.Retrier) {
 	m.retrier.Store(r)
 }
@@ -312,6 +323,12 @@ func (o retryObserver) OnRetry(_ context.Context, e retry.RetryEvent) {
 func (o retryObserver) OnCommit(_ context.Context, e retry.CommitEvent) {
 	svc, name := method.Split(e.Method)
 	o.m.comps.retryCommits.WithLabelValues(svc, name, e.Reason.String()).Inc()
+	if r := o.m.retrier.Load(); r != nil {
+		target := e.Target
+		if _, ok := o.m.comps.bufferSources.Load(target); !ok {
+			o.m.comps.bufferSources.LoadOrStore(target, func() (int64, bool) { return r.BufferedBytes(target) })
+		}
+	}
 }
 
 func (o retryObserver) OnFinish(_ context.Context, e retry.FinishEvent) {
