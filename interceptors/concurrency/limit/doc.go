@@ -22,7 +22,7 @@
 // Gradient suits the server side, where the signal is latency. It compares
 // each window's average latency with a baseline, the latency calls have when
 // they do not wait for each other, and while latency stays within Tolerance
-// (1.5) times the baseline the limit grows by a headroom (the square root of
+// (1.25) times the baseline the limit grows by a headroom (the square root of
 // the limit); beyond it the limit is scaled by the ratio (the gradient,
 // between 0.5 and 1), smoothed. A window with less than half the limit in
 // flight changes nothing: it did not test the limit. Like Netflix's Gradient2
@@ -43,8 +43,8 @@
 // traffic for a window or two: about 2% of the time at the defaults.
 //
 // The limit settles where latency is about Tolerance times the baseline:
-// with the default tolerance a saturated server runs its calls at about 1.5
-// times their unloaded latency, and refuses the rest at once instead of
-// queueing them. A lower tolerance keeps latency closer to the baseline but
+// with the default tolerance a saturated server runs its calls at about
+// 1.25 to 1.35 times their unloaded latency (the headroom adds a little),
+// and refuses the rest at once instead of queueing them. A lower tolerance keeps latency closer to the baseline but
 // makes the limit more sensitive to noise in latency.
 package limit

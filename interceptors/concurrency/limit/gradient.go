@@ -16,7 +16,10 @@ type GradientConfig struct {
 	// Max is the highest limit. Default: 1000.
 	Max int
 	// Tolerance is how much slower than the baseline calls may get before
-	// the limit shrinks; at least 1. Default: 1.5.
+	// the limit shrinks; at least 1. Default: 1.25, the 25% buffer over the
+	// minimum latency of Envoy's adaptive concurrency filter (Netflix's
+	// Gradient2 uses 1.5, which lets a saturated server's calls take about
+	// 1.6 times their unloaded latency instead of 1.35).
 	Tolerance float64
 	// Smoothing is the weight of each window's new estimate against the
 	// previous one, in (0, 1]; lower values react more slowly. Default: 0.2.
@@ -31,8 +34,8 @@ type GradientConfig struct {
 	// baseline (see the package documentation), in (0, 1]. Default: 0.2.
 	BaselineSmoothing float64
 	// ProbeEvery is how many windows in a row may be busy (more than half
-	// the limit in flight) before the algorithm lowers the limit (to a third
-	// of it at the default tolerance; see Limit) until it sees a window that is
+	// the limit in flight) before the algorithm lowers the limit (to two
+	// fifths of it at the default tolerance; see Limit) until it sees a window that is
 	// not, to measure the baseline again. The first
 	// probe, and each probe after one that found the baseline moved by more
 	// than 10%, comes after a tenth of it. Negative: never probe. Default: 50.
@@ -67,7 +70,7 @@ func NewGradient(c GradientConfig) (*Gradient, error) {
 		c.Initial = min(max(20, c.Min), c.Max)
 	}
 	if c.Tolerance == 0 {
-		c.Tolerance = 1.5
+		c.Tolerance = 1.25
 	}
 	if c.Smoothing == 0 {
 		c.Smoothing = 0.2
@@ -95,7 +98,7 @@ func NewGradient(c GradientConfig) (*Gradient, error) {
 }
 
 // Limit returns the current limit: while probing, the estimate divided by
-// twice the tolerance (a third of it at the default tolerance).
+// twice the tolerance (two fifths of it at the default tolerance).
 func (g *Gradient) Limit() int {
 	if g.probing {
 		return max(g.cfg.Min, int(g.estimate/(2*g.cfg.Tolerance)))
