@@ -54,22 +54,29 @@ func pushbackOf(md metadata.MD) time.Duration {
 // send it with every positive pushback, so the first attempt of a call can
 // honour the server's delay without reading the trailer.
 func retryInfoDelay(err error) (time.Duration, bool) {
+	ri, ok := firstDetail[*rpcerrdetails.RetryInfo](err)
+	if !ok || !ri.GetRetryDelay().IsValid() {
+		return 0, false
+	}
+	d := ri.GetRetryDelay().AsDuration()
+	return d, d >= 0
+}
+
+// firstDetail returns the first detail of type T in err's status.
+func firstDetail[T any](err error) (T, bool) {
+	var none T
 	st, ok := status.FromError(err)
 	if !ok || st == nil {
-		return 0, false
+		return none, false
 	}
 	// Details, unlike Proto, does not copy the status: a status without
 	// details costs nothing here.
 	for _, d := range st.Details() {
-		if ri, ok := d.(*rpcerrdetails.RetryInfo); ok {
-			if !ri.GetRetryDelay().IsValid() {
-				return 0, false
-			}
-			d := ri.GetRetryDelay().AsDuration()
-			return d, d >= 0
+		if v, ok := d.(T); ok {
+			return v, true
 		}
 	}
-	return 0, false
+	return none, false
 }
 
 // trailerCapture is what a unary attempt needs to read its trailer: the

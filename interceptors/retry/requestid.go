@@ -6,7 +6,6 @@ import (
 
 	rpcerrdetails "google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 )
@@ -34,17 +33,8 @@ func laterRequestID(ctx context.Context, err error) string {
 
 // requestInfoID returns the valid request id of err's RequestInfo detail.
 func requestInfoID(err error) (string, bool) {
-	st, ok := status.FromError(err)
-	if !ok || st == nil {
-		return "", false
-	}
-	for _, d := range st.Details() {
-		if ri, ok := d.(*rpcerrdetails.RequestInfo); ok {
-			id := ri.GetRequestId()
-			return id, requestid.Valid(id)
-		}
-	}
-	return "", false
+	ri, ok := firstDetail[*rpcerrdetails.RequestInfo](err)
+	return ri.GetRequestId(), ok && requestid.Valid(ri.GetRequestId())
 }
 
 // laterAttempt returns the context of attempt n > 1 of a call: ctx with
