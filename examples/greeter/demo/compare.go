@@ -68,32 +68,25 @@ type runResult struct {
 	err     error
 }
 
+// share is n divided by the run's calls, 0 when it made none.
+func (r *runResult) share(n int64) float64 {
+	if r.summary.Calls == 0 {
+		return 0
+	}
+	return float64(n) / float64(r.summary.Calls)
+}
+
 // success is the share of calls that got an answer, from the server or
 // from the client's fallback.
-func (r *runResult) success() float64 {
-	if r.summary.Calls == 0 {
-		return 0
-	}
-	return float64(r.summary.OK) / float64(r.summary.Calls)
-}
+func (r *runResult) success() float64 { return r.share(int64(r.summary.OK)) }
 
 // live is the share of calls that the server answered.
-func (r *runResult) live() float64 {
-	if r.summary.Calls == 0 {
-		return 0
-	}
-	return float64(int64(r.summary.OK)-r.summary.Fallbacks) / float64(r.summary.Calls)
-}
+func (r *runResult) live() float64 { return r.share(int64(r.summary.OK) - r.summary.Fallbacks) }
 
 // fallbacks is the share of calls that the client's fallback answered.
-func (r *runResult) fallbacks() float64 { return r.success() - r.live() }
+func (r *runResult) fallbacks() float64 { return r.share(r.summary.Fallbacks) }
 
-func (r *runResult) handledPerCall() float64 {
-	if r.summary.Calls == 0 {
-		return 0
-	}
-	return float64(r.handled) / float64(r.summary.Calls)
-}
+func (r *runResult) handledPerCall() float64 { return r.share(r.handled) }
 
 func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 
