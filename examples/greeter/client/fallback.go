@@ -37,16 +37,22 @@ func newReplyCache() *replyCache {
 func (c *replyCache) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		err := invoker(ctx, method, req, reply, cc, opts...)
-		if err != nil || method != greeterv1.Greeter_SayHello_FullMethodName {
-			return err
-		}
-		in, ok1 := req.(*greeterv1.HelloRequest)
-		out, ok2 := reply.(*greeterv1.HelloReply)
-		if ok1 && ok2 {
-			c.store(in.GetName(), out)
+		if name, out, ok := sayHello(method, req, reply); ok && err == nil {
+			c.store(name, out)
 		}
 		return err
 	}
+}
+
+// sayHello returns the name asked for and the reply of a SayHello call, and
+// false for any other call.
+func sayHello(method string, req, reply any) (string, *greeterv1.HelloReply, bool) {
+	in, ok1 := req.(*greeterv1.HelloRequest)
+	out, ok2 := reply.(*greeterv1.HelloReply)
+	if method != greeterv1.Greeter_SayHello_FullMethodName || !ok1 || !ok2 {
+		return "", nil, false
+	}
+	return in.GetName(), out, true
 }
 
 func (c *replyCache) store(name string, reply *greeterv1.HelloReply) {
@@ -61,13 +67,12 @@ func (c *replyCache) store(name string, reply *greeterv1.HelloReply) {
 // Fallback is the circuit.Fallback: it copies the cached reply for the
 // request's name into reply, or returns err when there is none.
 func (c *replyCache) Fallback(_ context.Context, method string, req, reply any, err error) error {
-	in, ok1 := req.(*greeterv1.HelloRequest)
-	out, ok2 := reply.(*greeterv1.HelloReply)
-	if method != greeterv1.Greeter_SayHello_FullMethodName || !ok1 || !ok2 {
+	name, out, ok := sayHello(method, req, reply)
+	if !ok {
 		return err
 	}
 	c.mu.RLock()
-	cached, ok := c.replies[in.GetName()]
+	cached, ok := c.replies[name]
 	c.mu.RUnlock()
 	if !ok {
 		return err
