@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bulwarkrpc/bulwark/internal/logbuf"
+	"github.com/bulwarkrpc/bulwark/examples/greeter/internal/logbuf"
 )
 
 // stopTimeout bounds a graceful stop of the server; after it the server is

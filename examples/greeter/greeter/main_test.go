@@ -13,8 +13,8 @@ import (
 
 	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
+	"github.com/bulwarkrpc/bulwark/examples/greeter/internal/logbuf"
 	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
-	"github.com/bulwarkrpc/bulwark/internal/logbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -16,7 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
-	"github.com/bulwarkrpc/bulwark/internal/logbuf"
+	"github.com/bulwarkrpc/bulwark/examples/greeter/internal/logbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -21,7 +21,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
-	"github.com/bulwarkrpc/bulwark/internal/logbuf"
+	"github.com/bulwarkrpc/bulwark/examples/greeter/internal/logbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

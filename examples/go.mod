@@ -1,0 +1,31 @@
+// Module examples holds Bulwark's examples: quickstart/, the first read, and
+// greeter/, the demo. It is a separate module so that Bulwark's users never
+// download what only the examples need, and so that the examples can use
+// Bulwark's public API only, as a user would.
+module github.com/bulwarkrpc/bulwark/examples
+
+go 1.26.0
+
+replace github.com/bulwarkrpc/bulwark => ../
+
+require (
+	github.com/bulwarkrpc/bulwark v0.0.0-00010101000000-000000000000
+	github.com/prometheus/client_golang v1.25.0
+	go.uber.org/goleak v1.3.0
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
+)
