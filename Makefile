@@ -2,7 +2,7 @@
 #   make demo   runs the greeter example (server and client on 127.0.0.1)
 #   make test   runs the whole suite: generated-code check, race tests with
 #               leak checks, a fuzz smoke of every fuzz target, the Node.js
-#               interop test
+#               interop test, in the library module and the examples module
 # Everything else (buf, protoc plugins, npm packages) is installed on first
 # use into .bin/ and node_modules/ folders of this checkout.
 
@@ -21,6 +21,9 @@ BENCHCOUNT  ?= 6
 BENCHTIME   ?= 100ms
 BENCHCPU    ?= 1,2
 GENERATED   := proto examples/greeter/gen internal/testpb
+# The modules whose code is Bulwark's own: the library and its examples
+# (bench/ and tools/ have targets of their own).
+MODULES     := . examples
 
 .PHONY: all demo test unit fuzz interop-deps check-generate check-metrics generate lint bench clean
 
@@ -31,7 +34,7 @@ demo: $(BIN)/greeter-server $(BIN)/greeter-client $(BIN)/greeter-demo
 	$(BIN)/greeter-demo -bin $(BIN)
 
 $(BIN)/greeter-%: FORCE
-	$(GO) build -o $@ ./examples/greeter/$*
+	cd examples && $(GO) build -o $(CURDIR)/$@ ./greeter/$*
 
 ## test: everything CI runs.
 test: check-generate lint unit fuzz check-metrics
@@ -41,18 +44,24 @@ test: check-generate lint unit fuzz check-metrics
 check-metrics: $(BIN)/greeter-server $(BIN)/greeter-client
 	scripts/check-metrics.sh $(BIN)
 
-## unit: race tests with leak checks, shuffled, for both modules.
+## unit: race tests with leak checks, shuffled, for the library, its
+## examples (the Node.js interop test included) and bench.
 unit: interop-deps
-	$(GO) vet ./...
-	$(GO) test -race -shuffle=on -count=1 -timeout=10m ./...
+	@for mod in $(MODULES); do \
+	  echo "unit: $$mod"; \
+	  (cd $$mod && $(GO) vet ./... && $(GO) test -race -shuffle=on -count=1 -timeout=10m ./...) || exit 1; \
+	done
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 -run=. -bench=^$$ ./...
 
-## fuzz: a short smoke run of every fuzz target (FUZZTIME executions each).
+## fuzz: a short smoke run of every fuzz target (FUZZTIME executions each),
+## each run from its own module's directory.
 fuzz:
-	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' --exclude-dir=node_modules --exclude-dir=bench --exclude-dir=tools . | xargs -n1 dirname | sort -u); do \
-	  for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-	    echo "fuzz $$dir $$target ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$dir > /tmp/bulwark-fuzz.log 2>&1 || { cat /tmp/bulwark-fuzz.log; exit 1; }; \
+	@for mod in $(MODULES); do \
+	  for dir in $$(cd $$mod && grep -rl --include='*_test.go' '^func Fuzz' --exclude-dir=node_modules --exclude-dir=bench --exclude-dir=tools --exclude-dir=examples . | xargs -r -n1 dirname | sort -u); do \
+	    for target in $$(grep -h '^func Fuzz' $$mod/$$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	      echo "fuzz $$mod $$dir $$target ($(FUZZTIME))"; \
+	      (cd $$mod && $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$dir) > /tmp/bulwark-fuzz.log 2>&1 || { cat /tmp/bulwark-fuzz.log; exit 1; }; \
+	    done; \
 	  done; \
 	done
 
@@ -72,11 +81,13 @@ check-generate: generate
 	@git add -N $(GENERATED) 2>/dev/null || true
 	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code is stale: run make generate and commit"; exit 1; }
 
-## lint: formatting, vet, staticcheck and buf lint.
+## lint: formatting, vet, staticcheck (library and examples) and buf lint.
 lint: $(BUF)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
-	$(GO) vet ./...
-	$(GOTOOL) staticcheck ./...
+	@for mod in $(MODULES); do \
+	  echo "lint: $$mod"; \
+	  (cd $$mod && $(GO) vet ./... && $(GO) tool -modfile=$(CURDIR)/tools/go.mod staticcheck ./...) || exit 1; \
+	done
 	$(BUF) lint
 
 ## bench: Bulwark's benchmarks, then the side-by-side ones against peers
