@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
@@ -599,4 +600,73 @@ func TestTargetBufferLimit(t *testing.T) {
 			t.Errorf("after the stream's context ended, the target keeps %d; want 0", n)
 		}
 	})
+}
+
+// TestStreamBufferLimitBoundary pins the per-stream replay buffer at its
+// exact boundary, in wire bytes: messages that total exactly 256 KiB
+// (262144 bytes by proto.Size, the default limit) are kept and replayed;
+// one byte more commits the stream, which is then not retried.
+func TestStreamBufferLimitBoundary(t *testing.T) {
+	const limit = 262144 // 256 KiB, written out: the figure is the contract
+	// Four messages of 65536 wire bytes each: a 1-byte tag, a 3-byte
+	// length and 65532 bytes of text.
+	texts := func(extra int) []string {
+		out := make([]string, 4)
+		for i := range out {
+			out[i] = strings.Repeat(string(rune('a'+i)), 65532)
+		}
+		out[3] += strings.Repeat("z", extra)
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		extra    int // bytes past the limit
+		code     codes.Code
+		attempts int
+		commit   retry.CommitReason
+	}{
+		{"exactly the limit: retried", 0, codes.OK, 2, retry.CommitMessage},
+		{"one byte more: committed, not retried", 1, codes.Unavailable, 1, retry.CommitBuffer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				msgs := texts(tc.extra)
+				wire := 0
+				for _, m := range msgs {
+					wire += proto.Size(&testpb.ClientStreamRequest{Text: m})
+				}
+				if wire != limit+tc.extra {
+					t.Fatalf("the messages take %d wire bytes; the test needs %d", wire, limit+tc.extra)
+				}
+				rec := newAttempts()
+				var seen []string
+				svc := &grpctest.Service{ClientStreamFunc: clientStreamServer(rec, &seen)}
+				obs := &events{}
+				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs)}})
+				stream, err := env.Client.ClientStream(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range msgs {
+					if err := stream.Send(&testpb.ClientStreamRequest{Text: m}); err != nil {
+						t.Fatalf("Send = %v", err)
+					}
+				}
+				resp, err := stream.CloseAndRecv()
+				if status.Code(err) != tc.code {
+					t.Fatalf("CloseAndRecv = %v; want %v", err, tc.code)
+				}
+				if tc.code == codes.OK && resp.GetText() != strings.Join(msgs, "") {
+					t.Errorf("the second attempt read %d bytes of text; want all %d replayed", len(resp.GetText()), len(strings.Join(msgs, "")))
+				}
+				if rec.count() != tc.attempts {
+					t.Errorf("attempts = %d; want %d", rec.count(), tc.attempts)
+				}
+				_, commits, _ := obs.snapshot()
+				if len(commits) != 1 || commits[0].Reason != tc.commit {
+					t.Errorf("OnCommit = %+v; want one, %v", commits, tc.commit)
+				}
+			})
+		})
+	}
 }
