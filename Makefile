@@ -25,7 +25,7 @@ GENERATED   := proto examples/greeter/gen internal/testpb
 # (bench/ and tools/ have targets of their own).
 MODULES     := . examples
 
-.PHONY: all demo test unit fuzz interop-deps check-generate check-metrics generate lint bench clean
+.PHONY: all demo test unit fuzz interop-deps check-generate check-metrics generate lint bench bench-e2e clean
 
 all: test
 
@@ -98,6 +98,16 @@ bench:
 	$(GO) test -run='^$$' -bench=. -skip='^BenchmarkOverloadLoopback$$' -benchmem -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT) -cpu=$(BENCHCPU) ./... | tee $(BIN)/bench-bulwark.txt
 	$(GOTOOL) benchstat $(BIN)/bench-bulwark.txt
 	BENCHTIME=$(BENCHTIME) BENCHCOUNT=$(BENCHCOUNT) BENCHCPU=$(BENCHCPU) GO=$(GO) bench/run.sh $(BIN)/bench-peers.txt
+
+## bench-e2e: whole calls over TCP (client and server in one process) with
+## each stack against bare gRPC: paired ratios over E2EROUNDS interleaved
+## rounds of E2ECALLS calls each, as a markdown table (bench/cmd/e2e). The
+## raw figures go to .bin/bench-e2e.txt. About 3 minutes with the defaults.
+E2EROUNDS ?= 6
+E2ECALLS  ?= 20000
+bench-e2e:
+	@mkdir -p $(BIN)
+	cd bench && $(GO) run ./cmd/e2e -rounds=$(E2EROUNDS) -calls=$(E2ECALLS) 2> >(tee ../$(BIN)/bench-e2e.txt >&2)
 
 $(BUF): tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error

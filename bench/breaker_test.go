@@ -9,6 +9,7 @@ import (
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/bulwarkrpc/bulwark/bench/internal/stacks"
 	"github.com/bulwarkrpc/bulwark/breaker"
 )
 
@@ -46,12 +47,9 @@ func gobreakerSettings(open time.Duration) gobreaker.Settings {
 	}
 }
 
+// failsafeBreaker is failsafe-go's breaker configured like Bulwark's.
 func failsafeBreaker(open time.Duration) circuitbreaker.CircuitBreaker[any] {
-	return circuitbreaker.NewBuilder[any]().
-		WithFailureRateThreshold(0.5, 20, 10*time.Second).
-		WithDelay(open).
-		WithSuccessThresholdRatio(2, 3).
-		Build()
+	return stacks.FailsafeBreaker(open)
 }
 
 // Success path: one call that succeeds, serial.
