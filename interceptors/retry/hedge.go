@@ -172,7 +172,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 			outstanding--
 			pushback := pushbackOf(res.trailer)
 			r.sawPushback(t, pushback)
-			stopPushback := pushback != outcome.NoPushback && pushback < 0
+			server, reason, stopPushback, hasServer := serverDelay(res.err, pushback)
 			o := r.opts.classifier.Classify(ctx, outcome.Result{Err: res.err, Pushback: pushback, AttemptTimedOut: res.timedOut})
 			if o == outcome.LocalReject && outstanding > 0 {
 				// Refused before the network (an open breaker, a full
@@ -204,14 +204,7 @@ func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *
 			case stopPushback:
 				stopped, lastReason = true, StopPushback
 			case !stopped && launched < p.hedgeAttempts:
-				server, reason := time.Duration(-1), DelayPushback
-				if pushback >= 0 {
-					server = pushback
-				}
-				if d, ok := retryInfoDelay(res.err); ok && d > server {
-					server, reason = d, DelayRetryInfo
-				}
-				if server > 0 {
+				if hasServer && server > 0 {
 					// The server's delay replaces the hedging delay once,
 					// unless the deadline leaves no time for it.
 					server = min(server, p.maxServerDelay)

@@ -162,7 +162,8 @@ const (
 	// StopContext: the caller's context ended while the Retrier waited.
 	StopContext
 	// StopPushback: the server asked not to retry (a negative
-	// grpc-retry-pushback-ms).
+	// grpc-retry-pushback-ms, or a google.rpc.RetryInfo with a negative
+	// delay).
 	StopPushback
 	// StopCommitted: the stream had committed.
 	StopCommitted

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
@@ -49,34 +50,76 @@ func pushbackOf(md metadata.MD) time.Duration {
 	return ParsePushback(md[PushbackKey])
 }
 
+// serverDelay reads what the server said about retrying an attempt that
+// failed with err and carried pushback (outcome.NoPushback for none). stop
+// is true when it asked not to retry: a negative grpc-retry-pushback-ms, or
+// a google.rpc.RetryInfo with a negative delay. Otherwise ok is true when
+// it set a delay, and d is the longer of the two with where it came from.
+func serverDelay(err error, pushback time.Duration) (d time.Duration, reason DelayReason, stop, ok bool) {
+	if pushback != outcome.NoPushback && pushback < 0 {
+		return 0, DelayPushback, true, false
+	}
+	d, reason = -1, DelayPushback
+	if pushback >= 0 {
+		d = pushback
+	}
+	if ri, has := retryInfo(err); has {
+		if ri < 0 {
+			return 0, DelayRetryInfo, true, false
+		}
+		if ri > d {
+			d, reason = ri, DelayRetryInfo
+		}
+	}
+	return d, reason, false, d >= 0
+}
+
 // retryInfoDelay returns the delay of the google.rpc.RetryInfo in err's
 // status details, if there is one with a non-negative delay. Bulwark servers
 // send it with every positive pushback, so the first attempt of a call can
 // honour the server's delay without reading the trailer.
 func retryInfoDelay(err error) (time.Duration, bool) {
-	ri, ok := firstDetail[*rpcerrdetails.RetryInfo](err)
+	d, ok := retryInfo(err)
+	return d, ok && d >= 0
+}
+
+// retryInfo returns the delay of the google.rpc.RetryInfo in err's status
+// details, negative when the server asks not to retry, and false when there
+// is none with a valid delay.
+func retryInfo(err error) (time.Duration, bool) {
+	ri, ok := firstDetail[rpcerrdetails.RetryInfo](err)
 	if !ok || !ri.GetRetryDelay().IsValid() {
 		return 0, false
 	}
-	d := ri.GetRetryDelay().AsDuration()
-	return d, d >= 0
+	return ri.GetRetryDelay().AsDuration(), true
 }
 
-// firstDetail returns the first detail of type T in err's status.
-func firstDetail[T any](err error) (T, bool) {
-	var none T
+// firstDetail returns the first detail of type T in err's status that
+// unmarshals. Details come from the network: a status larger than
+// errdetails.MaxDecodeBytes is not decoded at all, and of the others only
+// the details of type T are.
+func firstDetail[T any, PT interface {
+	*T
+	proto.Message
+}](err error) (PT, bool) {
 	st, ok := status.FromError(err)
 	if !ok || st == nil {
-		return none, false
+		return nil, false
 	}
-	// Details, unlike Proto, does not copy the status: a status without
-	// details costs nothing here.
-	for _, d := range st.Details() {
-		if v, ok := d.(T); ok {
-			return v, true
+	p := st.Proto()
+	if len(p.GetDetails()) == 0 || proto.Size(p) > errdetails.MaxDecodeBytes {
+		return nil, false
+	}
+	name := PT(new(T)).ProtoReflect().Descriptor().FullName()
+	for _, a := range p.GetDetails() {
+		if a.MessageName() != name {
+			continue
+		}
+		if m := PT(new(T)); proto.Unmarshal(a.GetValue(), m) == nil {
+			return m, true
 		}
 	}
-	return none, false
+	return nil, false
 }
 
 // trailerCapture is what a unary attempt needs to read its trailer: the

@@ -3,12 +3,16 @@ package retry
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	rpcerrdetails "google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
@@ -102,4 +106,57 @@ func FuzzParsePushback(f *testing.F) {
 			t.Fatalf("pushbackOf = %v; want %v", got, one)
 		}
 	})
+}
+
+// TestOversizedDetailsAreNotDecoded: status details come from the network,
+// so the Retrier decodes them within errdetails.MaxDecodeBytes. A status
+// past the bound yields neither its RetryInfo nor its RequestInfo; the same
+// details one byte within it yield both.
+func TestOversizedDetailsAreNotDecoded(t *testing.T) {
+	build := func(pad int) error {
+		st, err := status.New(codes.Unavailable, "busy").WithDetails(
+			&rpcerrdetails.RetryInfo{RetryDelay: durationpb.New(500 * time.Millisecond)},
+			&rpcerrdetails.RequestInfo{RequestId: "req-1"},
+			&rpcerrdetails.DebugInfo{Detail: strings.Repeat("x", pad)},
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Through the wire form, as a client sees it.
+		return status.FromProto(st.Proto()).Err()
+	}
+	// Find the padding that takes the status to exactly the bound.
+	pad := errdetails.MaxDecodeBytes - 200
+	for proto.Size(status.Convert(build(pad)).Proto()) < errdetails.MaxDecodeBytes {
+		pad++
+	}
+	if got := proto.Size(status.Convert(build(pad)).Proto()); got != errdetails.MaxDecodeBytes {
+		t.Fatalf("the status takes %d bytes; the test needs exactly %d", got, errdetails.MaxDecodeBytes)
+	}
+	for _, tc := range []struct {
+		name string
+		pad  int
+		want bool
+	}{
+		{"at the bound: decoded", pad, true},
+		{"one byte past it: not decoded", pad + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := build(tc.pad)
+			if size := proto.Size(status.Convert(err).Proto()); (size <= errdetails.MaxDecodeBytes) != tc.want {
+				t.Fatalf("the status takes %d bytes", size)
+			}
+			d, ok := retryInfoDelay(err)
+			if ok != tc.want || (ok && d != 500*time.Millisecond) {
+				t.Errorf("retryInfoDelay = %v, %v; want decoded: %v", d, ok, tc.want)
+			}
+			id, ok := requestInfoID(err)
+			if ok != tc.want || (ok && id != "req-1") {
+				t.Errorf("requestInfoID = %q, %v; want decoded: %v", id, ok, tc.want)
+			}
+			if _, _, _, ok := serverDelay(err, outcome.NoPushback); ok != tc.want {
+				t.Errorf("serverDelay reports a delay: %v; want %v", ok, tc.want)
+			}
+		})
+	}
 }

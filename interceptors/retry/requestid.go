@@ -33,7 +33,7 @@ func laterRequestID(ctx context.Context, err error) string {
 
 // requestInfoID returns the valid request id of err's RequestInfo detail.
 func requestInfoID(err error) (string, bool) {
-	ri, ok := firstDetail[*rpcerrdetails.RequestInfo](err)
+	ri, ok := firstDetail[rpcerrdetails.RequestInfo](err)
 	return ri.GetRequestId(), ok && requestid.Valid(ri.GetRequestId())
 }
 

@@ -277,7 +277,7 @@ type call struct {
 // *BudgetError).
 func (c *call) next(n int, err error, pushback time.Duration, timedOut bool) (time.Duration, error) {
 	o := c.r.opts.classifier.Classify(c.ctx, outcome.Result{Err: err, Pushback: pushback, AttemptTimedOut: timedOut})
-	stopPushback := pushback != outcome.NoPushback && pushback < 0
+	server, reason, stopPushback, hasServer := serverDelay(err, pushback)
 	if o.Retryable() || stopPushback {
 		c.t.failed()
 	}
@@ -295,7 +295,10 @@ func (c *call) next(n int, err error, pushback time.Duration, timedOut bool) (ti
 	case c.r.opts.checkService && c.cc != nil && c.cc.GetMethodConfig(c.method).RetryPolicy != nil:
 		return 0, c.finish(n, err, StopServiceConfig)
 	}
-	delay, reason := c.delay(err, pushback)
+	delay := c.delay(server, hasServer)
+	if !hasServer {
+		reason = DelayBackoff
+	}
 	if dl, ok := c.ctx.Deadline(); ok && time.Until(dl) < delay+c.p.minAttemptTime {
 		return 0, c.finish(n, err, StopDeadline)
 	}
@@ -319,24 +322,18 @@ func (c *call) circuitOpenAfter(delay time.Duration) bool {
 	return c.r.opts.openFor != nil && c.cc != nil && c.r.opts.openFor(c.cc.Target(), c.method) > delay
 }
 
-// delay returns the wait before the next attempt: the server's, capped, or
-// the backoff's. A server delay restarts the backoff (gRFC A6).
-func (c *call) delay(err error, pushback time.Duration) (time.Duration, DelayReason) {
-	server, reason := time.Duration(-1), DelayPushback
-	if pushback >= 0 {
-		server = pushback
-	}
-	if d, ok := retryInfoDelay(err); ok && d > server {
-		server, reason = d, DelayRetryInfo
-	}
-	if server >= 0 {
+// delay returns the wait before the next attempt: the server's delay,
+// capped, when it set one (hasServer), else the backoff's. A server delay
+// restarts the backoff (gRFC A6).
+func (c *call) delay(server time.Duration, hasServer bool) time.Duration {
+	if hasServer {
 		c.retries, c.prev = 0, 0
-		return min(server, c.p.maxServerDelay), reason
+		return min(server, c.p.maxServerDelay)
 	}
 	c.retries++
 	d := c.p.backoff.randomDelay(c.retries, c.prev, c.r.opts.random)
 	c.prev = d
-	return d, DelayBackoff
+	return d
 }
 
 // wait sleeps d, or returns the error of the caller's context if it ends

@@ -6,9 +6,12 @@ import (
 	"testing/synctest"
 	"time"
 
+	rpcerrdetails "google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
@@ -86,6 +89,76 @@ func TestStopPushbackOnUnprocessed(t *testing.T) {
 				_, _, ends := obs.snapshot()
 				if len(ends) != 1 || ends[0].Attempts != 1 || ends[0].Reason != retry.StopPushback {
 					t.Errorf("OnFinish = %+v; want one, after 1 attempt, for the pushback", ends)
+				}
+			})
+		})
+	}
+}
+
+// TestStopNegativeRetryInfo: a google.rpc.RetryInfo with a negative delay
+// means "do not retry", as a negative grpc-retry-pushback-ms does, even from
+// a server that sends no trailer and to a classifier that still calls the
+// failure retryable.
+func TestStopNegativeRetryInfo(t *testing.T) {
+	st, err := status.New(codes.Unavailable, "busy").WithDetails(&rpcerrdetails.RetryInfo{RetryDelay: durationpb.New(-time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := st.Err()
+	unavailableRetryable := outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
+		if status.Code(r.Err) == codes.Unavailable {
+			return outcome.RetryableFailure
+		}
+		return outcome.Default.Classify(ctx, r)
+	})
+	for _, tc := range []struct {
+		name       string
+		classifier outcome.Classifier
+		hedge      bool
+		stream     bool
+	}{
+		{name: "unary", classifier: outcome.Default},
+		{name: "unary, classifier calls it retryable", classifier: unavailableRetryable},
+		{name: "hedged, classifier calls it retryable", classifier: unavailableRetryable, hedge: true},
+		{name: "stream, classifier calls it retryable", classifier: unavailableRetryable, stream: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newAttempts()
+				svc := &grpctest.Service{
+					UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+						rec.add(ctx)
+						return nil, stop
+					},
+					ServerStreamFunc: func(req *testpb.ServerStreamRequest, s grpc.ServerStreamingServer[testpb.ServerStreamResponse]) error {
+						rec.add(s.Context())
+						return stop
+					},
+				}
+				obs := &events{}
+				opts := []retry.Option{retry.WithClassifier(tc.classifier), retry.WithObserver(obs)}
+				if tc.hedge {
+					opts = append(opts, retry.WithHedging(time.Second, 3))
+				}
+				env, _ := start(t, svc, setup{retry: opts})
+				var err error
+				if tc.stream {
+					var s grpc.ServerStreamingClient[testpb.ServerStreamResponse]
+					if s, err = env.Client.ServerStream(t.Context(), &testpb.ServerStreamRequest{Count: 1}); err == nil {
+						_, err = recvAll(s)
+					}
+				} else {
+					_, err = env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
+				}
+				if status.Code(err) != codes.Unavailable {
+					t.Errorf("err = %v; want the server's UNAVAILABLE", err)
+				}
+				if rec.count() != 1 {
+					t.Errorf("attempts = %d; want 1: the server asked not to retry", rec.count())
+				}
+				_, _, ends := obs.snapshot()
+				if len(ends) != 1 || ends[0].Attempts != 1 || ends[0].Reason != retry.StopPushback {
+					t.Errorf("OnFinish = %+v; want one, after 1 attempt, for the server's stop", ends)
 				}
 			})
 		})

@@ -430,7 +430,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 	final := err
 	if committed {
 		o := s.c.r.opts.classifier.Classify(s.ctx, outcome.Result{Err: err, Pushback: pushback})
-		if o.Retryable() || (pushback != outcome.NoPushback && pushback < 0) {
+		if _, _, stop, _ := serverDelay(err, pushback); o.Retryable() || stop {
 			s.t.failed()
 		}
 		s.c.finish(a.n, err, StopCommitted)
