@@ -68,7 +68,9 @@ func asApplicationError(err error) *ApplicationError {
 //   - Retryable: the ApplicationError's; without one, true when the status
 //     has a RetryInfo, else the Default registry's value for the code, else
 //     true only for UNAVAILABLE.
-//   - RetryAfter: RetryInfo's delay, else the ApplicationError's.
+//   - RetryAfter: RetryInfo's delay, else the ApplicationError's. A
+//     negative delay asks the caller not to retry: RetryAfter stays
+//     negative and Retryable is false.
 //   - Details: the ApplicationError's typed values, else ErrorInfo.metadata.
 //   - RequestID, Violations, Preconditions, Quotas, Resource and Debug: from
 //     RequestInfo, BadRequest, PreconditionFailure, QuotaFailure,
@@ -122,7 +124,7 @@ func FromStatus(st *status.Status) (*ApplicationError, bool) {
 			e.Time = t.AsTime()
 		}
 		if rd := d.app.GetRetryDelay(); rd.IsValid() {
-			e.RetryAfter = nonNegative(rd.AsDuration())
+			e.RetryAfter = rd.AsDuration()
 		}
 		if len(d.app.GetDetails()) > 0 {
 			e.Details = make(map[string]any, len(d.app.Details))
@@ -132,7 +134,12 @@ func FromStatus(st *status.Status) (*ApplicationError, bool) {
 		}
 	}
 	if rd := d.retry.GetRetryDelay(); rd.IsValid() {
-		e.RetryAfter = nonNegative(rd.AsDuration())
+		e.RetryAfter = rd.AsDuration()
+	}
+	if e.RetryAfter < 0 {
+		// A negative delay is the server asking not to retry, whatever else
+		// the status says.
+		e.Retryable = false
 	}
 	if e.Details == nil && len(d.info.GetMetadata()) > 0 {
 		e.Details = make(map[string]any, len(d.info.Metadata))
@@ -211,20 +218,21 @@ func unmarshalOnce[T any, PT interface {
 	}
 }
 
-func nonNegative(d time.Duration) time.Duration {
-	return max(d, 0)
-}
-
 // RetryDelay returns the server's retry delay hint that err carries: the
 // google.rpc.RetryInfo of its status (with or without an ErrorInfo beside
-// it), or the RetryAfter of a retryable in-process ApplicationError. The
-// delay is never negative. It reports false when there is no hint.
+// it), or the RetryAfter of an in-process ApplicationError. A negative delay
+// is the server asking not to retry, as a negative grpc-retry-pushback-ms
+// is. It reports false when there is no hint, and for a status larger than
+// MaxDecodeBytes.
 func RetryDelay(err error) (time.Duration, bool) {
 	if err == nil {
 		return 0, false
 	}
 	var ae *ApplicationError
 	if errors.As(err, &ae) && ae != nil && ae.wire == nil {
+		if ae.RetryAfter < 0 {
+			return ae.RetryAfter, true
+		}
 		return ae.RetryAfter, ae.Retryable && ae.RetryAfter > 0
 	}
 	st, ok := status.FromError(err)
@@ -241,7 +249,7 @@ func RetryDelay(err error) (time.Duration, bool) {
 		}
 		var ri *errdetails.RetryInfo
 		if unmarshalOnce(a, &ri); ri.GetRetryDelay().IsValid() {
-			return nonNegative(ri.GetRetryDelay().AsDuration()), true
+			return ri.GetRetryDelay().AsDuration(), true
 		}
 		return 0, false
 	}

@@ -354,8 +354,8 @@ func TestFromStatusForeignAndMalformed(t *testing.T) {
 			anyOf(t, &rpcdetails.RetryInfo{RetryDelay: durationpb.New(3 * time.Second)})}}, true, "STOCKOUT", true, 3 * time.Second},
 		{"registered code gets registry retryability", &spb.Status{Code: int32(codes.Unavailable), Details: []*anypb.Any{
 			anyOf(t, &rpcdetails.ErrorInfo{Reason: errdetails.CodeDatabase})}}, true, errdetails.CodeDatabase, true, 0},
-		{"negative RetryInfo delay clamps to zero", &spb.Status{Code: int32(codes.Unavailable), Details: []*anypb.Any{anyOf(t, info),
-			anyOf(t, &rpcdetails.RetryInfo{RetryDelay: &durationpb.Duration{Seconds: -5}})}}, true, "STOCKOUT", true, 0},
+		{"negative RetryInfo delay asks not to retry", &spb.Status{Code: int32(codes.Unavailable), Details: []*anypb.Any{anyOf(t, info),
+			anyOf(t, &rpcdetails.RetryInfo{RetryDelay: &durationpb.Duration{Seconds: -5}})}}, true, "STOCKOUT", false, -5 * time.Second},
 		{"mismatched ApplicationError is ignored", &spb.Status{Code: int32(codes.Unavailable), Details: []*anypb.Any{anyOf(t, info),
 			anyOf(t, &bulwarkv1.ApplicationError{Code: "OTHER", Retryable: false})}}, true, "STOCKOUT", true, 0},
 		{"first ErrorInfo wins", &spb.Status{Code: int32(codes.Internal), Details: []*anypb.Any{anyOf(t, info),
@@ -396,8 +396,28 @@ func TestFromStatusForeignAndMalformed(t *testing.T) {
 	}
 }
 
+// A negative google.rpc.RetryInfo is the server asking not to retry: it
+// decodes as not retryable, whatever the ApplicationError beside it says.
+func TestNegativeRetryInfoIsNotRetryable(t *testing.T) {
+	st, err := status.New(codes.Unavailable, "stop").WithDetails(
+		&rpcdetails.ErrorInfo{Reason: errdetails.CodeDatabase, Domain: "d"},
+		&bulwarkv1.ApplicationError{Code: errdetails.CodeDatabase, Retryable: true},
+		&rpcdetails.RetryInfo{RetryDelay: durationpb.New(-2 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := errdetails.FromStatus(st)
+	if !ok || got.Retryable || got.RetryAfter != -2*time.Second {
+		t.Fatalf("FromStatus = %+v, %v; want not retryable with RetryAfter -2s", got, ok)
+	}
+}
+
 func TestRetryDelay(t *testing.T) {
 	onlyRetryInfo, err := status.New(codes.ResourceExhausted, "slow down").WithDetails(&rpcdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	negative, err := status.New(codes.ResourceExhausted, "go away").WithDetails(&rpcdetails.RetryInfo{RetryDelay: durationpb.New(-time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,6 +428,8 @@ func TestRetryDelay(t *testing.T) {
 		ok   bool
 	}{
 		{"nil", nil, 0, false},
+		{"negative RetryInfo asks not to retry", negative.Err(), -time.Second, true},
+		{"in-process stop", errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1)), -1, true},
 		{"plain", errors.New("x"), 0, false},
 		{"status without details", status.Error(codes.Unavailable, ""), 0, false},
 		{"RetryInfo without ErrorInfo", onlyRetryInfo.Err(), time.Second, true},

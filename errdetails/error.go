@@ -205,6 +205,13 @@ func (e *ApplicationError) Error() string {
 // ApplicationError to the error it was made from.
 func (e *ApplicationError) Unwrap() error { return e.cause }
 
+// Remote reports whether e was decoded from a status another process sent
+// (by FromError, FromStatus, or the client chain's decoder), rather than
+// made in this one. A server's error boundary re-encodes a remote error
+// that a handler passes on with its downstream policy, instead of
+// forwarding it as it came.
+func (e *ApplicationError) Remote() bool { return e.wire != nil }
+
 // Cause returns the error the ApplicationError was made from, or nil.
 func (e *ApplicationError) Cause() error { return e.cause }
 

@@ -41,7 +41,9 @@ func FuzzFromStatus(f *testing.F) {
 		if !ok {
 			return
 		}
-		if e.Code == "" || e.GRPCCode != st.Code() || e.GRPCStatus() != st || e.RetryAfter < 0 {
+		// A negative delay is the server asking not to retry: never
+		// retryable.
+		if e.Code == "" || e.GRPCCode != st.Code() || e.GRPCStatus() != st || (e.RetryAfter < 0 && e.Retryable) {
 			t.Fatalf("inconsistent decode: %+v from %v", e, st)
 		}
 		_ = e.Error()
