@@ -10,9 +10,10 @@
 //	Success            OK; INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,  success     stop    deposit
 //	                   PERMISSION_DENIED, UNAUTHENTICATED,
 //	                   FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED
-//	Ignored            CANCELLED; DEADLINE_EXCEEDED when the caller's    -           stop    -
-//	                   own deadline expired or was too short for the
-//	                   server (DEADLINE_TOO_SHORT); ABORTED
+//	Ignored            CANCELLED; ABORTED; any failure once the caller's -           stop    -
+//	                   context is done (it cancelled or its own
+//	                   deadline passed), whatever the handler returned;
+//	                   DEADLINE_TOO_SHORT
 //	RetryableFailure   UNAVAILABLE; RESOURCE_EXHAUSTED with RetryInfo   failure     retry   withdraw
 //	                   or a non-negative pushback; DEADLINE_EXCEEDED
 //	                   when the per-attempt timeout fired
@@ -32,7 +33,13 @@
 //
 // An ApplicationError in the status details refines a failure: retryable
 // false makes it fatal, retryable true makes it retryable. A negative
-// grpc-retry-pushback-ms (the server asks not to retry) makes it fatal.
+// grpc-retry-pushback-ms or a negative google.rpc.RetryInfo (the server asks
+// not to retry) makes it fatal.
+//
+// On a server, ctx is the request's context: a handler that returns an
+// error after its caller hung up (often an UNAVAILABLE wrapping ctx.Err())
+// is Ignored, so callers that cancel, hedging clients among them, never trip
+// a server's breaker or shrink its adaptive limit.
 //
 // Users replace the table by passing their own Classifier to the
 // interceptors.

@@ -155,10 +155,12 @@ func classify(ctx context.Context, r Result) Outcome {
 		return Success
 	case codes.Canceled, codes.Aborted:
 		return Ignored
-	case codes.DeadlineExceeded:
-		if expired(ctx) {
-			return Ignored // the caller's own deadline ran out
-		}
+	}
+	if !r.AttemptTimedOut && expired(ctx) {
+		// The caller hung up or its own deadline ran out: whatever the
+		// handler or the server made of that (a DEADLINE_EXCEEDED, or an
+		// UNAVAILABLE wrapping ctx.Err()), it says nothing of the peer.
+		return Ignored
 	}
 
 	// A failure: its ApplicationError, decoded once, refines it.
@@ -191,8 +193,8 @@ func classify(ctx context.Context, r Result) Outcome {
 		if r.Pushback != NoPushback {
 			return RetryableFailure // a non-negative pushback: stop was handled above
 		}
-		if _, ok := errdetails.RetryDelay(r.Err); ok {
-			return RetryableFailure
+		if d, ok := errdetails.RetryDelay(r.Err); ok && d >= 0 {
+			return RetryableFailure // a negative RetryInfo asks not to retry
 		}
 	}
 	return FatalFailure // Unknown, Internal, DataLoss, codes gRPC does not define, and the rest

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -29,6 +30,20 @@ func (localReject) Is(target error) bool { return target == outcome.ErrLocalReje
 func withRetryInfo(t *testing.T, c codes.Code, d time.Duration) error {
 	t.Helper()
 	st, err := status.New(c, "m").WithDetails(&rpcdetails.RetryInfo{RetryDelay: durationpb.New(d)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Err()
+}
+
+// withAppAndRetryInfo is a server's unprocessed, retryable SERVER_OVERLOADED
+// whose RetryInfo holds d.
+func withAppAndRetryInfo(t *testing.T, d time.Duration) error {
+	t.Helper()
+	st, err := status.New(codes.Unavailable, "busy").WithDetails(
+		&rpcdetails.ErrorInfo{Reason: errdetails.CodeServerOverloaded},
+		&bulwarkv1.ApplicationError{Code: errdetails.CodeServerOverloaded, Retryable: true, Unprocessed: true},
+		&rpcdetails.RetryInfo{RetryDelay: durationpb.New(d)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +89,11 @@ func TestDefaultTable(t *testing.T) {
 		{"app error not retryable on UNAVAILABLE", live, outcome.Result{Err: errdetails.Database("", nil, errdetails.WithRetryable(false)).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.FatalFailure},
 		{"app error retryable on INTERNAL", live, outcome.Result{Err: errdetails.New("FLAKY", "", errdetails.WithGRPCCode(codes.Internal), errdetails.WithRetryable(true)), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
 		{"validation error is success", live, outcome.Result{Err: errdetails.Validation("f", "bad")}, outcome.Success},
+		{"caller gone, handler returned UNAVAILABLE", canceled, outcome.Result{Err: errdetails.Database("", context.Canceled)}, outcome.Ignored},
+		{"caller gone, server INTERNAL", canceled, outcome.Result{Err: status.Error(codes.Internal, "")}, outcome.Ignored},
+		{"caller gone, attempt timeout still a failure", canceled, outcome.Result{Err: status.Error(codes.DeadlineExceeded, ""), AttemptTimedOut: true}, outcome.RetryableFailure},
+		{"resource exhausted with negative RetryInfo", live, outcome.Result{Err: withRetryInfo(t, codes.ResourceExhausted, -time.Second), Pushback: outcome.NoPushback}, outcome.FatalFailure},
+		{"unprocessed UNAVAILABLE with negative RetryInfo", live, outcome.Result{Err: withAppAndRetryInfo(t, -time.Second), Pushback: outcome.NoPushback}, outcome.Ignored},
 		{"DB_ERROR decoded", live, outcome.Result{Err: errdetails.Database("", nil).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
 	}
 	for _, tc := range tests {
