@@ -12,6 +12,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/method"
+	"github.com/bulwarkrpc/bulwark/internal/refusal"
 )
 
 // Policy holds the deadline configuration; its methods return the
@@ -160,7 +161,7 @@ func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		pl := p.plan(time.Now(), dl, has)
 		switch {
 		case pl.reject:
-			return nil, p.reject(ctx, info.FullMethod, pl)
+			return nil, refusal.Mark(p.reject(ctx, info.FullMethod, pl))
 		case pl.adjust:
 			ctx, cancel := context.WithDeadline(ctx, pl.deadline)
 			defer cancel()
@@ -184,7 +185,7 @@ func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		pl := p.plan(time.Now(), dl, has)
 		switch {
 		case pl.reject:
-			return p.reject(ctx, info.FullMethod, pl)
+			return refusal.Mark(p.reject(ctx, info.FullMethod, pl))
 		case pl.adjust:
 			ctx, cancel := context.WithDeadline(ctx, pl.deadline)
 			defer cancel()
