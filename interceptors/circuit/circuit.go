@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/refusal"
 )
 
 // Circuit holds the breakers of a client or a server; its methods return the
@@ -122,7 +123,8 @@ func (c *Circuit) newEntry(k key) *entry {
 	if err != nil {
 		panic(err) // New checked these options
 	}
-	return &entry{b: b, rej: &OpenError{Target: k.target, Method: k.method, b: b}}
+	rej := &OpenError{Target: k.target, Method: k.method, b: b}
+	return &entry{b: b, rej: rej, refusal: refusal.Mark(rej)}
 }
 
 // classify returns the outcome of a call and what the breaker records.

@@ -564,6 +564,7 @@ func TestRegistryBound(t *testing.T) {
 		if _, err := env.Client.UnaryUnsafe(context.Background(), &testpb.UnaryUnsafeRequest{}); err != nil {
 			t.Fatal(err)
 		}
+		unsafe := c.ClientBreaker(target, "/bulwark.testing.v1.TestService/UnaryUnsafe")
 		s, err := env.Client.ServerStream(context.Background(), &testpb.ServerStreamRequest{Count: 1})
 		if err != nil {
 			t.Fatal(err)
@@ -573,22 +574,46 @@ func TestRegistryBound(t *testing.T) {
 				break
 			}
 		}
-		// A third breaker evicted the least recently used one, Unary's: a
-		// new, closed breaker now guards it and lets the call through.
-		if err := unary(env); status.Code(err) != codes.Unavailable || errors.Is(err, breaker.ErrOpen) {
-			t.Fatalf("Unary after eviction: %v, want the server's error", err)
+		// A third breaker evicted a closed one, UnaryUnsafe's, and never the
+		// open one: Unary is still refused without reaching the server.
+		if err := unary(env); !errors.Is(err, breaker.ErrOpen) {
+			t.Fatalf("Unary after the third breaker: %v, want the open breaker's refusal", err)
 		}
-		if n := svc.Calls("Unary"); n != 2 {
-			t.Fatalf("%d calls reached Unary, want 2", n)
+		if n := svc.Calls("Unary"); n != 1 {
+			t.Fatalf("%d calls reached Unary, want 1", n)
 		}
-		if c.ClientBreaker(target, unaryM) == first {
-			t.Fatal("the evicted breaker still guards Unary")
+		if c.ClientBreaker(target, unaryM) != first {
+			t.Fatal("the open breaker was evicted")
 		}
-		// The evicted breaker's timers were stopped: it never turns half-open.
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if s := first.State(); s != breaker.StateOpen {
-			t.Fatalf("evicted breaker state = %v, want its timers stopped", s)
+		// The evicted breaker's timers were stopped and it guards nothing.
+		if c.ClientBreaker(target, "/bulwark.testing.v1.TestService/UnaryUnsafe") == unsafe {
+			t.Fatal("UnaryUnsafe's breaker was not evicted")
+		}
+	})
+}
+
+// When every breaker the registry holds is open, a new key shares one
+// overflow breaker instead of evicting any of them.
+func TestRegistryNeverEvictsOpenBreakers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCircuit(t, trips(1), circuit.WithMaxBreakers(2))
+		a, b := c.ClientBreaker("a", ""), c.ClientBreaker("b", "")
+		for _, br := range []*breaker.Breaker{a, b} {
+			p, err := br.Allow()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Done(breaker.Failure)
+			if br.State() != breaker.StateOpen {
+				t.Fatalf("state = %v, want open", br.State())
+			}
+		}
+		x, y := c.ClientBreaker("x", ""), c.ClientBreaker("y", "")
+		if x != y || x == a || x == b {
+			t.Fatal("new keys did not share one overflow breaker")
+		}
+		if c.ClientBreaker("a", "") != a || c.ClientBreaker("b", "") != b {
+			t.Fatal("an open breaker was evicted")
 		}
 	})
 }
@@ -767,17 +792,21 @@ func TestServerPanicCountsAsFailure(t *testing.T) {
 	sinfo := &grpc.StreamServerInfo{FullMethod: bidiM}
 	func() {
 		defer func() { _ = recover() }()
-		_ = streamInt(nil, fakeServerStream{}, sinfo, func(any, grpc.ServerStream) error { panic("boom") })
+		_ = streamInt(impl, fakeServerStream{}, sinfo, func(any, grpc.ServerStream) error { panic("boom") })
 	}()
 	if s := c.ServerBreaker(bidiM).State(); s != breaker.StateOpen {
 		t.Fatalf("stream state = %v, want open", s)
 	}
-	if err := streamInt(nil, fakeServerStream{}, sinfo, nil); !errors.Is(err, breaker.ErrOpen) {
+	if err := streamInt(impl, fakeServerStream{}, sinfo, nil); !errors.Is(err, breaker.ErrOpen) {
 		t.Fatalf("stream when open: %v", err)
 	}
 }
 
 type fakeServerStream struct{ grpc.ServerStream }
+
+// impl stands for a registered service's implementation, which gRPC passes
+// to stream interceptors (it passes nil for grpc.UnknownServiceHandler).
+var impl = struct{}{}
 
 func (fakeServerStream) Context() context.Context { return context.Background() }
 

@@ -14,9 +14,10 @@ type key struct{ target, method string }
 
 // entry is one breaker and the error it refuses calls with.
 type entry struct {
-	b    *breaker.Breaker
-	rej  *OpenError
-	used atomic.Bool // second-chance bit: set by lookups, cleared by the eviction sweep
+	b       *breaker.Breaker
+	rej     *OpenError
+	refusal error       // rej, marked as the server's own refusal (server entries)
+	used    atomic.Bool // second-chance bit: set by lookups, cleared by the eviction sweep
 }
 
 // registry holds a bounded set of breakers. Lookups load an immutable map
@@ -24,12 +25,13 @@ type entry struct {
 // under a mutex; when the bound is reached they evict with the CLOCK
 // (second-chance) approximation of least recently used.
 type registry struct {
-	m    atomic.Pointer[map[key]*entry]
-	mu   sync.Mutex
-	ring []key // the keys in insertion slots, for the sweep
-	hand int
-	max  int
-	make func(key) *entry
+	m        atomic.Pointer[map[key]*entry]
+	overflow atomic.Pointer[entry] // shared by keys admitted while every breaker held is open
+	mu       sync.Mutex
+	ring     []key // the keys in insertion slots, for the sweep
+	hand     int
+	max      int
+	make     func(key) *entry
 }
 
 func newRegistry(max int, mk func(key) *entry) *registry {
@@ -63,19 +65,32 @@ func (r *registry) insert(k key) *entry {
 	if len(r.ring) < r.max {
 		r.ring = append(r.ring, k)
 	} else {
-		for {
+		// Two turns of the clock clear every used bit, so a victim is
+		// found unless every breaker is open or probing: those are never
+		// evicted, since a new breaker in their place would let traffic
+		// through to what they are protecting.
+		for range 2 * r.max {
 			victim := next[r.ring[r.hand]]
-			if victim.used.Load() {
+			switch {
+			case victim.b.State() != breaker.StateClosed:
+			case victim.used.Load():
 				victim.used.Store(false)
-				r.hand = (r.hand + 1) % r.max
-				continue
+			default:
+				evicted = victim
 			}
-			evicted = victim
-			delete(next, r.ring[r.hand])
-			r.ring[r.hand] = k
+			if evicted != nil {
+				break
+			}
 			r.hand = (r.hand + 1) % r.max
-			break
 		}
+		if evicted == nil {
+			r.mu.Unlock()
+			e.b.Close()
+			return r.overflowEntry()
+		}
+		delete(next, r.ring[r.hand])
+		r.ring[r.hand] = k
+		r.hand = (r.hand + 1) % r.max
 	}
 	next[k] = e
 	r.m.Store(&next)
@@ -84,6 +99,24 @@ func (r *registry) insert(k key) *entry {
 		evicted.b.Close()
 	}
 	return e
+}
+
+// overflowKey names the breaker shared by the keys that found the registry
+// full of open breakers.
+var overflowKey = key{method: "overflow"}
+
+// overflowEntry returns the breaker shared by keys that find the registry
+// full of breakers it may not evict, making it on first use.
+func (r *registry) overflowEntry() *entry {
+	if e := r.overflow.Load(); e != nil {
+		return e
+	}
+	e := r.make(overflowKey)
+	if r.overflow.CompareAndSwap(nil, e) {
+		return e
+	}
+	e.b.Close()
+	return r.overflow.Load()
 }
 
 // peek returns the entry of k, if it has one, without making one or
@@ -101,6 +134,9 @@ func (r *registry) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, e := range *r.m.Load() {
+		e.b.Close()
+	}
+	if e := r.overflow.Load(); e != nil {
 		e.b.Close()
 	}
 }

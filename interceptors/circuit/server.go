@@ -6,20 +6,23 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/bulwarkrpc/bulwark/breaker"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
 // UnaryServerInterceptor returns the server-side unary interceptor: one
 // breaker per method, so that a handler whose own dependency is down fails
 // fast with UNAVAILABLE (CIRCUIT_OPEN, with RetryInfo) before it runs. The
 // handler's error is classified as on the client; a panic counts as a
-// failure and goes on.
+// failure and goes on. A call whose caller hung up or whose deadline passed
+// before the handler returned is Ignored, whatever the handler returned.
 func (c *Circuit) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		e := c.servers.get(key{method: info.FullMethod})
 		p, err := e.b.Allow()
 		if err != nil {
 			c.reject(e, info.FullMethod)
-			return nil, e.rej
+			return nil, e.refusal
 		}
 		returned := false
 		defer func() {
@@ -29,21 +32,24 @@ func (c *Circuit) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		}()
 		resp, err := handler(ctx, req)
 		returned = true
-		c.report(ctx, e, info.FullMethod, p, err)
+		c.reportServer(ctx, e, info.FullMethod, p, err)
 		return resp, err
 	}
 }
 
 // StreamServerInterceptor returns the server-side stream interceptor: the
 // stream holds its permit until the handler returns, and is judged by its
-// error.
+// error. Streams to methods the server has not registered (served by
+// grpc.UnknownServiceHandler) share one breaker, so that the method names
+// a caller chooses cannot grow the registry.
 func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		e := c.servers.get(key{method: info.FullMethod})
+		fullMethod := unregistered.Method(srv, info.FullMethod)
+		e := c.servers.get(key{method: fullMethod})
 		p, err := e.b.Allow()
 		if err != nil {
-			c.reject(e, info.FullMethod)
-			return e.rej
+			c.reject(e, fullMethod)
+			return e.refusal
 		}
 		returned := false
 		defer func() {
@@ -53,7 +59,21 @@ func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		}()
 		err = handler(srv, ss)
 		returned = true
-		c.report(ss.Context(), e, info.FullMethod, p, err)
+		c.reportServer(ss.Context(), e, fullMethod, p, err)
 		return err
 	}
+}
+
+// reportServer reports a handler's result: Ignored when the caller's
+// context is done, since a caller that hangs up (a hedging client's loser,
+// say) says nothing of the handler's health; classified otherwise.
+func (c *Circuit) reportServer(ctx context.Context, e *entry, fullMethod string, p breaker.Permit, err error) {
+	if err != nil && ctx.Err() != nil {
+		p.Done(breaker.Ignored)
+		if !c.nop {
+			c.opts.observer.OnCall(e.rej.Target, fullMethod, outcome.Ignored)
+		}
+		return
+	}
+	c.report(ctx, e, fullMethod, p, err)
 }
