@@ -68,18 +68,24 @@ func NewCriticalityContext(ctx context.Context, c Criticality) context.Context {
 }
 
 // CriticalityFromContext returns the criticality of ctx: the one set with
-// NewCriticalityContext, else the one the incoming call carried in its
-// CriticalityKey metadata (so a handler's outgoing calls inherit its
-// criticality), else DefaultCriticality.
+// NewCriticalityContext (a server's limiter sets it for a trusted caller's
+// critical call, see WithTrustedCriticality), else the one the incoming
+// call carried in its CriticalityKey metadata when that lowers it (so a
+// handler's outgoing calls inherit a sheddable criticality, but a caller
+// cannot raise them by saying so), else DefaultCriticality.
 func CriticalityFromContext(ctx context.Context) Criticality {
 	if c, ok := ctx.Value(criticalityKey{}).(Criticality); ok {
 		return c
 	}
-	return incomingCriticality(ctx)
+	if c := requestedCriticality(ctx); c != Critical {
+		return c
+	}
+	return DefaultCriticality
 }
 
-// incomingCriticality reads the criticality of an incoming call's metadata.
-func incomingCriticality(ctx context.Context) Criticality {
+// requestedCriticality reads the criticality an incoming call's metadata
+// asks for; nothing in it is trusted yet.
+func requestedCriticality(ctx context.Context) Criticality {
 	for _, v := range metadata.ValueFromIncomingContext(ctx, CriticalityKey) {
 		if c, ok := ParseCriticality(v); ok {
 			return c

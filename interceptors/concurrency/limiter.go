@@ -26,6 +26,7 @@ type Limiter struct {
 	maxWait    time.Duration
 	retryAfter time.Duration
 	priority   bool
+	trusted    func(context.Context) bool // nil: no caller may raise its criticality
 }
 
 // New returns a Limiter, or an error naming the option that is invalid. At
@@ -43,6 +44,7 @@ func New(opts ...Option) (*Limiter, error) {
 		maxWait:    o.maxWait,
 		retryAfter: o.retryAfter,
 		priority:   o.priority,
+		trusted:    o.trusted,
 	}
 	switch {
 	case o.algorithm != nil:

@@ -1,6 +1,7 @@
 package concurrency
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type options struct {
 	windowCalls  int
 	retryAfter   time.Duration
 	priority     bool
+	trusted      func(context.Context) bool
 	shares       []float64
 	observer     Observer
 	classifier   outcome.Classifier
@@ -142,9 +144,13 @@ func WithRetryAfter(d time.Duration) Option {
 // WithPriority turns on priority shedding by criticality (see Criticality):
 // sheddable calls may use only the fraction sheddable of each limit, calls
 // of default criticality the fraction normal, and critical calls all of it;
-// 0 < sheddable <= normal <= 1. A server reads the criticality from the
-// CriticalityKey metadata of each call, a client from the call's context.
-// Default: off (every call may use the whole limit).
+// 0 < sheddable <= normal <= 1. A server takes the criticality from the
+// request's context when an interceptor before the limiter set one with
+// NewCriticalityContext (an authentication interceptor, say); else from the
+// CriticalityKey metadata of the call, which may lower it freely but raise
+// it to critical only where WithTrustedCriticality allows. A client reads
+// the call's context (see CriticalityFromContext). Default: off (every call
+// may use the whole limit).
 func WithPriority(sheddable, normal float64) Option {
 	return optionFunc(func(o *options) {
 		if !(sheddable > 0 && sheddable <= normal && normal <= 1) {
@@ -153,6 +159,23 @@ func WithPriority(sheddable, normal float64) Option {
 		}
 		o.priority = true
 		o.shares = []float64{1, normal, sheddable}
+	})
+}
+
+// WithTrustedCriticality lets the callers for which trusted returns true
+// raise their calls to critical with the CriticalityKey metadata. trusted
+// receives the request's context, where the peer (peer.FromContext) and
+// anything an authentication interceptor added can be read. Every caller
+// may lower its calls to sheddable; without this option, a header that asks
+// for critical counts as default criticality, so that no caller can jump
+// the queue by saying so. nil is refused. Default: no caller is trusted.
+func WithTrustedCriticality(trusted func(ctx context.Context) bool) Option {
+	return optionFunc(func(o *options) {
+		if trusted == nil {
+			o.fail("WithTrustedCriticality(nil): the function must not be nil")
+			return
+		}
+		o.trusted = trusted
 	})
 }
 

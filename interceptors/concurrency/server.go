@@ -15,6 +15,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
 	"github.com/bulwarkrpc/bulwark/internal/method"
+	"github.com/bulwarkrpc/bulwark/internal/refusal"
 )
 
 // previousAttemptsKey is the metadata with which a gRFC A6 client (and
@@ -27,14 +28,19 @@ const previousAttemptsKey = "grpc-previous-rpc-attempts"
 // header is sent (see the package documentation).
 func (l *Limiter) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		c := l.serverCriticality(ctx)
+		c, raised := l.serverCriticality(ctx)
 		p, r, s := l.take(ctx, info.FullMethod, c, "")
 		if r != 0 {
 			err := l.serverReject(ctx, info.FullMethod, r, c, s)
 			if v := errdetails.PushbackValue(err.RetryAfter); v != "" {
 				_ = grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, v))
 			}
-			return nil, err
+			return nil, refusal.Mark(err)
+		}
+		if raised {
+			// A trusted caller's critical call: its handler's outgoing calls
+			// carry the criticality on.
+			ctx = NewCriticalityContext(ctx, c)
 		}
 		return serveUnary(ctx, req, handler, &p)
 	}
@@ -49,7 +55,7 @@ func serveUnary(ctx context.Context, req any, handler grpc.UnaryHandler, p *Perm
 	}()
 	resp, err := handler(ctx, req)
 	returned = true
-	p.end(serverSample(err))
+	p.end(serverSample(ctx, err))
 	return resp, err
 }
 
@@ -59,33 +65,53 @@ func serveUnary(ctx context.Context, req any, handler grpc.UnaryHandler, p *Perm
 func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
-		c := l.serverCriticality(ctx)
+		c, _ := l.serverCriticality(ctx)
 		p, r, s := l.take(ctx, info.FullMethod, c, "")
 		if r != 0 {
 			err := l.serverReject(ctx, info.FullMethod, r, c, s)
 			if v := errdetails.PushbackValue(err.RetryAfter); v != "" {
 				ss.SetTrailer(metadata.Pairs(errdetails.PushbackTrailer, v))
 			}
-			return err
+			return refusal.Mark(err)
 		}
 		defer p.Ignore()
 		return handler(srv, ss)
 	}
 }
 
-func (l *Limiter) serverCriticality(ctx context.Context) Criticality {
+// serverCriticality returns the criticality of a request: the one an
+// interceptor before the limiter put on its context, else its metadata's,
+// which may lower the criticality but raise it only for a trusted caller.
+// raised is true for a trusted caller's raise, which the context does not
+// carry yet.
+func (l *Limiter) serverCriticality(ctx context.Context) (c Criticality, raised bool) {
 	if !l.priority {
-		return DefaultCriticality
+		return DefaultCriticality, false
 	}
-	return incomingCriticality(ctx)
+	if c, ok := ctx.Value(criticalityKey{}).(Criticality); ok {
+		return c, false
+	}
+	c = requestedCriticality(ctx)
+	if c == Critical {
+		if l.trusted == nil || !l.trusted(ctx) {
+			return DefaultCriticality, false
+		}
+		return c, true
+	}
+	return c, false
 }
 
-// serverSample judges a handler's result for the adaptive limit: a deadline
-// that ran out is a drop, a cancellation says nothing, anything else is a
-// latency sample.
-func serverSample(err error) sampleKind {
+// serverSample judges a handler's result for the adaptive limit: a call
+// whose caller hung up or whose own deadline passed says nothing, whatever
+// the handler returned (a client's short deadlines are not overload); a
+// deadline that ran out otherwise is a drop; anything else is a latency
+// sample.
+func serverSample(ctx context.Context, err error) sampleKind {
 	if err == nil {
 		return sampleLatency
+	}
+	if ctx.Err() != nil {
+		return sampleNone
 	}
 	switch status.Code(err) {
 	case codes.DeadlineExceeded:

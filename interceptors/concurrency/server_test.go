@@ -285,7 +285,9 @@ func TestServerStreamHoldsPermitForItsLife(t *testing.T) {
 func TestPriorityShedding(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &events{}
-		l := newLimiter(t, concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8), concurrency.WithObserver(obs))
+		trusted := func(context.Context) bool { return true }
+		l := newLimiter(t, concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8), concurrency.WithObserver(obs),
+			concurrency.WithTrustedCriticality(trusted))
 		g := newGate()
 		defer g.release()
 		env := serve(t, l, &grpctest.Service{UnaryFunc: func(_ context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
@@ -343,36 +345,127 @@ func TestPriorityShedding(t *testing.T) {
 	})
 }
 
+// A handler's outgoing calls carry its request's criticality on when it
+// lowers the criticality, or when the server's limiter trusted the caller
+// to raise it; an untrusted "critical" header is not passed on.
 func TestCriticalityPropagates(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var mu sync.Mutex
-		var seen []concurrency.Criticality
-		downstream := grpctest.Start(t, &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, concurrency.CriticalityFromContext(ctx))
-			return &testpb.UnaryResponse{}, nil
-		}}, grpctest.Options{Dial: []grpc.DialOption{
-			grpc.WithChainUnaryInterceptor(concurrency.CriticalityUnaryClientInterceptor()),
-		}})
-		upstream := grpctest.Start(t, &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
-			return downstream.Client.Unary(ctx, &testpb.UnaryRequest{})
-		}}, grpctest.Options{Dial: []grpc.DialOption{
-			grpc.WithChainUnaryInterceptor(concurrency.CriticalityUnaryClientInterceptor()),
-		}})
-		for _, c := range []concurrency.Criticality{concurrency.Sheddable, concurrency.Critical, concurrency.DefaultCriticality} {
-			if _, err := upstream.Client.Unary(concurrency.NewCriticalityContext(t.Context(), c), &testpb.UnaryRequest{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want := []concurrency.Criticality{concurrency.Sheddable, concurrency.Critical, concurrency.DefaultCriticality}
-		mu.Lock()
-		defer mu.Unlock()
-		if fmt.Sprint(seen) != fmt.Sprint(want) {
-			t.Errorf("downstream saw %v; want %v", seen, want)
-		}
-	})
+	for _, tc := range []struct {
+		name    string
+		trusted bool
+		want    []concurrency.Criticality
+	}{
+		{"untrusted caller", false, []concurrency.Criticality{concurrency.Sheddable, concurrency.DefaultCriticality, concurrency.DefaultCriticality}},
+		{"trusted caller", true, []concurrency.Criticality{concurrency.Sheddable, concurrency.Critical, concurrency.DefaultCriticality}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				var seen []concurrency.Criticality
+				downstream := grpctest.Start(t, &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					// What the header says, before any trust decision.
+					c := concurrency.DefaultCriticality
+					if v := metadata.ValueFromIncomingContext(ctx, concurrency.CriticalityKey); len(v) > 0 {
+						c, _ = concurrency.ParseCriticality(v[0])
+					}
+					seen = append(seen, c)
+					return &testpb.UnaryResponse{}, nil
+				}}, grpctest.Options{Dial: []grpc.DialOption{
+					grpc.WithChainUnaryInterceptor(concurrency.CriticalityUnaryClientInterceptor()),
+				}})
+				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8)}
+				if tc.trusted {
+					opts = append(opts, concurrency.WithTrustedCriticality(func(context.Context) bool { return true }))
+				}
+				l := newLimiter(t, opts...)
+				upstream := grpctest.Start(t, &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+					return downstream.Client.Unary(ctx, &testpb.UnaryRequest{})
+				}}, grpctest.Options{
+					Server: []grpc.ServerOption{grpc.ChainUnaryInterceptor(l.UnaryServerInterceptor())},
+					Dial:   []grpc.DialOption{grpc.WithChainUnaryInterceptor(concurrency.CriticalityUnaryClientInterceptor())},
+				})
+				for _, c := range []concurrency.Criticality{concurrency.Sheddable, concurrency.Critical, concurrency.DefaultCriticality} {
+					if _, err := upstream.Client.Unary(concurrency.NewCriticalityContext(t.Context(), c), &testpb.UnaryRequest{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if fmt.Sprint(seen) != fmt.Sprint(tc.want) {
+					t.Errorf("downstream saw %v; want %v", seen, tc.want)
+				}
+			})
+		})
+	}
 }
+
+// A caller may lower its criticality with the header, but raise it only
+// when WithTrustedCriticality trusts it; a criticality an interceptor before
+// the limiter put on the server's context wins over the header.
+func TestCriticalityIsNotTrustedFromTheNetwork(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		header  concurrency.Criticality
+		server  *concurrency.Criticality // set by an interceptor before the limiter
+		trusted bool
+		admit   bool // with the limit at the default share, 8 of 10 in flight
+	}{
+		{"critical header, untrusted", concurrency.Critical, nil, false, false},
+		{"critical header, trusted", concurrency.Critical, nil, true, true},
+		{"sheddable header", concurrency.Sheddable, nil, false, false},
+		{"server context says critical", concurrency.Sheddable, ptr(concurrency.Critical), false, true},
+		{"server context says sheddable", concurrency.Critical, ptr(concurrency.Sheddable), true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8)}
+				if tc.trusted {
+					opts = append(opts, concurrency.WithTrustedCriticality(func(context.Context) bool { return true }))
+				}
+				l := newLimiter(t, opts...)
+				g := newGate()
+				defer g.release()
+				auth := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+					if tc.server != nil {
+						if md, _ := metadata.FromIncomingContext(ctx); len(md.Get("x-test-fill")) == 0 {
+							ctx = concurrency.NewCriticalityContext(ctx, *tc.server)
+						}
+					}
+					return handler(ctx, req)
+				}
+				env := grpctest.Start(t, &grpctest.Service{UnaryFunc: func(_ context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+					return g.unary(req)
+				}}, grpctest.Options{Server: []grpc.ServerOption{grpc.ChainUnaryInterceptor(auth, l.UnaryServerInterceptor())}})
+				// Fill the default share (8 of 10) with default calls.
+				fill := metadata.AppendToOutgoingContext(t.Context(), "x-test-fill", "1")
+				for range 8 {
+					go func() { _, _ = env.Client.Unary(fill, &testpb.UnaryRequest{}) }()
+				}
+				synctest.Wait()
+				if s := l.Stats(); s.InFlight != 8 {
+					t.Fatalf("in flight = %d; want 8", s.InFlight)
+				}
+				ctx := metadata.AppendToOutgoingContext(t.Context(), concurrency.CriticalityKey, tc.header.String())
+				errc := make(chan error, 1)
+				go func() {
+					_, err := env.Client.Unary(ctx, &testpb.UnaryRequest{})
+					errc <- err
+				}()
+				synctest.Wait()
+				admitted := l.Stats().InFlight == 9
+				if admitted != tc.admit {
+					t.Errorf("admitted = %v; want %v", admitted, tc.admit)
+				}
+				g.release()
+				synctest.Wait()
+				<-errc
+			})
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func TestQueue(t *testing.T) {
 	tests := []struct {
