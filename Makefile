@@ -25,7 +25,7 @@ GENERATED   := proto examples/greeter/gen internal/testpb
 # (bench/ and tools/ have targets of their own).
 MODULES     := . examples
 
-.PHONY: all demo test unit fuzz interop-deps check-generate check-metrics generate lint bench bench-e2e clean
+.PHONY: all demo test unit fuzz interop-deps check-generate check-metrics generate lint bench bench-e2e clean api check-api
 
 all: test
 
@@ -64,6 +64,16 @@ fuzz:
 	    done; \
 	  done; \
 	done
+
+## api: write the library's public API to api/bulwark.txt and print how many
+## exported identifiers each package has (what counts: internal/cmd/apicount).
+api:
+	$(GO) run ./internal/cmd/apicount -o api/bulwark.txt
+
+## check-api: fail when api/bulwark.txt is stale, or when the API exceeds
+## 300 exported identifiers in all or 50 in one package.
+check-api:
+	$(GO) run ./internal/cmd/apicount -check -o api/bulwark.txt -max-total 300 -max-package 50
 
 ## interop-deps: the Node.js gRPC client used by the interop test.
 interop-deps: examples/greeter/interop/node_modules/.package-lock.json

@@ -1,0 +1,4 @@
+package a
+
+// TestOnly is in a test file: not listed.
+func TestOnly() {}

@@ -1,0 +1,4 @@
+package a
+
+// OnWindows is built on Windows only.
+func OnWindows() {}

@@ -1,0 +1,4 @@
+package t
+
+// InTestdata is not listed.
+func InTestdata() {}

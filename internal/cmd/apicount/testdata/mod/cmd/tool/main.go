@@ -1,0 +1,6 @@
+package main
+
+// Main is in a command: not listed.
+func Main() {}
+
+func main() {}

@@ -1,0 +1,4 @@
+package e
+
+// Hidden is not listed.
+func Hidden() {}

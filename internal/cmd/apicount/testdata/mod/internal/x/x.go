@@ -1,0 +1,4 @@
+package x
+
+// Hidden is not listed.
+func Hidden() {}

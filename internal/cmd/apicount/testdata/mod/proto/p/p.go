@@ -1,0 +1,4 @@
+package p
+
+// Hidden is not listed.
+func Hidden() {}

@@ -1,0 +1,4 @@
+package sub
+
+// Sub is in another module: not listed.
+func Sub() {}
