@@ -109,8 +109,11 @@
 // proto.Message commit it at once), or the replay buffers of all the
 // streams to the same target together outgrow WithTargetBufferLimit (16
 // MiB, gRFC A6's channel-wide limit; a stream gives its share back when it
-// commits or ends, or its context ends). Until then the Retrier keeps clones of
-// the sent messages and replays them, and CloseSend, on each new attempt,
+// commits or ends, or its context ends). Until then the Retrier keeps the sent
+// messages as gRPC encoded them (grpc.PreparedMsg: the buffer holds the wire
+// bytes it counts, not copies of the messages) and replays them, and
+// CloseSend, on each new attempt (interceptors inside the Retrier see a
+// replayed message as a *grpc.PreparedMsg),
 // so the server sees the whole stream every time and the caller sees every
 // response message exactly once. While an attempt has ended and the next
 // may follow, SendMsg keeps the message and returns nil (gRPC allows a

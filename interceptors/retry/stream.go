@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
@@ -93,9 +94,9 @@ type clientStream struct {
 	mu         sync.Mutex
 	cur        *streamAttempt
 	committed  bool
-	buf        []proto.Message // clones of the messages sent, until commit
-	bufBytes   int             // also held in t.buffered, until dropBufferLocked
-	stopDrop   func() bool     // stops the drop of the buffer when ctx ends; nil until a message is kept
+	buf        []kept      // the messages sent, until commit
+	bufBytes   int         // their wire bytes; also held in t.buffered, until dropBufferLocked
+	stopDrop   func() bool // stops the drop of the buffer when ctx ends; nil until a message is kept
 	closedSend bool
 	final      error // set when the stream has ended: io.EOF or its error
 }
@@ -138,9 +139,9 @@ func (s *clientStream) Context() context.Context { return s.current().cs.Context
 func (s *clientStream) Trailer() metadata.MD { return s.current().cs.Trailer() }
 
 // SendMsg sends m on the current attempt and, until the stream commits,
-// keeps a clone of it to replay on a new attempt. A message that would take
-// the buffer past its limit, or that is not a proto.Message, commits the
-// stream. While the current attempt has ended and a retry may follow, the
+// keeps its encoding to replay on a new attempt (see kept). A message that
+// would take the buffer past its limit, or that is not a proto.Message,
+// commits the stream. While the current attempt has ended and a retry may follow, the
 // message is only kept, and SendMsg returns nil (gRPC allows SendMsg to
 // succeed for a message that is never delivered; RecvMsg reports how the
 // stream ended).
@@ -153,12 +154,7 @@ func (s *clientStream) SendMsg(m any) error {
 		s.mu.Unlock()
 		return a.cs.SendMsg(m)
 	}
-	pm, ok := m.(proto.Message)
-	size := 0
-	if ok {
-		size = proto.Size(pm)
-	}
-	if !ok || s.bufBytes+size > s.p.bufferLimit || !s.t.reserveBuffer(int64(size), s.c.r.opts.targetBufferLimit) {
+	if !s.keepLocked(a, m) {
 		broken := a.sendBroken || a.resolving
 		s.commitLocked()
 		s.mu.Unlock()
@@ -167,14 +163,6 @@ func (s *clientStream) SendMsg(m any) error {
 			return io.EOF // RecvMsg returns the attempt's status
 		}
 		return a.cs.SendMsg(m)
-	}
-	s.buf = append(s.buf, proto.Clone(pm))
-	s.bufBytes += size
-	if s.stopDrop == nil {
-		// A caller may walk away from a stream by ending its context,
-		// without reading it to the end: give the target's buffer back
-		// then too.
-		s.stopDrop = context.AfterFunc(s.ctx, s.dropBuffer)
 	}
 	broken := a.sendBroken || a.resolving
 	s.mu.Unlock()
@@ -194,6 +182,35 @@ func (s *clientStream) SendMsg(m any) error {
 		return nil
 	}
 	return err
+}
+
+// keepLocked keeps m, about to be sent on attempt a, to replay on a new
+// attempt. It reports false, keeping nothing, when m is not a
+// proto.Message, cannot be encoded, or would take the stream's buffer or
+// the target's past its limit.
+func (s *clientStream) keepLocked(a *streamAttempt, m any) bool {
+	pm, ok := m.(proto.Message)
+	if !ok {
+		return false
+	}
+	size := proto.Size(pm)
+	if s.bufBytes+size > s.p.bufferLimit || !s.t.reserveBuffer(int64(size), s.c.r.opts.targetBufferLimit) {
+		return false
+	}
+	k, ok := keep(a.cs, pm)
+	if !ok {
+		s.t.buffered.Add(-int64(size))
+		return false
+	}
+	s.buf = append(s.buf, k)
+	s.bufBytes += size
+	if s.stopDrop == nil {
+		// A caller may walk away from a stream by ending its context,
+		// without reading it to the end: give the target's buffer back
+		// then too.
+		s.stopDrop = context.AfterFunc(s.ctx, s.dropBuffer)
+	}
+	return true
 }
 
 // CloseSend closes the sending side of the current attempt, and of every
@@ -501,8 +518,12 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 }
 
 // replay sends msgs on cs, and closes its sending side if closed.
-func replay(cs grpc.ClientStream, msgs []proto.Message, closed bool) error {
-	for _, m := range msgs {
+func replay(cs grpc.ClientStream, msgs []kept, closed bool) error {
+	for _, k := range msgs {
+		m, err := k.message()
+		if err != nil {
+			return err
+		}
 		if err := cs.SendMsg(m); err != nil {
 			return err
 		}
@@ -511,4 +532,39 @@ func replay(cs grpc.ClientStream, msgs []proto.Message, closed bool) error {
 		return cs.CloseSend()
 	}
 	return nil
+}
+
+// kept is a sent message held for replay, as the bytes that go on the
+// wire, so that the buffer holds what it counts: gRPC's encoding of it (a
+// grpc.PreparedMsg, made once and sent as it is on every new attempt), or,
+// on a stream that cannot prepare messages (one that grpc-go did not make,
+// such as a test's fake), its protobuf encoding and type, decoded again
+// into a new message for each replay.
+type kept struct {
+	prepared *grpc.PreparedMsg
+	wire     []byte
+	typ      protoreflect.MessageType
+}
+
+// keep encodes m, sent on cs, for replay. It reports false when m cannot
+// be encoded.
+func keep(cs grpc.ClientStream, m proto.Message) (kept, bool) {
+	p := new(grpc.PreparedMsg)
+	if p.Encode(cs, m) == nil {
+		return kept{prepared: p}, true
+	}
+	wire, err := proto.Marshal(m)
+	if err != nil {
+		return kept{}, false
+	}
+	return kept{wire: wire, typ: m.ProtoReflect().Type()}, true
+}
+
+// message returns what to send to replay k.
+func (k kept) message() (any, error) {
+	if k.prepared != nil {
+		return k.prepared, nil
+	}
+	m := k.typ.New().Interface()
+	return m, proto.Unmarshal(k.wire, m)
 }

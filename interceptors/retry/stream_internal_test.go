@@ -4,13 +4,19 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"strings"
 	"testing"
+	"testing/synctest"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
 // fakePlan is how a fake stream attempt behaves.
@@ -232,6 +238,77 @@ func FuzzStream(f *testing.F) {
 		s.mu.Unlock()
 		if got, _ := r.BufferedBytes(""); got != int64(held) || (ended != nil || committed) && got != 0 {
 			t.Fatalf("the target holds %d bytes, the stream keeps %d (ended: %v, committed: %v)", got, held, ended, committed)
+		}
+	})
+}
+
+// TestStreamKeepsPreparedMessages: on a stream made by grpc-go, the replay
+// buffer holds each sent message as gRPC's encoding of it (a
+// grpc.PreparedMsg), not a copy of the message, counts its wire bytes, and
+// the new attempt receives every message as sent.
+func TestStreamKeepsPreparedMessages(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var attempt int
+		svc := &grpctest.Service{ClientStreamFunc: func(s grpc.ClientStreamingServer[testpb.ClientStreamRequest, testpb.ClientStreamResponse]) error {
+			attempt++
+			var texts []string
+			for {
+				m, err := s.Recv()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				texts = append(texts, m.GetText())
+			}
+			if attempt == 1 {
+				return status.Error(codes.Unavailable, "down")
+			}
+			return s.SendAndClose(&testpb.ClientStreamResponse{Count: int32(len(texts)), Text: strings.Join(texts, ",")})
+		}}
+		env := grpctest.Start(t, svc, grpctest.Options{})
+		r, err := New(WithoutBudget(), WithSafeToRetry(true), WithBackoff(0, 1, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		streamer := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			return cc.NewStream(ctx, desc, method, opts...)
+		}
+		desc := &grpc.StreamDesc{ClientStreams: true}
+		cs, err := r.StreamClientInterceptor()(t.Context(), desc, env.Conn, testpb.TestService_ClientStream_FullMethodName, streamer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := []string{"one", strings.Repeat("two", 100), ""}
+		wire := 0
+		for _, text := range texts {
+			m := &testpb.ClientStreamRequest{Text: text}
+			wire += proto.Size(m)
+			if err := cs.SendMsg(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := cs.(*clientStream)
+		s.mu.Lock()
+		for i, k := range s.buf {
+			if k.prepared == nil || k.wire != nil {
+				t.Errorf("message %d is kept as %+v; want a grpc.PreparedMsg only", i, k)
+			}
+		}
+		if len(s.buf) != len(texts) || s.bufBytes != wire {
+			t.Errorf("the buffer keeps %d messages, %d bytes; want %d, %d", len(s.buf), s.bufBytes, len(texts), wire)
+		}
+		s.mu.Unlock()
+		if err := cs.CloseSend(); err != nil {
+			t.Fatal(err)
+		}
+		var resp testpb.ClientStreamResponse
+		if err := cs.RecvMsg(&resp); err != nil {
+			t.Fatal(err)
+		}
+		if attempt != 2 || resp.GetText() != strings.Join(texts, ",") {
+			t.Errorf("attempt %d read %q; want attempt 2 to read %q", attempt, resp.GetText(), strings.Join(texts, ","))
 		}
 	})
 }
