@@ -1,0 +1,52 @@
+// Package endpoint carries, in a call's context, which endpoint served the
+// call's last attempt, so that a load-balancing policy can send the next
+// attempt (a retry or a hedge) to another endpoint.
+//
+// The retry interceptor puts one Slot in the context of a call, before its
+// first attempt; every attempt's context derives from it. The outlier
+// policy's picker reads the Slot (when there is one) to avoid the endpoint
+// named in it, and records there the endpoint it chose. A context without a
+// Slot costs the picker one context lookup and nothing else.
+package endpoint
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// ID names one endpoint of a load-balancing policy. Endpoints are compared
+// by pointer: the policy keeps one ID per endpoint for the endpoint's life.
+type ID struct {
+	// Addr is the endpoint's first address, for logs.
+	Addr string
+}
+
+// Slot records the endpoint that served a call's latest attempt. It is safe
+// for concurrent use by the attempts (hedges) of one call.
+type Slot struct {
+	last atomic.Pointer[ID]
+}
+
+type slotKey struct{}
+
+// WithSlot returns a child of ctx that carries a new, empty Slot, and the
+// Slot.
+func WithSlot(ctx context.Context) (context.Context, *Slot) {
+	s := new(Slot)
+	return context.WithValue(ctx, slotKey{}, s), s
+}
+
+// SlotFrom returns the Slot that ctx carries, or nil.
+func SlotFrom(ctx context.Context) *Slot {
+	if ctx == nil {
+		return nil
+	}
+	s, _ := ctx.Value(slotKey{}).(*Slot)
+	return s
+}
+
+// Last returns the endpoint that served the latest attempt, or nil.
+func (s *Slot) Last() *ID { return s.last.Load() }
+
+// Served records that id serves the attempt being picked.
+func (s *Slot) Served(id *ID) { s.last.Store(id) }
