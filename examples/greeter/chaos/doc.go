@@ -7,7 +7,7 @@
 // bounds, and that nothing is left behind. The package has no API: it holds
 // only tests.
 //
-//	go test -race -v ./examples/greeter/chaos/
+//	go -C examples test -race -v ./greeter/chaos/
 //
 // prints a table per scenario, for example
 //

@@ -20,9 +20,9 @@
 //
 // Usage:
 //
-//	go build -o .bin/greeter-server ./examples/greeter/server
-//	go build -o .bin/greeter-client ./examples/greeter/client
-//	go run ./examples/greeter/demo -bin .bin [-quick] [-errors=false] [-compare=false]
+//	go -C examples build -o ../.bin/greeter-server ./greeter/server
+//	go -C examples build -o ../.bin/greeter-client ./greeter/client
+//	go -C examples run ./greeter/demo -bin ../.bin [-quick] [-errors=false] [-compare=false]
 package main
 
 import (

@@ -39,7 +39,8 @@ type server struct {
 func startServer(ctx context.Context, bin string, w io.Writer, label string, extra ...string) (*server, error) {
 	path := filepath.Join(bin, "greeter-server")
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%w (build it with: go build -o %s ./examples/greeter/server)", err, path)
+		abs, _ := filepath.Abs(path)
+		return nil, fmt.Errorf("%w (build it in the examples module: go build -o %s ./greeter/server)", err, abs)
 	}
 	args := append([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}, extra...)
 	fmt.Fprintf(w, "Starting the %s:\n  $ %s %s\n", label, path, strings.Join(args, " "))
