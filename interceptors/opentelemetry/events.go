@@ -1,0 +1,99 @@
+package opentelemetry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+
+	"github.com/bulwarkrpc/bulwark/breaker"
+	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
+	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
+	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
+)
+
+// The span events, and their attribute keys. Durations are in seconds.
+const (
+	eventRetry            = "bulwark.retry"
+	eventHedge            = "bulwark.hedge"
+	eventRetryStop        = "bulwark.retry.stop"
+	eventCircuitRejected  = "bulwark.circuit.rejected"
+	eventLimiterRejected  = "bulwark.limiter.rejected"
+	eventDeadlineDefault  = "bulwark.deadline.default"
+	eventDeadlineRejected = "bulwark.deadline.rejected"
+
+	keyAttempt    = "bulwark.attempt"
+	keyAttempts   = "bulwark.attempts"
+	keyDelay      = "bulwark.delay"
+	keyBudget     = "bulwark.retry.budget"
+	keyRetryAfter = "bulwark.retry_after"
+	keyTimeout    = "bulwark.timeout"
+)
+
+// defaultDeadlineEvent adds bulwark.deadline.default to span, once per call,
+// when the caller set no deadline and the call now has one: the deadline
+// interceptor, outside the retrier, gave it its default timeout.
+func defaultDeadlineEvent(ctx context.Context, span trace.Span) {
+	c := callFrom(ctx)
+	if c == nil || !c.noDeadline {
+		return
+	}
+	d, ok := ctx.Deadline()
+	if !ok || c.deadlineNoted.Swap(true) {
+		return
+	}
+	span.AddEvent(eventDeadlineDefault, trace.WithAttributes(attribute.Float64(keyTimeout, time.Until(d).Seconds())))
+}
+
+// rejectionEvent adds to span the event of a local refusal that err is, if
+// it is one. On the server (fromStatus), where the error boundary has
+// turned the refusal into a status, the application code tells it.
+func rejectionEvent(span trace.Span, err error, fromStatus bool) {
+	var oe *circuit.OpenError
+	var re *concurrency.RejectError
+	var te *deadline.TooShortError
+	switch {
+	case errors.As(err, &oe):
+		span.AddEvent(eventCircuitRejected, trace.WithAttributes(
+			attribute.String(keyTarget, oe.Target), attribute.String(keyMethod, trimMethod(oe.Method)),
+			attribute.Float64(keyRetryAfter, oe.Remaining().Seconds())))
+	case errors.Is(err, breaker.ErrOpen):
+		span.AddEvent(eventCircuitRejected)
+	case errors.As(err, &re):
+		span.AddEvent(eventLimiterRejected, trace.WithAttributes(
+			attribute.String(keyMethod, trimMethod(re.Method)), attribute.String(keyReason, re.Reason.String())))
+	case errors.As(err, &te), errors.Is(err, deadline.ErrTooShort):
+		span.AddEvent(eventDeadlineRejected)
+	case fromStatus:
+		ae, ok := errdetails.FromError(err)
+		if !ok {
+			return
+		}
+		switch ae.Code {
+		case errdetails.CodeCircuitOpen:
+			span.AddEvent(eventCircuitRejected, trace.WithAttributes(attribute.Float64(keyRetryAfter, ae.RetryAfter.Seconds())))
+		case errdetails.CodeServerOverloaded:
+			span.AddEvent(eventLimiterRejected, trace.WithAttributes(attribute.Float64(keyRetryAfter, ae.RetryAfter.Seconds())))
+		case errdetails.CodeDeadlineTooShort:
+			span.AddEvent(eventDeadlineRejected)
+		}
+	}
+}
+
+// appError counts the application error err carries, if any, on ctr.
+func (t *Telemetry) appError(ctx context.Context, ctr metric.Int64Counter, cache *attrCache, method, target string, code codes.Code, err error) {
+	ae, ok := errdetails.FromError(err)
+	if !ok {
+		return
+	}
+	app := ae.Code
+	if _, known := t.registry.Lookup(app); !known {
+		app = "OTHER"
+	}
+	ctr.Add(ctx, 1, cache.get(attrKey{method: method, target: target, code: code, extra: app}).add...)
+}
