@@ -109,6 +109,14 @@ func startCluster(t *testing.T, n, initial int, config string, opts ...outlier.O
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	c.conn, c.client = conn, testpb.NewTestServiceClient(conn)
+	// Warm up until every resolved backend is connected and serving, then
+	// start the counts from zero, so that round_robin shares evenly.
+	for _, b := range c.backends[:initial] {
+		c.runUntil(t, b, 1)
+	}
+	for _, b := range c.backends {
+		b.calls.Store(0)
+	}
 	return c
 }
 

@@ -131,9 +131,10 @@ func TestSlowReplicaEjected(t *testing.T) {
 		c.backends[0].set(func(ctx context.Context, _ int64) error {
 			select {
 			case <-ctx.Done():
+				return status.FromContextError(ctx.Err()).Err()
 			case <-time.After(time.Hour):
+				return nil
 			}
-			return nil
 		})
 		failed := 0
 		for range 300 {
@@ -163,7 +164,7 @@ func TestCallerDeadlineDoesNotEject(t *testing.T) {
 		c := startCluster(t, 3, 0, `{}`)
 		c.backends[0].set(func(ctx context.Context, _ int64) error {
 			<-ctx.Done()
-			return nil
+			return status.FromContextError(ctx.Err()).Err()
 		})
 		for range 30 {
 			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
