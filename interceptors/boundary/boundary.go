@@ -6,16 +6,21 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/method"
+	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/sent"
 )
 
 // PushbackKey is the trailer through which gRPC clients in every language
@@ -105,21 +110,31 @@ func (b *Boundary) Convert(ctx context.Context, fullMethod string, err error, se
 	if err == nil {
 		return nil
 	}
+	own := refusal.Is(err) // this server's own refusal, made before the handler ran
 	var ae *errdetails.ApplicationError
 	if errors.As(err, &ae) && ae != nil {
-		return b.application(ctx, fullMethod, ae, err, setTrailer)
+		if ae.Remote() {
+			return b.downstream(ctx, fullMethod, ae, err, setTrailer)
+		}
+		return b.application(ctx, fullMethod, ae, err, own, setTrailer)
 	}
 	var gs interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &gs) {
 		if st := gs.GRPCStatus(); st != nil && st.Code() != codes.OK {
-			return &sent{err: err, st: st}
+			switch remote, ok := errdetails.FromStatus(st); {
+			case own:
+				return &sent.Error{Cause: err, Status: st}
+			case ok:
+				return b.downstream(ctx, fullMethod, remote, err, setTrailer)
+			}
+			return b.status(ctx, fullMethod, err, st)
 		}
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		return &sent{err: err, st: status.New(codes.Canceled, "request canceled")}
+		return &sent.Error{Cause: err, Status: status.New(codes.Canceled, "request canceled")}
 	case errors.Is(err, context.DeadlineExceeded):
-		return &sent{err: err, st: status.New(codes.DeadlineExceeded, "deadline exceeded")}
+		return &sent.Error{Cause: err, Status: status.New(codes.DeadlineExceeded, "deadline exceeded")}
 	}
 	id := requestid.Ensure(ctx)
 	b.opts.logger.LogAttrs(ctx, slog.LevelError, "unknown error sent as INTERNAL",
@@ -127,10 +142,13 @@ func (b *Boundary) Convert(ctx context.Context, fullMethod string, err error, se
 	return b.internal(fullMethod, id, err, nil)
 }
 
-// application sends an ApplicationError: a copy with the domain and request
-// id filled in, so a shared error value is never changed.
-func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errdetails.ApplicationError, err error, setTrailer func(context.Context, metadata.MD) error) error {
+// application sends an ApplicationError made in this process: a copy with
+// the domain and request id filled in, so a shared error value is never
+// changed. Only this server's own refusals (own) may say unprocessed: an
+// error that came out of the handler came after the handler ran.
+func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errdetails.ApplicationError, err error, own bool, setTrailer func(context.Context, metadata.MD) error) error {
 	cp := *ae
+	cp.Unprocessed = cp.Unprocessed && own
 	if cp.Domain == "" {
 		cp.Domain = b.domain(fullMethod)
 	}
@@ -155,7 +173,76 @@ func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errde
 	if b.opts.debugInfo {
 		st = cp.DebugStatus()
 	}
-	return &sent{err: err, st: st}
+	return &sent.Error{Cause: err, Status: st}
+}
+
+// downstream sends an error that the handler passed on from one of its own
+// outgoing calls: the downstream policy picks what to keep, then it is sent
+// as this server's own application error, never unprocessed, without
+// DebugInfo unless this server opts in, and within the size bound.
+func (b *Boundary) downstream(ctx context.Context, fullMethod string, remote *errdetails.ApplicationError, err error, setTrailer func(context.Context, metadata.MD) error) error {
+	fwd := b.opts.downstream(ctx, remote)
+	if fwd == nil || fwd.Remote() {
+		// A policy that returns nothing, or the remote error itself, gets
+		// the default: a remote error's status would be forwarded as it
+		// came.
+		fwd = Forward(ctx, remote)
+	}
+	if !b.opts.debugInfo {
+		fwd.Debug = nil
+	}
+	return b.application(ctx, fullMethod, fwd, err, false, setTrailer)
+}
+
+// Forward is the default DownstreamPolicy. It keeps the gRPC code, the
+// application code, the safe message, the retryability and retry hint, the
+// field violations, the domain, the request id and the time of remote, and
+// leaves out the rest: its typed details, preconditions, quotas, resource
+// and DebugInfo were written for this server, not for its callers. remote
+// becomes the cause, for this server's logs.
+func Forward(_ context.Context, remote *errdetails.ApplicationError) *errdetails.ApplicationError {
+	e := errdetails.New(remote.Code, remote.Message,
+		errdetails.WithCause(remote), errdetails.WithGRPCCode(remote.GRPCCode),
+		errdetails.WithRetryable(remote.Retryable), errdetails.WithRetryAfter(remote.RetryAfter),
+		errdetails.WithDomain(remote.Domain), errdetails.WithRequestID(remote.RequestID))
+	if !remote.Time.IsZero() {
+		e.Time = remote.Time
+	}
+	e.Violations = slices.Clone(remote.Violations)
+	return e
+}
+
+// status sends a status that carries no application error: one the handler
+// built (status.Error(codes.NotFound, "...")), one a server that is not
+// Bulwark sent, or one grpc-go made for a failed outgoing call. A status
+// within the bounds goes out byte for byte as it is. Otherwise grpc-go's
+// own transport errors, which name addresses and connection states, become
+// a plain UNAVAILABLE; DebugInfo is dropped unless this server opts in; a
+// message over errdetails.MaxMessageBytes is cut; and details are dropped
+// from the last until the status fits in errdetails.MaxStatusBytes.
+func (b *Boundary) status(ctx context.Context, fullMethod string, err error, st *status.Status) error {
+	if transportError(st) {
+		b.opts.logger.LogAttrs(ctx, slog.LevelWarn, "transport error of an outgoing call sent as UNAVAILABLE",
+			slog.String("grpc.method", fullMethod), slog.String("request_id", requestid.Ensure(ctx)), slog.Any("error", err))
+		return &sent.Error{Cause: err, Status: status.New(codes.Unavailable, unavailableMessage)}
+	}
+	p := st.Proto()
+	changed := false
+	if !b.opts.debugInfo {
+		n := len(p.Details)
+		p.Details = slices.DeleteFunc(p.Details, func(a *anypb.Any) bool { return a.MessageName() == debugInfoName })
+		changed = len(p.Details) != n
+	}
+	if len(p.Message) > errdetails.MaxMessageBytes {
+		p.Message, changed = truncate(p.Message, errdetails.MaxMessageBytes), true
+	}
+	for len(p.Details) > 0 && proto.Size(p) > errdetails.MaxStatusBytes {
+		p.Details, changed = p.Details[:len(p.Details)-1], true
+	}
+	if !changed {
+		return &sent.Error{Cause: err, Status: st}
+	}
+	return &sent.Error{Cause: err, Status: status.FromProto(p)}
 }
 
 // pushback returns the grpc-retry-pushback-ms value for e, or "" for none:
@@ -188,7 +275,7 @@ func (b *Boundary) internal(fullMethod, id string, cause error, stack []string) 
 		ae.Debug = &errdetails.Debug{Detail: cause.Error(), Stack: stack}
 		st = ae.DebugStatus()
 	}
-	return &sent{err: ae, st: st}
+	return &sent.Error{Cause: ae, Status: st}
 }
 
 func (b *Boundary) domain(fullMethod string) string {
@@ -197,15 +284,3 @@ func (b *Boundary) domain(fullMethod string) string {
 	}
 	return method.Service(fullMethod)
 }
-
-// sent is an error as the boundary sends it: st goes on the wire, while err,
-// the handler's own error, stays visible to errors.Is and errors.As in the
-// interceptors outside the boundary (logging, metrics).
-type sent struct {
-	err error
-	st  *status.Status
-}
-
-func (s *sent) Error() string              { return s.err.Error() }
-func (s *sent) Unwrap() error              { return s.err }
-func (s *sent) GRPCStatus() *status.Status { return s.st }

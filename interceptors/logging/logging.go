@@ -12,6 +12,8 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
+	"github.com/bulwarkrpc/bulwark/internal/sent"
+	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
 // Logging logs finished calls to a *slog.Logger; its methods return the
@@ -52,7 +54,7 @@ func (l *Logging) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
 		err := handler(srv, ss)
-		l.log(ss.Context(), "server", info.FullMethod, rpc.Type(info.IsClientStream, info.IsServerStream), err, start)
+		l.log(ss.Context(), "server", unregistered.Method(srv, info.FullMethod), rpc.Type(info.IsClientStream, info.IsServerStream), err, start)
 		return err
 	}
 }
@@ -109,7 +111,7 @@ func (l *Logging) log(ctx context.Context, component, fullMethod, typ string, er
 		attrs = append(attrs, slog.String("request_id", id))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("grpc.error", err.Error()))
+		attrs = append(attrs, slog.String("grpc.error", logText(err)))
 		if ae, ok := errdetails.FromError(err); ok {
 			attrs = append(attrs, slog.String("app.code", ae.Code), slog.Bool("app.retryable", ae.Retryable))
 			if component == "client" && ae.RequestID != "" {
@@ -118,4 +120,15 @@ func (l *Logging) log(ctx context.Context, component, fullMethod, typ string, er
 		}
 	}
 	l.logger.LogAttrs(ctx, level, "finished call", attrs...)
+}
+
+// logText is the text of err for this process's log: for an error the
+// server's boundary sent, the handler's own error rather than the message
+// the caller received.
+func logText(err error) string {
+	var s *sent.Error
+	if errors.As(err, &s) && s.Cause != nil {
+		return s.Cause.Error()
+	}
+	return err.Error()
 }

@@ -1,0 +1,28 @@
+// Package sent holds the error a server's error boundary returns: the
+// status that goes on the wire, and the handler's own error behind it for
+// the interceptors outside the boundary (logging, metrics).
+package sent
+
+import "google.golang.org/grpc/status"
+
+// Error is an error as the boundary sends it. Its text is the status
+// message, not the handler's error: an interceptor outside the boundary
+// that wraps it (fmt.Errorf("audit: %w", err)) makes grpc-go send the
+// wrapper's text as the status message, and that text must not carry the
+// cause. Unwrap gives the handler's error, so errors.Is and errors.As see
+// it; the logging interceptor logs Cause.
+type Error struct {
+	// Cause is the handler's own error, for this server's logs.
+	Cause error
+	// Status is what the caller receives.
+	Status *status.Status
+}
+
+// Error returns the message the caller receives.
+func (e *Error) Error() string { return e.Status.Message() }
+
+// Unwrap returns the handler's own error.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// GRPCStatus returns the status the caller receives.
+func (e *Error) GRPCStatus() *status.Status { return e.Status }
