@@ -13,6 +13,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
+	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
 // rpcVecs are the standard RPC metrics of one side, named and labelled as in
@@ -166,7 +167,10 @@ func (m *Metrics) streamServer() grpc.StreamServerInterceptor {
 	v := m.server
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
-		c := v.forMethod(info.FullMethod, rpc.Type(info.IsClientStream, info.IsServerStream))
+		// Methods the server has not registered (grpc.UnknownServiceHandler)
+		// share the labels grpc_service="other", grpc_method="other": their
+		// names are the caller's to choose.
+		c := v.forMethod(unregistered.Method(srv, info.FullMethod), rpc.Type(info.IsClientStream, info.IsServerStream))
 		c.started.Inc()
 		err := handler(srv, &serverStream{ServerStream: ss, c: c})
 		c.finish(err, start)
