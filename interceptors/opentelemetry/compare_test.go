@@ -125,8 +125,8 @@ func TestSameAsGRPC(t *testing.T) {
 	// The calls the test made, as both count them.
 	started := got["grpc.server.call.started"].points
 	for attrs, n := range map[string]int64{
-		"grpc.method=bulwark.testing.v1.TestService/Unary":        7,
-		"grpc.method=other":                                       1,
+		"grpc.method=bulwark.testing.v1.TestService/Unary": 7,
+		"grpc.method=other": 1,
 		"grpc.method=bulwark.testing.v1.TestService/ServerStream": 1,
 	} {
 		if started[attrs].count != n {
