@@ -17,8 +17,16 @@
 //     interceptors only, with a fake transport and handler.
 //   - grpc_test.go: the same stacks on both sides of real connections
 //     (bufconn and TCP on 127.0.0.1), serial and parallel.
+//   - composed_test.go: the client, server and stream chains composed as
+//     grpc-go composes them (a closure per interceptor per call), with a
+//     fake transport; chain_test.go folds its closures once instead.
+//   - cmd/e2e (make bench-e2e): whole calls over TCP, client and server in
+//     one process, closed loops at 8 and 64 callers and server streams, as
+//     paired ratios to bare gRPC over interleaved rounds; profile.sh runs it
+//     under the CPU and allocation profilers.
 //
-// Run them with `make bench` from the repository root, or bench/run.sh,
+// The stacks themselves are built by internal/stacks. Run them with
+// `make bench` from the repository root, or bench/run.sh,
 // which also prints the README's tables (cmd/benchtable).
 //
 // # Tests

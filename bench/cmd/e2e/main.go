@@ -5,9 +5,13 @@
 //
 // Usage:
 //
-//	e2e [-rounds 6] [-calls 20000] [-inflight 8,64] [-streams 400]
+//	e2e [-rounds 6] [-calls 20000] [-inflight 8,64] [-streams 2000]
 //	    [-messages 100] [-streams-inflight 8] [-impls bare,bulwark,...]
 //	    [-cpuprofile f] [-memprofile f] [-memprofilerate n]
+//
+// bare-deadline is bare gRPC with a 10 s deadline on every call: what the
+// default deadline costs gRPC itself. To profile one implementation alone,
+// leave bare out (-impls=bulwark); profile.sh does so.
 //
 // Each measurement's raw figures go to standard error, the table to
 // standard output. With -memprofile, the allocation profile is written
@@ -36,10 +40,10 @@ func main() {
 		rounds      = flag.Int("rounds", 6, "rounds; each runs every implementation on every workload once")
 		calls       = flag.Int("calls", 20000, "unary calls per implementation, workload and round")
 		inflight    = flag.String("inflight", "8,64", "callers of the unary workloads, comma separated")
-		streams     = flag.Int("streams", 400, "server-streaming calls per implementation and round (0: none)")
+		streams     = flag.Int("streams", 2000, "server-streaming calls per implementation and round (0: none)")
 		messages    = flag.Int("messages", 100, "messages per server-streaming call")
 		streamsOpen = flag.Int("streams-inflight", 8, "callers of the server-streaming workload")
-		impls       = flag.String("impls", strings.Join(stacks.Impls, ","), "implementations; bare is always added")
+		impls       = flag.String("impls", strings.Join(append(stacks.Impls, "bare-deadline"), ","), "implementations; ratios need bare")
 		log         = flag.Bool("log", true, "the stacks log finished calls (to io.Discard at Info)")
 		cpuprofile  = flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to this file")
 		memprofile  = flag.String("memprofile", "", "write allocation profiles to this file (and this file.base)")
@@ -54,15 +58,17 @@ func main() {
 		StreamsOpen: *streamsOpen, Warmup: 500, Progress: os.Stderr,
 	}
 	for _, f := range strings.Split(*inflight, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
 			fail(fmt.Errorf("-inflight: %w", err))
 		}
 		cfg.InFlight = append(cfg.InFlight, n)
 	}
-	cfg.Impls = []string{"bare"}
 	for _, impl := range strings.Split(*impls, ",") {
-		if impl = strings.TrimSpace(impl); impl != "bare" && impl != "" {
+		if impl = strings.TrimSpace(impl); impl != "" {
 			cfg.Impls = append(cfg.Impls, impl)
 		}
 	}

@@ -35,8 +35,9 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
-// Config bounds a run. Every field must be positive (Impls and InFlight
-// not empty); Impls must include "bare", the base of the ratios.
+// Config bounds a run. Rounds, Calls and Warmup must be positive; InFlight
+// may be empty only with Streams. Without "bare" in Impls (for example to
+// profile one implementation alone) there are no ratios.
 type Config struct {
 	Impls    []string // implementations of internal/stacks
 	Log      bool     // the stacks log finished calls (to io.Discard at Info)
@@ -183,11 +184,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func (cfg Config) check() error {
 	var errs []error
-	if !slices.Contains(cfg.Impls, "bare") {
-		errs = append(errs, errors.New("e2e: Impls must include bare, the base of the ratios"))
+	if len(cfg.Impls) == 0 {
+		errs = append(errs, errors.New("e2e: no implementation"))
 	}
-	if cfg.Rounds < 1 || cfg.Calls < 1 || cfg.Warmup < 1 || len(cfg.InFlight) == 0 {
-		errs = append(errs, errors.New("e2e: Rounds, Calls, Warmup and InFlight must be positive"))
+	if cfg.Rounds < 1 || cfg.Calls < 1 || cfg.Warmup < 1 {
+		errs = append(errs, errors.New("e2e: Rounds, Calls and Warmup must be positive"))
+	}
+	if len(cfg.InFlight) == 0 && cfg.Streams == 0 {
+		errs = append(errs, errors.New("e2e: no workload: give InFlight or Streams"))
 	}
 	for _, n := range cfg.InFlight {
 		if n < 1 {
@@ -407,13 +411,13 @@ func (r *Result) Rows() []Row {
 				if s.Impl != impl || s.Workload != w {
 					continue
 				}
-				b, ok := bare[key{w, s.Round}]
-				if !ok {
-					continue
-				}
 				row.Rounds++
 				atp, ap50, ap99 = append(atp, s.Throughput()), append(ap50, float64(s.P50)), append(ap99, float64(s.P99))
 				aperop, aalloc = append(aperop, float64(s.PerOp())), append(aalloc, s.AllocsPerOp())
+				b, ok := bare[key{w, s.Round}]
+				if !ok {
+					continue // no ratios without bare
+				}
 				tp = append(tp, s.Throughput()/b.Throughput())
 				p50 = append(p50, float64(s.P50)/float64(b.P50))
 				p99 = append(p99, float64(s.P99)/float64(b.P99))
@@ -439,14 +443,24 @@ func (r *Result) Markdown(w io.Writer) {
 	fmt.Fprintln(w, "| workload | impl | calls/s | × bare (median, min–max) | time/call × bare | p50 | p50 × bare | p99 | p99 × bare | allocs/call | − bare |")
 	fmt.Fprintln(w, "|---|---|---:|---|---|---:|---|---:|---|---:|---:|")
 	for _, row := range r.Rows() {
-		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %.1f | %+.1f |\n",
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %.1f | %s |\n",
 			row.Workload, row.Impl, row.Throughput, ratio(row.ThroughputRatio), ratio(row.PerOpRatio),
 			round(row.P50), ratio(row.P50Ratio), round(row.P99), ratio(row.P99Ratio),
-			row.Allocs, row.AllocsDelta.Median)
+			row.Allocs, delta(row))
 	}
 }
 
+func delta(row Row) string {
+	if row.ThroughputRatio == (Ratio{}) {
+		return "–"
+	}
+	return fmt.Sprintf("%+.1f", row.AllocsDelta.Median)
+}
+
 func ratio(r Ratio) string {
+	if r == (Ratio{}) {
+		return "–"
+	}
 	return fmt.Sprintf("%.3f× (%.3f–%.3f)", r.Median, r.Min, r.Max)
 }
 

@@ -44,11 +44,24 @@ func TestRunSmoke(t *testing.T) {
 	}
 }
 
+// TestRunAlone runs one implementation without bare: figures, no ratios.
+func TestRunAlone(t *testing.T) {
+	res, err := Run(t.Context(), Config{Impls: []string{"bulwark"}, Rounds: 1, Calls: 20, InFlight: []int{2}, Warmup: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := res.Rows()
+	if len(rows) != 1 || rows[0].Rounds != 1 || rows[0].Throughput <= 0 || rows[0].ThroughputRatio != (Ratio{}) {
+		t.Errorf("rows %+v: want one with figures and no ratios", rows)
+	}
+}
+
 func TestConfigRefused(t *testing.T) {
 	for name, cfg := range map[string]Config{
-		"no bare":     {Impls: []string{"bulwark"}, Rounds: 1, Calls: 1, InFlight: []int{1}, Warmup: 1},
+		"no impl":     {Rounds: 1, Calls: 1, InFlight: []int{1}, Warmup: 1},
 		"no calls":    {Impls: []string{"bare"}, Rounds: 1, InFlight: []int{1}, Warmup: 1},
-		"no callers":  {Impls: []string{"bare"}, Rounds: 1, Calls: 1, Warmup: 1},
+		"no workload": {Impls: []string{"bare"}, Rounds: 1, Calls: 1, Warmup: 1},
+		"no callers":  {Impls: []string{"bare"}, Rounds: 1, Calls: 1, InFlight: []int{0}, Warmup: 1},
 		"no messages": {Impls: []string{"bare"}, Rounds: 1, Calls: 1, InFlight: []int{1}, Warmup: 1, Streams: 1, StreamsOpen: 1},
 	} {
 		t.Run(name, func(t *testing.T) {

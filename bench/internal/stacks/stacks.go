@@ -18,6 +18,10 @@
 //     recovery (server) interceptors, since failsafe-go has neither metrics
 //     nor a timeout interceptor.
 //   - bare: no interceptor at all: the floor.
+//   - bare-deadline: bare gRPC whose calls get a 10 s deadline when the
+//     caller set none, like the default timeouts above, from one
+//     interceptor: what a deadline costs gRPC itself (a timer on each side,
+//     the grpc-timeout header), not part of Impls.
 //
 // With log on, each stack also logs finished calls to a *slog.Logger
 // writing JSON to io.Discard at level Info: Bulwark through its chain
@@ -96,6 +100,8 @@ func New(impl string, log bool) (Stack, error) {
 	switch impl {
 	case "bare":
 		return Stack{Close: func() {}}, nil
+	case "bare-deadline":
+		return Stack{Client: []grpc.UnaryClientInterceptor{defaultTimeout}, Close: func() {}}, nil
 	case "bulwark":
 		return bulwark(log)
 	case "grpcmiddleware":
@@ -104,6 +110,16 @@ func New(impl string, log bool) (Stack, error) {
 		return failsafe(log), nil
 	}
 	return Stack{}, fmt.Errorf("stacks: no stack %q", impl)
+}
+
+// defaultTimeout gives a call without a deadline one of 10 s.
+func defaultTimeout(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
 func bulwark(log bool) (Stack, error) {
