@@ -78,7 +78,7 @@ type hopConfig struct {
 	frontendOuter []grpc.UnaryServerInterceptor
 }
 
-func serverChain(t *testing.T, opts []interceptors.ServerOption) *interceptors.ServerChain {
+func serverChain(t testing.TB, opts []interceptors.ServerOption) *interceptors.ServerChain {
 	t.Helper()
 	ch, err := interceptors.NewServerChain(append([]interceptors.ServerOption{interceptors.WithLogger(quiet)}, opts...)...)
 	if err != nil {
@@ -87,7 +87,7 @@ func serverChain(t *testing.T, opts []interceptors.ServerOption) *interceptors.S
 	return ch
 }
 
-func clientChain(t *testing.T, opts []interceptors.ClientOption) *interceptors.ClientChain {
+func clientChain(t testing.TB, opts []interceptors.ClientOption) *interceptors.ClientChain {
 	t.Helper()
 	ch, err := interceptors.NewClientChain(append([]interceptors.ClientOption{interceptors.WithLogger(quiet)}, opts...)...)
 	if err != nil {
