@@ -67,191 +67,230 @@ func (d *deliveries) deliver(res *hedgeResult) {
 	}
 }
 
-// hedge runs a hedged unary call (gRFC A6's hedging policy): attempt 1 at
-// once, another every hedging delay while none has answered, the next at
-// once after a retryable failure, up to p.hedgeAttempts in all. The first
-// answer that is not a retryable failure wins. ok is false, and nothing was
-// sent, when reply is not a proto.Message.
-func (r *Retrier) hedge(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, p *policy, t *target) (err error, ok bool) {
-	template, ok := reply.(proto.Message)
-	if !ok {
-		return nil, false
-	}
-	dv, opts := splitDeliveries(opts)
+// hedge is the state of a hedged unary call (gRFC A6's hedging policy),
+// kept by the goroutine that runs it: attempt 1 at once, another every
+// hedging delay while none has answered, the next at once after a
+// retryable failure (or after the server's delay), up to the policy's
+// hedging attempts in all. The first answer that is not a retryable
+// failure wins. Whether a failure ends the call or another attempt may
+// follow is call.judge's decision, and whether an attempt may go
+// call.admit's, as for every call.
+type hedge struct {
+	c        *call
+	template proto.Message // the caller's reply
+	dv       deliveries    // the caller's header, trailer and peer options
+	opts     []grpc.CallOption
+	cancel   context.CancelFunc // cancels every attempt
+	results  chan hedgeResult   // room for every attempt
+
+	timer   *time.Timer
+	timerOn bool
+	due     RetryEvent // what the timer stands for: the next hedge, or an attempt after a server delay
+
+	launched, outstanding int
+	last                  hedgeResult // the last failure, returned when none wins
+	lastReason            StopReason
+	stopped               bool // no more attempts
+	budget                bool // the budget stopped them
+}
+
+// hedge runs a hedged unary call whose reply is template.
+func (c *call) hedge(ctx context.Context, template proto.Message) error {
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	results := make(chan hedgeResult, p.hedgeAttempts)
-	id, idSet := "", false // what the attempts after the first send as x-request-id
-	launch := func(n int, prevErr error) {
-		if n > 1 && !idSet {
-			id, idSet = laterRequestID(ctx, prevErr), true
-		}
-		go hedgeAttempt(hctx, n, id, method, req, template, cc, invoker, opts, p.perAttemptTimeout, results)
+	h := &hedge{
+		c: c, template: template, cancel: cancel,
+		results:    make(chan hedgeResult, c.p.hedgeAttempts),
+		timer:      time.NewTimer(c.p.hedgeDelay),
+		lastReason: StopMaxAttempts,
 	}
-	c := call{r: r, ctx: ctx, method: method, cc: cc, t: t, p: p, hedged: true}
-
-	launch(1, nil)
-	launched, outstanding := 1, 1
-	timer := time.NewTimer(p.hedgeDelay)
-	defer timer.Stop()
-	timerOn := true
-	// What the timer stands for, for the observer.
-	pendingDelay, pendingReason, pendingErr := p.hedgeDelay, DelayHedge, error(nil)
-	var last hedgeResult
-	var lastReason StopReason = StopMaxAttempts
-	stopped := false // no more attempts: pushback, budget or deadline
-	var budgetErr bool
-
-	// end cancels the attempts still running and waits for them (gRFC A6:
-	// a hedged call returns when all its attempts have answered or been
-	// cancelled), so none outlives the call or touches req afterwards.
-	end := func(attempts int, err error, reason StopReason) error {
-		cancel()
-		for ; outstanding > 0; outstanding-- {
-			<-results
-		}
-		return c.finish(attempts, err, reason)
-	}
-
-	// giveUp ends a call whose attempts have all failed and that will make
-	// no more, with the last attempt's error.
-	giveUp := func() error {
-		err := last.err
-		if budgetErr {
-			err = &BudgetError{Target: t.name, Attempts: launched, Err: err}
-		}
-		dv.deliver(&last)
-		return end(launched, err, lastReason)
-	}
-
-	// next starts attempt launched+1 if the deadline and the budget allow.
-	next := func(delay time.Duration, reason DelayReason, prevErr error) {
-		if d, ok := ctx.Deadline(); ok && time.Until(d) < p.minAttemptTime {
-			stopped, lastReason = true, StopDeadline
-			return
-		}
-		if c.circuitOpenAfter(0) {
-			stopped, lastReason = true, StopCircuitOpen
-			return
-		}
-		allowed, level := t.tryRetry()
-		if !allowed {
-			stopped, lastReason, budgetErr = true, StopBudget, true
-			return
-		}
-		r.opts.observer.OnRetry(ctx, RetryEvent{
-			Method: method, Target: t.name, Attempt: launched + 1,
-			Delay: delay, Reason: reason, Err: prevErr, Budget: level,
-		})
-		launched++
-		outstanding++
-		launch(launched, prevErr)
-	}
-
+	defer h.timer.Stop()
+	h.dv, h.opts = splitDeliveries(c.opts)
+	h.launch(hctx, nil)
+	h.arm(c.p.hedgeDelay, RetryEvent{Delay: c.p.hedgeDelay, Reason: DelayHedge})
 	for {
-		var tick <-chan time.Time
-		if timerOn && !stopped && launched < p.hedgeAttempts {
-			tick = timer.C
-		}
+		var done bool
+		var err error
 		select {
-		case <-tick:
-			timerOn = false
-			next(pendingDelay, pendingReason, pendingErr)
-			if !stopped && launched < p.hedgeAttempts {
-				timer.Reset(p.hedgeDelay)
-				timerOn = true
-				pendingDelay, pendingReason, pendingErr = p.hedgeDelay, DelayHedge, nil
-			}
-			if outstanding == 0 && stopped {
-				// Every attempt had failed and the budget or the deadline
-				// refused the one this timer was waiting to start: nothing
-				// is left to wait for.
-				return giveUp(), true
-			}
-		case res := <-results:
-			outstanding--
-			pushback := pushbackOf(res.trailer)
-			r.sawPushback(t, pushback)
-			server, reason, stopPushback, hasServer := serverDelay(res.err, pushback)
-			o := r.opts.classifier.Classify(ctx, outcome.Result{Err: res.err, Pushback: pushback, AttemptTimedOut: res.timedOut})
-			if o == outcome.LocalReject && outstanding > 0 {
-				// Refused before the network (an open breaker, a full
-				// limiter): no answer, while the attempts still out may
-				// give one. No more hedges; a real failure, if one came,
-				// stays the error to return.
-				stopped, lastReason = true, StopNotRetryable
-				if last.err == nil {
-					last = res
-				}
-				continue
-			}
-			if res.err == nil || (!o.Retryable() && !stopPushback) {
-				// The winner: a good answer, or a failure that ends the call.
-				reason := StopSucceeded
-				if res.err == nil {
-					t.succeeded()
-					proto.Reset(template)
-					proto.Merge(template, res.reply)
-				} else {
-					reason = StopNotRetryable
-				}
-				dv.deliver(&res)
-				return end(launched, res.err, reason), true
-			}
-			t.failed()
-			last = res
-			switch {
-			case stopPushback:
-				stopped, lastReason = true, StopPushback
-			case !stopped && launched < p.hedgeAttempts:
-				if hasServer && server > 0 {
-					// The server's delay replaces the hedging delay once,
-					// unless the deadline leaves no time for it.
-					server = min(server, p.maxServerDelay)
-					if d, ok := ctx.Deadline(); ok && time.Until(d) < server+p.minAttemptTime {
-						stopped, lastReason = true, StopDeadline
-						break
-					}
-					timer.Reset(server)
-					timerOn = true
-					pendingDelay, pendingReason, pendingErr = server, reason, res.err
-				} else {
-					next(0, DelayHedge, res.err)
-					if !stopped && launched < p.hedgeAttempts {
-						timer.Reset(p.hedgeDelay)
-						timerOn = true
-						pendingDelay, pendingReason, pendingErr = p.hedgeDelay, DelayHedge, nil
-					}
-				}
-			}
-			if outstanding == 0 && (stopped || launched >= p.hedgeAttempts) {
-				return giveUp(), true
-			}
+		case <-h.tick():
+			done, err = h.onTick(ctx, hctx)
+		case res := <-h.results:
+			done, err = h.onResult(ctx, hctx, res)
 		case <-ctx.Done():
-			err := status.FromContextError(ctx.Err()).Err()
-			return end(launched, err, StopContext), true
+			done, err = true, h.end(ctx, status.FromContextError(ctx.Err()).Err(), StopContext)
+		}
+		if done {
+			return err
 		}
 	}
 }
 
-// hedgeAttempt makes attempt n of a hedged call into a fresh reply and
-// sends how it ended on results, which has room for every attempt. After
-// the first, the attempt sends id as x-request-id unless id is "".
-func hedgeAttempt(ctx context.Context, n int, id, method string, req any, template proto.Message, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, timeout time.Duration, results chan<- hedgeResult) {
-	res := hedgeResult{n: n, reply: template.ProtoReflect().New().Interface()}
-	actx := ctx
-	if n > 1 {
-		actx = laterAttempt(ctx, n, id)
+// more reports whether the call may still start attempts.
+func (h *hedge) more() bool { return !h.stopped && h.launched < h.c.p.hedgeAttempts }
+
+// tick returns the timer's channel while it stands for an attempt that may
+// still start, else nil.
+func (h *hedge) tick() <-chan time.Time {
+	if h.timerOn && h.more() {
+		return h.timer.C
 	}
-	var cancel context.CancelFunc
-	if timeout > 0 {
-		actx, cancel = outcome.WithAttemptTimeout(actx, timeout)
+	return nil
+}
+
+// arm sets the timer to start the attempt ev describes after d.
+func (h *hedge) arm(d time.Duration, ev RetryEvent) {
+	h.timer.Reset(d)
+	h.timerOn, h.due = true, ev
+}
+
+// stop ends the starting of attempts for reason. A server's request to
+// stop replaces an earlier reason.
+func (h *hedge) stop(reason StopReason) {
+	if reason == StopPushback || !h.stopped {
+		h.stopped, h.lastReason = true, reason
 	}
-	aopts := append(opts[:len(opts):len(opts)], grpc.Header(&res.header), grpc.Trailer(&res.trailer), grpc.Peer(&res.peer))
-	res.err = invoker(actx, method, req, res.reply, cc, aopts...)
+	if reason == StopBudget {
+		h.budget = true
+	}
+}
+
+// onTick starts the attempt the timer stood for, if admitted, and arms the
+// timer for the hedge after it. It reports whether the call has ended.
+func (h *hedge) onTick(ctx, hctx context.Context) (bool, error) {
+	h.timerOn = false
+	h.goNext(ctx, hctx, h.due)
+	if h.more() {
+		h.arm(h.c.p.hedgeDelay, RetryEvent{Delay: h.c.p.hedgeDelay, Reason: DelayHedge})
+	}
+	if h.outstanding == 0 && h.stopped {
+		// Every attempt had failed and the budget or the deadline refused
+		// the one this timer was waiting to start: nothing is left to
+		// wait for.
+		return true, h.giveUp(ctx)
+	}
+	return false, nil
+}
+
+// goNext starts the next attempt now if admit lets it go; otherwise no
+// more attempts start.
+func (h *hedge) goNext(ctx, hctx context.Context, ev RetryEvent) {
+	if reason, ok := h.c.admit(ctx, h.launched, 0, ev); !ok {
+		h.stop(reason)
+		return
+	}
+	h.launch(hctx, ev.Err)
+}
+
+// launch starts the next attempt; prevErr is the failure it follows, nil
+// for a hedge sent after the hedging delay.
+func (h *hedge) launch(ctx context.Context, prevErr error) {
+	h.launched++
+	h.outstanding++
+	if h.launched > 1 {
+		h.c.setLaterID(ctx, prevErr)
+	}
+	// The reply is made here: the caller's goroutine may reset the
+	// template once an attempt wins.
+	go h.attempt(ctx, h.launched, h.template.ProtoReflect().New().Interface())
+}
+
+// onResult handles the end of an attempt. It reports whether the call has
+// ended.
+func (h *hedge) onResult(ctx, hctx context.Context, res hedgeResult) (bool, error) {
+	h.outstanding--
+	c := h.c
+	if res.err == nil {
+		c.t.succeeded()
+		proto.Reset(h.template)
+		proto.Merge(h.template, res.reply)
+		h.dv.deliver(&res)
+		return true, h.end(ctx, nil, StopSucceeded)
+	}
+	pushback := pushbackOf(res.trailer)
+	c.r.sawPushback(c.t, pushback)
+	v := c.judge(ctx, h.launched, result{err: res.err, pushback: pushback, timedOut: res.timedOut})
+	switch {
+	case v.outcome == outcome.LocalReject && h.outstanding > 0:
+		// Refused before the network (an open breaker, a full limiter):
+		// no answer, while the attempts still out may give one. No more
+		// hedges; a real failure, if one came, stays the error to return.
+		h.stopped, h.lastReason = true, StopNotRetryable
+		if h.last.err == nil {
+			h.last = res
+		}
+		return false, nil
+	case v.stop == StopContext:
+		return true, h.end(ctx, status.FromContextError(ctx.Err()).Err(), StopContext)
+	case v.stop == StopNotRetryable:
+		// A failure that ends the call wins as an answer does.
+		h.dv.deliver(&res)
+		return true, h.end(ctx, res.err, StopNotRetryable)
+	}
+	h.last = res
+	h.follow(ctx, hctx, v, res.err)
+	if h.outstanding == 0 && !h.more() {
+		return true, h.giveUp(ctx)
+	}
+	return false, nil
+}
+
+// follow acts on judge's verdict v for a retryable failure, err: stop, or
+// start the next attempt at once, or after the server's delay when the
+// deadline leaves time for it.
+func (h *hedge) follow(ctx, hctx context.Context, v verdict, err error) {
+	switch {
+	case !v.retry:
+		h.stop(v.stop)
+	case !h.more():
+	case v.delay > 0:
+		// The server's delay replaces the hedging delay once.
+		if !h.c.fits(ctx, v.delay) {
+			h.stop(StopDeadline)
+			return
+		}
+		h.arm(v.delay, RetryEvent{Delay: v.delay, Reason: v.reason, Err: err})
+	default:
+		h.goNext(ctx, hctx, RetryEvent{Reason: DelayHedge, Err: err})
+		if h.more() {
+			h.arm(h.c.p.hedgeDelay, RetryEvent{Delay: h.c.p.hedgeDelay, Reason: DelayHedge})
+		}
+	}
+}
+
+// giveUp ends a call whose attempts have all failed and that will make no
+// more, with the last attempt's error.
+func (h *hedge) giveUp(ctx context.Context) error {
+	err := h.last.err
+	if h.budget {
+		err = &BudgetError{Target: h.c.t.name, Attempts: h.launched, Err: err}
+	}
+	h.dv.deliver(&h.last)
+	return h.end(ctx, err, h.lastReason)
+}
+
+// end cancels the attempts still running and waits for them (gRFC A6: a
+// hedged call returns when all its attempts have answered or been
+// cancelled), so that none outlives the call or touches req afterwards.
+func (h *hedge) end(ctx context.Context, err error, reason StopReason) error {
+	h.cancel()
+	for ; h.outstanding > 0; h.outstanding-- {
+		<-h.results
+	}
+	return h.c.finish(ctx, h.launched, err, reason)
+}
+
+// attempt makes attempt n of the hedged call into reply, a fresh message,
+// and sends how it ended on h.results. It runs on its own goroutine and
+// reads only what does not change while the call runs.
+func (h *hedge) attempt(ctx context.Context, n int, reply proto.Message) {
+	c := h.c
+	res := hedgeResult{n: n, reply: reply}
+	actx, cancel := c.attemptContext(ctx, n)
+	opts := append(h.opts[:len(h.opts):len(h.opts)], grpc.Header(&res.header), grpc.Trailer(&res.trailer), grpc.Peer(&res.peer))
+	res.err = c.invoker(actx, c.method, c.req, res.reply, c.cc, opts...)
 	if cancel != nil {
 		res.timedOut = outcome.AttemptTimedOut(actx, res.err)
 		cancel()
 	}
-	results <- res
+	h.results <- res
 }

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 )
@@ -111,7 +112,8 @@ func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 			t.succeeded()
 			return nil
 		}
-		return r.retryUnary(ctx, method, req, reply, cc, invoker, opts, r.policyFor(method), t, err, outcome.NoPushback, false)
+		c := call{r: r, method: method, cc: cc, t: t, p: r.policyFor(method), req: req, reply: reply, invoker: invoker, opts: opts}
+		return c.retry(ctx, result{err: err, pushback: outcome.NoPushback})
 	}
 }
 
@@ -122,73 +124,83 @@ func (r *Retrier) unarySlow(ctx context.Context, method string, req, reply any, 
 	if err != nil {
 		return &callOptionError{err: err}
 	}
-	t := r.target(cc)
-	t.call()
+	c := call{r: r, method: method, cc: cc, t: r.target(cc), p: p, req: req, reply: reply, invoker: invoker, opts: opts}
+	c.t.call()
 	if p.hedgeAttempts > 1 && p.maxAttempts > 1 && r.idempotent(method, p) {
-		if err, ok := r.hedge(ctx, method, req, reply, cc, invoker, opts, p, t); ok {
-			return err
+		// Each hedged attempt needs a reply of its own.
+		if template, ok := reply.(proto.Message); ok {
+			hc := c
+			hc.hedged = true
+			return hc.hedge(ctx, template)
 		}
 	}
-	pushback, timedOut, err := r.attempt(ctx, 1, "", method, req, reply, cc, invoker, opts, p, t)
-	if err == nil {
-		t.succeeded()
+	res := c.attempt(ctx, 1)
+	if res.err == nil {
+		c.t.succeeded()
 		return nil
 	}
-	return r.retryUnary(ctx, method, req, reply, cc, invoker, opts, p, t, err, pushback, timedOut)
+	return c.retry(ctx, res)
 }
 
-// retryUnary retries a unary call whose first attempt failed with err.
-func (r *Retrier) retryUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, p *policy, t *target, err error, pushback time.Duration, timedOut bool) error {
-	c := call{r: r, ctx: ctx, method: method, cc: cc, t: t, p: p}
-	id, idSet := "", false // what the attempts after the first send as x-request-id
+// result is how an attempt ended.
+type result struct {
+	err      error
+	pushback time.Duration // the grpc-retry-pushback-ms read, or outcome.NoPushback
+	timedOut bool          // the per-attempt timeout ended it
+}
+
+// retry retries a unary call whose first attempt failed with res.
+func (c *call) retry(ctx context.Context, res result) error {
 	for n := 1; ; n++ {
-		delay, stop := c.next(n, err, pushback, timedOut)
+		delay, stop := c.next(ctx, n, res)
 		if stop != nil {
 			return stop
 		}
-		if stop := c.wait(n, delay); stop != nil {
+		if stop := c.wait(ctx, n, delay); stop != nil {
 			return stop
 		}
-		if !idSet {
-			id, idSet = laterRequestID(ctx, err), true
-		}
-		pushback, timedOut, err = r.attempt(ctx, n+1, id, method, req, reply, cc, invoker, opts, p, t)
-		if err == nil {
-			t.succeeded()
-			c.finish(n+1, nil, StopSucceeded)
+		c.setLaterID(ctx, res.err)
+		if res = c.attempt(ctx, n+1); res.err == nil {
+			c.t.succeeded()
+			c.finish(ctx, n+1, nil, StopSucceeded)
 			return nil
 		}
 	}
 }
 
-// attempt makes attempt n of a unary call, which after the first sends id
-// as x-request-id unless id is "" (see laterRequestID). It reads the
-// attempt's trailer unless it is the first attempt of a call to a target
-// not known to send pushback, and reports whether the per-attempt timeout
-// ended it.
-func (r *Retrier) attempt(ctx context.Context, n int, id, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption, p *policy, t *target) (pushback time.Duration, timedOut bool, err error) {
-	actx := ctx
-	if n > 1 {
-		actx = laterAttempt(ctx, n, id)
-	}
-	var cancel context.CancelFunc
-	if p.perAttemptTimeout > 0 {
-		actx, cancel = outcome.WithAttemptTimeout(actx, p.perAttemptTimeout)
-	}
-	pushback = outcome.NoPushback
-	if n > 1 || t.pushback.Load() {
-		c := captureTrailer(opts)
-		err = invoker(actx, method, req, reply, cc, c.opts...)
-		pushback, _ = c.done()
-		r.sawPushback(t, pushback)
+// attempt makes attempt n of a unary call. It reads the attempt's trailer
+// unless it is the first attempt of a call to a target not known to send
+// pushback.
+func (c *call) attempt(ctx context.Context, n int) result {
+	actx, cancel := c.attemptContext(ctx, n)
+	res := result{pushback: outcome.NoPushback}
+	if n > 1 || c.t.pushback.Load() {
+		tc := captureTrailer(c.opts)
+		res.err = c.invoker(actx, c.method, c.req, c.reply, c.cc, tc.opts...)
+		res.pushback, _ = tc.done()
+		c.r.sawPushback(c.t, res.pushback)
 	} else {
-		err = invoker(actx, method, req, reply, cc, opts...)
+		res.err = c.invoker(actx, c.method, c.req, c.reply, c.cc, c.opts...)
 	}
 	if cancel != nil {
-		timedOut = outcome.AttemptTimedOut(actx, err)
+		res.timedOut = outcome.AttemptTimedOut(actx, res.err)
 		cancel()
 	}
-	return pushback, timedOut, err
+	return res
+}
+
+// attemptContext returns the context of attempt n of a unary call: after
+// the first, with grpc-previous-rpc-attempts and c.laterID (see
+// laterAttempt); with the per-attempt timeout, if any, whose cancel it
+// returns too (nil otherwise).
+func (c *call) attemptContext(ctx context.Context, n int) (context.Context, context.CancelFunc) {
+	if n > 1 {
+		ctx = laterAttempt(ctx, n, c.laterID)
+	}
+	if c.p.perAttemptTimeout > 0 {
+		return outcome.WithAttemptTimeout(ctx, c.p.perAttemptTimeout)
+	}
+	return ctx, nil
 }
 
 // sawPushback notes that t sends pushback trailers, so that with
@@ -258,62 +270,138 @@ func (r *Retrier) resolve(method string, opts []grpc.CallOption) (*policy, []grp
 }
 
 // call is the retry state of one call, kept by the goroutine that decides
-// its retries.
+// its retries. The unary fields are unset for a stream.
 type call struct {
 	r      *Retrier
-	ctx    context.Context
 	method string
 	cc     *grpc.ClientConn
 	t      *target
 	p      *policy
 	hedged bool
 
+	// What each attempt of a unary call passes to the invoker.
+	req, reply any
+	invoker    grpc.UnaryInvoker
+	opts       []grpc.CallOption
+
 	retries int           // backoff retries since the start or the last server delay
 	prev    time.Duration // the last backoff delay
+	// laterID is what the attempts after the first send as x-request-id
+	// (see laterRequestID), set once by setLaterID before the second
+	// attempt starts, and only read after that.
+	laterID    string
+	laterIDSet bool
 }
 
-// next decides what follows attempt n, which failed with err: the delay
-// before attempt n+1, or the error to return (err itself, or a
-// *BudgetError).
-func (c *call) next(n int, err error, pushback time.Duration, timedOut bool) (time.Duration, error) {
-	o := c.r.opts.classifier.Classify(c.ctx, outcome.Result{Err: err, Pushback: pushback, AttemptTimedOut: timedOut})
-	server, reason, stopPushback, hasServer := serverDelay(err, pushback)
-	if o.Retryable() || stopPushback {
+// setLaterID sets c.laterID, once, from the error of the first failed
+// attempt (nil for a hedge that no failure preceded).
+func (c *call) setLaterID(ctx context.Context, err error) {
+	if !c.laterIDSet {
+		c.laterID, c.laterIDSet = laterRequestID(ctx, err), true
+	}
+}
+
+// verdict is what judge decides after a failed attempt.
+type verdict struct {
+	outcome outcome.Outcome // the attempt's
+	retry   bool            // another attempt may follow,
+	delay   time.Duration   // after this delay,
+	reason  DelayReason     // which came from here;
+	stop    StopReason      // else why none may
+}
+
+// judge decides whether another attempt may follow attempt n, which ended
+// with res, and when: the stop rules, in order, then the delay (see when).
+// The rules are the same for every kind of call: unary, stream and hedged.
+// judge counts the failure in the token bucket but takes nothing from the
+// budget: admit does, when the next attempt is about to wait or go.
+func (c *call) judge(ctx context.Context, n int, res result) verdict {
+	o := c.r.opts.classifier.Classify(ctx, outcome.Result{Err: res.err, Pushback: res.pushback, AttemptTimedOut: res.timedOut})
+	server, reason, stop, hasServer := serverDelay(res.err, res.pushback)
+	if o.Retryable() || stop {
 		c.t.failed()
 	}
+	v := verdict{outcome: o}
 	switch {
-	case c.ctx.Err() != nil:
-		return 0, c.finish(n, err, StopContext)
-	case stopPushback:
-		return 0, c.finish(n, err, StopPushback)
+	case ctx.Err() != nil:
+		v.stop = StopContext
+	case stop:
+		v.stop = StopPushback
 	case !o.Retryable():
-		return 0, c.finish(n, err, StopNotRetryable)
-	case n >= c.p.maxAttempts:
-		return 0, c.finish(n, err, StopMaxAttempts)
-	case !c.r.safeToRetry(c.method, c.p, err):
-		return 0, c.finish(n, err, StopNotSafe)
-	case c.r.opts.checkService && c.cc != nil && c.cc.GetMethodConfig(c.method).RetryPolicy != nil:
-		return 0, c.finish(n, err, StopServiceConfig)
+		v.stop = StopNotRetryable
+	case n >= c.maxAttempts():
+		v.stop = StopMaxAttempts
+	case !c.r.safeToRetry(c.method, c.p, res.err):
+		v.stop = StopNotSafe
+	case !c.hedged && c.leftToGRPC():
+		v.stop = StopServiceConfig
+	default:
+		v.retry = true
+		v.delay, v.reason = c.when(server, reason, hasServer)
 	}
-	delay := c.delay(server, hasServer)
-	if !hasServer {
-		reason = DelayBackoff
+	return v
+}
+
+// maxAttempts returns how many attempts the call may make in all.
+func (c *call) maxAttempts() int {
+	if c.hedged {
+		return c.p.hedgeAttempts
 	}
-	if dl, ok := c.ctx.Deadline(); ok && time.Until(dl) < delay+c.p.minAttemptTime {
-		return 0, c.finish(n, err, StopDeadline)
+	return c.p.maxAttempts
+}
+
+// leftToGRPC reports whether gRPC's own retryPolicy is on for the method,
+// so that the Retrier leaves retrying to gRPC (WithServiceConfigCheck).
+func (c *call) leftToGRPC() bool {
+	return c.r.opts.checkService && c.cc != nil && c.cc.GetMethodConfig(c.method).RetryPolicy != nil
+}
+
+// when returns the delay before the next attempt: the server's, capped,
+// when it set one (hasServer); else, for a hedged call, none (the next
+// hedge goes at once), or the backoff's. A server delay restarts the
+// backoff (gRFC A6). A hedged call takes a server delay of zero as none.
+func (c *call) when(server time.Duration, reason DelayReason, hasServer bool) (time.Duration, DelayReason) {
+	switch {
+	case hasServer && (server > 0 || !c.hedged):
+		c.retries, c.prev = 0, 0
+		return min(server, c.p.maxServerDelay), reason
+	case c.hedged:
+		return 0, DelayHedge
 	}
-	if c.circuitOpenAfter(delay) {
-		return 0, c.finish(n, err, StopCircuitOpen)
+	c.retries++
+	d := c.p.backoff.randomDelay(c.retries, c.prev, c.r.opts.random)
+	c.prev = d
+	return d, DelayBackoff
+}
+
+// admit decides whether attempt n+1 may go once wait has passed: the
+// caller's deadline must leave time for the wait and an attempt (fits),
+// the circuit breaker inside the Retrier must let it through by then, and
+// the budget must allow a retry, which admit takes. It then reports the
+// attempt to the observer (ev, completed) and returns true; otherwise it
+// returns why not. A retry is admitted before its wait; a hedge when it is
+// sent (gRFC A6 throttles hedges as they are sent).
+func (c *call) admit(ctx context.Context, n int, wait time.Duration, ev RetryEvent) (StopReason, bool) {
+	switch {
+	case !c.fits(ctx, wait):
+		return StopDeadline, false
+	case c.circuitOpenAfter(wait):
+		return StopCircuitOpen, false
 	}
 	ok, level := c.t.tryRetry()
 	if !ok {
-		return 0, c.finish(n, &BudgetError{Target: c.t.name, Attempts: n, Err: err}, StopBudget)
+		return StopBudget, false
 	}
-	c.r.opts.observer.OnRetry(c.ctx, RetryEvent{
-		Method: c.method, Target: c.t.name, Attempt: n + 1,
-		Delay: delay, Reason: reason, Err: err, Budget: level,
-	})
-	return delay, nil
+	ev.Method, ev.Target, ev.Attempt, ev.Budget = c.method, c.t.name, n+1, level
+	c.r.opts.observer.OnRetry(ctx, ev)
+	return 0, true
+}
+
+// fits reports whether the caller's deadline leaves time for wait and an
+// attempt (WithMinAttemptTime).
+func (c *call) fits(ctx context.Context, wait time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) >= wait+c.p.minAttemptTime
 }
 
 // circuitOpenAfter reports whether the circuit breaker inside the Retrier
@@ -322,23 +410,33 @@ func (c *call) circuitOpenAfter(delay time.Duration) bool {
 	return c.r.opts.openFor != nil && c.cc != nil && c.r.opts.openFor(c.cc.Target(), c.method) > delay
 }
 
-// delay returns the wait before the next attempt: the server's delay,
-// capped, when it set one (hasServer), else the backoff's. A server delay
-// restarts the backoff (gRFC A6).
-func (c *call) delay(server time.Duration, hasServer bool) time.Duration {
-	if hasServer {
-		c.retries, c.prev = 0, 0
-		return min(server, c.p.maxServerDelay)
+// next decides what follows attempt n of a call that is not hedged, which
+// failed with res: the delay before attempt n+1, already admitted, or the
+// error to return (res.err itself, or a *BudgetError).
+func (c *call) next(ctx context.Context, n int, res result) (time.Duration, error) {
+	v := c.judge(ctx, n, res)
+	if !v.retry {
+		return 0, c.finish(ctx, n, res.err, v.stop)
 	}
-	c.retries++
-	d := c.p.backoff.randomDelay(c.retries, c.prev, c.r.opts.random)
-	c.prev = d
-	return d
+	if stop, ok := c.admit(ctx, n, v.delay, RetryEvent{Delay: v.delay, Reason: v.reason, Err: res.err}); !ok {
+		return 0, c.finish(ctx, n, c.stopError(n, res.err, stop), stop)
+	}
+	return v.delay, nil
+}
+
+// stopError returns the error of a call that stops for reason after n
+// attempts, the last failing with err: a *BudgetError when the budget
+// stopped it, else err.
+func (c *call) stopError(n int, err error, reason StopReason) error {
+	if reason == StopBudget {
+		return &BudgetError{Target: c.t.name, Attempts: n, Err: err}
+	}
+	return err
 }
 
 // wait sleeps d, or returns the error of the caller's context if it ends
 // first.
-func (c *call) wait(n int, d time.Duration) error {
+func (c *call) wait(ctx context.Context, n int, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
@@ -346,15 +444,15 @@ func (c *call) wait(n int, d time.Duration) error {
 	select {
 	case <-timer.C:
 		return nil
-	case <-c.ctx.Done():
+	case <-ctx.Done():
 		timer.Stop()
-		return c.finish(n, status.FromContextError(c.ctx.Err()).Err(), StopContext)
+		return c.finish(ctx, n, status.FromContextError(ctx.Err()).Err(), StopContext)
 	}
 }
 
 // finish reports the end of the call to the observer and returns err.
-func (c *call) finish(attempts int, err error, reason StopReason) error {
-	c.r.opts.observer.OnFinish(c.ctx, FinishEvent{
+func (c *call) finish(ctx context.Context, attempts int, err error, reason StopReason) error {
+	c.r.opts.observer.OnFinish(ctx, FinishEvent{
 		Method: c.method, Target: c.t.name, Attempts: attempts, Err: err, Reason: reason, Hedged: c.hedged,
 	})
 	return err

@@ -18,6 +18,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/refusal"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -160,7 +161,9 @@ func TestUnaryInvalidCallOption(t *testing.T) {
 }
 
 func TestUnsafeMethod(t *testing.T) {
-	overloaded := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed())
+	// The server's own refusal before its handler ran: only those may say
+	// unprocessed (the boundary clears the mark on handlers' errors).
+	overloaded := refusal.Mark(errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed()))
 	retryLocalRejects := outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
 		if o := outcome.Default.Classify(ctx, r); o != outcome.LocalReject {
 			return o
@@ -505,7 +508,7 @@ func TestHedgingPerCall(t *testing.T) {
 func TestWithBoundaryDecoder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := newAttempts()
-		busy := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(300*time.Millisecond), errdetails.WithUnprocessed())
+		busy := refusal.Mark(errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(300*time.Millisecond), errdetails.WithUnprocessed()))
 		svc := &grpctest.Service{UnaryUnsafeFunc: func(ctx context.Context, req *testpb.UnaryUnsafeRequest) (*testpb.UnaryUnsafeResponse, error) {
 			rec.add(ctx)
 			return nil, busy

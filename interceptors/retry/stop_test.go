@@ -17,6 +17,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/refusal"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -33,7 +34,8 @@ var pushbackBlind = outcome.ClassifierFunc(func(ctx context.Context, r outcome.R
 // whatever the classifier makes of it, on unary calls, hedged calls and
 // streams alike.
 func TestStopPushbackOnUnprocessed(t *testing.T) {
-	shed := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(), errdetails.WithRetryable(true))
+	// The server's own refusal: only those may say unprocessed.
+	shed := refusal.Mark(errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(), errdetails.WithRetryable(true)))
 	for _, tc := range []struct {
 		name       string
 		classifier outcome.Classifier

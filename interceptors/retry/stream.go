@@ -37,18 +37,18 @@ func (r *Retrier) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cl
 	t := r.target(cc)
 	t.call()
 	s := &clientStream{ctx: ctx, desc: desc, cc: cc, method: method, streamer: streamer, opts: opts, p: *p, t: t}
-	s.c = call{r: r, ctx: ctx, method: method, cc: cc, t: t, p: &s.p}
+	s.c = call{r: r, method: method, cc: cc, t: t, p: &s.p}
 	a, err := s.open(1)
 	for n := 1; err != nil; {
-		delay, stop := s.c.next(n, err, outcome.NoPushback, false)
+		delay, stop := s.c.next(ctx, n, result{err: err, pushback: outcome.NoPushback})
 		if stop != nil {
 			return nil, stop
 		}
-		if stop := s.c.wait(n, delay); stop != nil {
+		if stop := s.c.wait(ctx, n, delay); stop != nil {
 			return nil, stop
 		}
 		n++
-		s.setLaterID(err)
+		s.c.setLaterID(ctx, err)
 		a, err = s.open(n)
 	}
 	s.cur = a
@@ -81,11 +81,6 @@ type clientStream struct {
 	p        policy
 	t        *target
 	c        call // used only by the goroutine resolving a failure
-	// laterID is what the attempts after the first send as x-request-id
-	// (see laterRequestID), set once, before the second opens, by the
-	// goroutine resolving a failure.
-	laterID    string
-	laterIDSet bool
 
 	// sendMu serialises the senders (SendMsg, CloseSend) with the replay
 	// of the buffer on a new attempt.
@@ -101,19 +96,11 @@ type clientStream struct {
 	final      error // set when the stream has ended: io.EOF or its error
 }
 
-// setLaterID sets s.laterID, once, from the error of the first failed
-// attempt.
-func (s *clientStream) setLaterID(err error) {
-	if !s.laterIDSet {
-		s.laterID, s.laterIDSet = laterRequestID(s.ctx, err), true
-	}
-}
-
-// open starts attempt n; after the first, setLaterID must have run.
+// open starts attempt n; after the first, s.c.setLaterID must have run.
 func (s *clientStream) open(n int) (*streamAttempt, error) {
 	actx := s.ctx
 	if n > 1 {
-		actx = laterAttempt(s.ctx, n, s.laterID)
+		actx = laterAttempt(s.ctx, n, s.c.laterID)
 	}
 	actx, cancel := context.WithCancel(actx)
 	cs, err := s.streamer(actx, s.desc, s.cc, s.method, s.opts...)
@@ -396,7 +383,7 @@ func (s *clientStream) end(a *streamAttempt, err error) {
 	if err == io.EOF {
 		s.t.succeeded()
 		if a.n > 1 {
-			s.c.finish(a.n, nil, StopSucceeded)
+			s.c.finish(s.ctx, a.n, nil, StopSucceeded)
 		}
 	}
 }
@@ -450,7 +437,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 		if _, _, stop, _ := serverDelay(err, pushback); o.Retryable() || stop {
 			s.t.failed()
 		}
-		s.c.finish(a.n, err, StopCommitted)
+		s.c.finish(s.ctx, a.n, err, StopCommitted)
 	} else {
 		next, final = s.retry(a, err, pushback)
 	}
@@ -471,19 +458,19 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 // the buffer replayed on it, or the error that ends the stream.
 func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration) (*streamAttempt, error) {
 	for n := a.n; ; {
-		delay, stop := s.c.next(n, err, pushback, false)
+		delay, stop := s.c.next(s.ctx, n, result{err: err, pushback: pushback})
 		if stop != nil {
 			return nil, stop
 		}
-		if stop := s.c.wait(n, delay); stop != nil {
+		if stop := s.c.wait(s.ctx, n, delay); stop != nil {
 			return nil, stop
 		}
 		if s.isCommitted() {
 			// The buffer overflowed while we waited: no more attempts.
-			return nil, s.c.finish(n, err, StopCommitted)
+			return nil, s.c.finish(s.ctx, n, err, StopCommitted)
 		}
 		n++
-		s.setLaterID(err)
+		s.c.setLaterID(s.ctx, err)
 		next, oerr := s.open(n)
 		if oerr != nil {
 			err, pushback = oerr, outcome.NoPushback
@@ -495,7 +482,7 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 			s.mu.Unlock()
 			s.sendMu.Unlock()
 			next.cancel()
-			return nil, s.c.finish(n, err, StopCommitted)
+			return nil, s.c.finish(s.ctx, n, err, StopCommitted)
 		}
 		msgs, closed := s.buf, s.closedSend
 		s.mu.Unlock()
@@ -511,7 +498,7 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 		s.sendMu.Unlock()
 		if rerr != nil && rerr != io.EOF {
 			next.cancel()
-			return nil, s.c.finish(n, rerr, StopNotRetryable)
+			return nil, s.c.finish(s.ctx, n, rerr, StopNotRetryable)
 		}
 		return next, nil
 	}
