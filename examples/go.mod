@@ -2,6 +2,9 @@
 // greeter/, the demo. It is a separate module so that Bulwark's users never
 // download what only the examples need, and so that the examples can use
 // Bulwark's public API only, as a user would.
+//
+// The replace below builds the examples against this checkout. When the
+// library needs a new dependency, run `go mod tidy` here too (go.sum).
 module github.com/bulwarkrpc/bulwark/examples
 
 go 1.26.0
