@@ -1,13 +1,12 @@
 package retry
 
 import (
-	"strings"
-
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/method"
 )
 
 // safeToRetry reports whether an attempt of method that failed with err may
@@ -32,17 +31,16 @@ func (r *Retrier) idempotent(method string, p *policy) bool {
 	return safe
 }
 
-// descriptorIdempotent reports whether the descriptor of method (a full
+// descriptorIdempotent reports whether the descriptor of fullMethod (a full
 // method name, "/package.Service/Method") in protoregistry.GlobalFiles says
 // idempotency_level IDEMPOTENT or NO_SIDE_EFFECTS. A method that is not
 // registered is not idempotent.
-func descriptorIdempotent(method string) bool {
-	name := strings.TrimPrefix(method, "/")
-	i := strings.LastIndexByte(name, '/')
-	if i <= 0 {
+func descriptorIdempotent(fullMethod string) bool {
+	service, name, ok := method.Parse(fullMethod)
+	if !ok {
 		return false
 	}
-	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name[:i]))
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
 	if err != nil {
 		return false
 	}
@@ -50,7 +48,7 @@ func descriptorIdempotent(method string) bool {
 	if !ok {
 		return false
 	}
-	md := sd.Methods().ByName(protoreflect.Name(name[i+1:]))
+	md := sd.Methods().ByName(protoreflect.Name(name))
 	if md == nil {
 		return false
 	}

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
@@ -392,15 +392,15 @@ func WithIdempotent(methods ...string) Option {
 // WithMethodPolicy overrides the Retrier's defaults for one method (its full
 // name, "/package.Service/Method") with call options; options passed to a
 // call override these in turn. Default: none.
-func WithMethodPolicy(method string, opts ...CallOption) Option {
+func WithMethodPolicy(fullMethod string, opts ...CallOption) Option {
 	return optionFunc(func(o *options) {
-		addMethodPolicy(o, "WithMethodPolicy", method, opts)
+		addMethodPolicy(o, "WithMethodPolicy", fullMethod, opts)
 	})
 }
 
-func addMethodPolicy(o *options, name, method string, opts []CallOption) {
-	if err := validMethod(method); err != nil {
-		o.errs = append(o.errs, invalid("%s(%q): %v", name, method, err))
+func addMethodPolicy(o *options, name, fullMethod string, opts []CallOption) {
+	if err := validMethod(fullMethod); err != nil {
+		o.errs = append(o.errs, invalid("%s(%q): %v", name, fullMethod, err))
 		return
 	}
 	for _, c := range opts {
@@ -416,11 +416,11 @@ func addMethodPolicy(o *options, name, method string, opts []CallOption) {
 	if o.methods == nil {
 		o.methods = make(map[string][]CallOption)
 	}
-	o.methods[method] = append(o.methods[method], opts...)
+	o.methods[fullMethod] = append(o.methods[fullMethod], opts...)
 }
 
 func validMethod(m string) error {
-	if !strings.HasPrefix(m, "/") || strings.Count(m, "/") != 2 || strings.HasSuffix(m, "/") || strings.HasPrefix(m, "//") {
+	if !method.Valid(m) {
 		return errors.New(`must be a full method name, "/package.Service/Method"`)
 	}
 	return nil

@@ -145,3 +145,16 @@ type delayRecorder struct {
 func (d *delayRecorder) OnRetry(_ context.Context, e retry.RetryEvent) {
 	d.delays = append(d.delays, e.Delay)
 }
+
+// TestMethodNames: options that name a method take exactly the names
+// internal/method accepts, as every package's options do.
+func TestMethodNames(t *testing.T) {
+	for _, name := range []string{"//x/y", "//y", "/x/", "/a/b/C", "x/y", "/x"} {
+		if _, err := retry.New(retry.WithMethodPolicy(name)); err == nil || !strings.Contains(err.Error(), "must be a full method name") {
+			t.Errorf("WithMethodPolicy(%q): New = %v; want the name refused", name, err)
+		}
+	}
+	if _, err := retry.New(retry.WithMethodPolicy("/x/y")); err != nil {
+		t.Errorf("WithMethodPolicy(\"/x/y\"): New = %v", err)
+	}
+}
