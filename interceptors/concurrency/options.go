@@ -3,12 +3,12 @@ package concurrency
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency/limit"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
+	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
@@ -62,7 +62,7 @@ func WithLimit(n int) Option {
 // "/package.Service/Method". Default: no method limits.
 func WithMethodLimit(fullMethod string, n int) Option {
 	return optionFunc(func(o *options) {
-		if !strings.HasPrefix(fullMethod, "/") || strings.Count(fullMethod, "/") != 2 || strings.HasSuffix(fullMethod, "/") {
+		if !method.Valid(fullMethod) {
 			o.fail("WithMethodLimit(%q, %d): the method must be /package.Service/Method", fullMethod, n)
 			return
 		}
