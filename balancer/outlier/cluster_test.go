@@ -71,6 +71,17 @@ func startCluster(t *testing.T, n, initial int, config string, opts ...outlier.O
 		t.Fatal(err)
 	}
 	balancer.Register(bld)
+	return startClusterWith(t, n, bld, m, config, initial)
+}
+
+// startClusterWith is startCluster with a registered Builder of the
+// caller's and its Metrics.
+func startClusterWith(t *testing.T, n int, bld *outlier.Builder, m *outlier.Metrics, config string, initialOpt ...int) *cluster {
+	t.Helper()
+	initial := 0
+	if len(initialOpt) > 0 {
+		initial = initialOpt[0]
+	}
 	c := &cluster{metrics: m}
 	lis := map[string]*bufconn.Listener{}
 	for i := range n {

@@ -73,8 +73,15 @@ func (b *outlierBalancer) emit(evs []event) {
 // record counts an attempt's outcome for ep, and applies the
 // consecutive-failure rule.
 func (b *outlierBalancer) record(ctx context.Context, ep *endpointState, err error) {
+	if err == nil { // a success, whatever the classifier
+		ep.active.Load().success.Add(1)
+		if ep.fails.Load() != 0 {
+			ep.fails.Store(0)
+		}
+		return
+	}
 	r := outcome.Result{Err: err, Pushback: outcome.NoPushback}
-	if err != nil && outcome.AttemptTimedOut(ctx, err) {
+	if outcome.AttemptTimedOut(ctx, err) {
 		// The attempt's own deadline passed: a slow endpoint, not a caller
 		// that gave up.
 		r.AttemptTimedOut = true
