@@ -77,6 +77,7 @@ func (t *Telemetry) startCall(ctx context.Context, cc *grpc.ClientConn, fullMeth
 	}
 	_, hasDeadline := ctx.Deadline()
 	c.noDeadline = !hasDeadline
+	markUsed(&t.clientUsed)
 	return context.WithValue(ctx, callKey{}, c), c
 }
 
@@ -173,6 +174,9 @@ type attemptState struct {
 }
 
 func (h clientHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	if !h.t.clientUsed.Load() {
+		return ctx
+	}
 	c := callFrom(ctx)
 	if c == nil || !c.metrics {
 		return ctx
@@ -183,6 +187,9 @@ func (h clientHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.
 }
 
 func (h clientHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	if !h.t.clientUsed.Load() {
+		return
+	}
 	a, _ := ctx.Value(attemptKey{}).(*attemptState)
 	if a == nil {
 		return
@@ -225,7 +232,7 @@ func (clientHandler) HandleConn(context.Context, stats.ConnStats) {}
 // and the circuit breaker. It returns the attempt's error unchanged.
 func (t *Telemetry) UnaryAttemptInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if !t.spanEvents {
+		if !t.spanEvents || !t.clientUsed.Load() {
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}
 		span := trace.SpanFromContext(ctx)
@@ -245,7 +252,7 @@ func (t *Telemetry) UnaryAttemptInterceptor() grpc.UnaryClientInterceptor {
 // the limiter and the breaker refuse a stream when it opens.
 func (t *Telemetry) StreamAttemptInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		if !t.spanEvents {
+		if !t.spanEvents || !t.clientUsed.Load() {
 			return streamer(ctx, desc, cc, method, opts...)
 		}
 		span := trace.SpanFromContext(ctx)

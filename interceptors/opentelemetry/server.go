@@ -43,10 +43,14 @@ func (h serverHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.
 	if !h.t.in.serverDuration.Enabled(ctx) {
 		return ctx
 	}
+	markUsed(&h.t.serverUsed)
 	return context.WithValue(ctx, serverKey{}, &serverState{start: time.Now(), method: otherMethod})
 }
 
 func (h serverHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	if !h.t.serverUsed.Load() {
+		return
+	}
 	st, _ := ctx.Value(serverKey{}).(*serverState)
 	if st == nil {
 		return
@@ -88,6 +92,9 @@ func (t *Telemetry) serverStarted(ctx context.Context, st *serverState) {
 // fullMethod and counts it as started; it returns the call's state, or nil
 // when the stats handler is not recording it.
 func (t *Telemetry) serverCall(ctx context.Context, fullMethod string) *serverState {
+	if !t.serverUsed.Load() {
+		return nil
+	}
 	st, _ := ctx.Value(serverKey{}).(*serverState)
 	if st == nil {
 		return nil

@@ -3,6 +3,7 @@ package opentelemetry
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -36,6 +37,19 @@ type Telemetry struct {
 	retrier  *retry.Retrier
 	targets  sync.Map // targets the retrier retried to, for the budget gauge
 	reg      metric.Registration
+
+	// clientUsed and serverUsed are set, once and for good, when a client
+	// call or a server call first gets a state: until then the stats
+	// handlers and the inner interceptors return after one atomic load
+	// (a MeterProvider that records nothing, and no recording span).
+	clientUsed, serverUsed atomic.Bool
+}
+
+// markUsed sets b without writing its cache line again once it is set.
+func markUsed(b *atomic.Bool) {
+	if !b.Load() {
+		b.Store(true)
+	}
 }
 
 type trackedLimiter struct {
