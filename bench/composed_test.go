@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/bulwarkrpc/bulwark/bench/internal/cputime"
 	"github.com/bulwarkrpc/bulwark/bench/internal/stacks"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
@@ -150,6 +151,7 @@ func BenchmarkComposedClient(b *testing.B) {
 				cc := idleConn(b)
 				ctx, opts := dl.ctx, []grpc.CallOption{grpc.StaticMethod()}
 				b.ReportAllocs()
+				defer reportCPU(b, cputime.Now())
 				for b.Loop() {
 					var err error
 					if ic == nil {
@@ -181,6 +183,7 @@ func BenchmarkComposedServer(b *testing.B) {
 				ic := grpcChainUnaryServer(composedStack(b, impl).Server)
 				ctx := dl.ctx
 				b.ReportAllocs()
+				defer reportCPU(b, cputime.Now())
 				for b.Loop() {
 					var err error
 					if ic == nil {
@@ -268,6 +271,7 @@ func BenchmarkComposedServerStream(b *testing.B) {
 			}
 			b.ReportAllocs()
 			before := mallocs()
+			defer reportCPU(b, cputime.Now())
 			for b.Loop() {
 				var err error
 				if sic == nil {
@@ -310,6 +314,15 @@ func BenchmarkComposedServerStream(b *testing.B) {
 			}
 			reportPerMessage(b, mallocs()-before)
 		})
+	}
+}
+
+// reportCPU adds cpu-ns/op, the process's CPU time per operation since
+// start: on a machine shared with other work, it varies much less than
+// ns/op. Defer it right before the benchmark's loop.
+func reportCPU(b *testing.B, start time.Duration) {
+	if b.N > 0 {
+		b.ReportMetric(float64((cputime.Now()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/bulwarkrpc/bulwark/bench/internal/cputime"
 	"github.com/bulwarkrpc/bulwark/bench/internal/stacks"
 	"github.com/bulwarkrpc/bulwark/interceptors"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
@@ -103,6 +104,7 @@ func BenchmarkLayerWithoutClient(b *testing.B) {
 				conn := idleConn(b)
 				ctx, opts := dl.ctx, []grpc.CallOption{grpc.StaticMethod()}
 				b.ReportAllocs()
+				defer reportCPU(b, cputime.Now())
 				for b.Loop() {
 					if err := ic(ctx, benchUnaryMethod, 1, 2, conn, fakeInvoker, opts...); err != nil {
 						b.Fatal(err)
@@ -124,6 +126,7 @@ func BenchmarkLayerWithoutServer(b *testing.B) {
 			_, sc := chains(b, without)
 			ic := grpcChainUnaryServer(sc.UnaryInterceptors())
 			b.ReportAllocs()
+			defer reportCPU(b, cputime.Now())
 			for b.Loop() {
 				if _, err := ic(ctx, 1, info, fakeHandler); err != nil {
 					b.Fatal(err)
@@ -149,6 +152,7 @@ func BenchmarkLayerParallelClient(b *testing.B) {
 			conn := idleConn(b)
 			opts := []grpc.CallOption{grpc.StaticMethod()}
 			b.ReportAllocs()
+			defer reportCPU(b, cputime.Now())
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if err := ic(ctx, benchUnaryMethod, 1, 2, conn, fakeInvoker, opts...); err != nil {
@@ -185,6 +189,7 @@ func BenchmarkLayerParallelServer(b *testing.B) {
 	run := func(name string, ic grpc.UnaryServerInterceptor) {
 		b.Run("layer="+name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b, cputime.Now())
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := ic(ctx, 1, info, fakeHandler); err != nil {

@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/bulwarkrpc/bulwark/bench/internal/cputime"
 	"github.com/bulwarkrpc/bulwark/bench/internal/stacks"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
@@ -82,6 +83,7 @@ type Sample struct {
 	Calls    int           // calls made (each stream is one call)
 	Elapsed  time.Duration // wall time of the run
 	P50, P99 time.Duration // per call (a whole stream for streams)
+	CPU      time.Duration // CPU time of the process during the run, client and server
 	Mallocs  uint64        // heap allocations during the run, client and server
 	Load     string        // /proc/loadavg's first three fields after the run
 }
@@ -91,6 +93,11 @@ type Sample struct {
 func (s Sample) PerOp() time.Duration {
 	return s.Elapsed / time.Duration(s.ops())
 }
+
+// CPUPerOp is the process's CPU time per call, or per message on a
+// streaming workload: client and server together. Another process holding
+// a core stretches wall time much more than it does this.
+func (s Sample) CPUPerOp() time.Duration { return s.CPU / time.Duration(s.ops()) }
 
 // AllocsPerOp is heap allocations per call, or per message on a streaming
 // workload.
@@ -173,8 +180,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				s.Round = round + 1
 				res.Samples = append(res.Samples, s)
 				if cfg.Progress != nil {
-					fmt.Fprintf(cfg.Progress, "round=%d workload=%s impl=%s calls=%d elapsed=%s per_op=%s p50=%s p99=%s allocs_per_op=%.1f load=%q\n",
-						s.Round, w, s.Impl, s.Calls, s.Elapsed, s.PerOp(), s.P50, s.P99, s.AllocsPerOp(), s.Load)
+					fmt.Fprintf(cfg.Progress, "round=%d workload=%s impl=%s calls=%d elapsed=%s per_op=%s cpu_per_op=%s p50=%s p99=%s allocs_per_op=%.1f load=%q\n",
+						s.Round, w, s.Impl, s.Calls, s.Elapsed, s.PerOp(), s.CPUPerOp(), s.P50, s.P99, s.AllocsPerOp(), s.Load)
 				}
 			}
 		}
@@ -250,9 +257,9 @@ func start(impl string, log bool) (*endpoint, error) {
 // measure runs calls calls of workload w and returns their figures; lat
 // has room for calls latencies.
 func (ep *endpoint) measure(ctx context.Context, w Workload, calls int, lat []time.Duration) (Sample, error) {
-	before := mallocs()
+	before, cpu0 := mallocs(), cputime.Now()
 	elapsed, err := ep.run(ctx, w, calls, lat)
-	after := mallocs()
+	cpu1, after := cputime.Now(), mallocs()
 	if err != nil {
 		return Sample{}, err
 	}
@@ -260,7 +267,7 @@ func (ep *endpoint) measure(ctx context.Context, w Workload, calls int, lat []ti
 	return Sample{
 		Workload: w, Impl: ep.impl, Calls: calls, Elapsed: elapsed,
 		P50: quantile(lat, 0.50), P99: quantile(lat, 0.99),
-		Mallocs: after - before, Load: loadavg(),
+		CPU: cpu1 - cpu0, Mallocs: after - before, Load: loadavg(),
 	}, nil
 }
 
@@ -380,10 +387,11 @@ type Row struct {
 	Rounds          int
 	Throughput      float64 // median over rounds, calls (messages) per second
 	PerOp, P50, P99 time.Duration
-	Allocs          float64 // median over rounds, per call (message)
+	CPU             time.Duration // median over rounds, per call (message)
+	Allocs          float64       // median over rounds, per call (message)
 	// Paired ratios to bare over the rounds; AllocsDelta is a difference.
-	ThroughputRatio, P50Ratio, P99Ratio, PerOpRatio Ratio
-	AllocsDelta                                     Ratio
+	ThroughputRatio, P50Ratio, P99Ratio, PerOpRatio, CPURatio Ratio
+	AllocsDelta                                               Ratio
 }
 
 // Rows summarizes r: one row per workload and implementation, in the
@@ -406,7 +414,7 @@ func (r *Result) Rows() []Row {
 			if !slices.ContainsFunc(r.Samples, func(s Sample) bool { return s.Impl == impl && s.Workload == w }) {
 				continue // a stack without stream interceptors
 			}
-			var tp, p50, p99, perop, alloc, atp, ap50, ap99, aperop, aalloc []float64
+			var tp, p50, p99, perop, cpu, alloc, atp, ap50, ap99, aperop, acpu, aalloc []float64
 			for _, s := range r.Samples {
 				if s.Impl != impl || s.Workload != w {
 					continue
@@ -414,6 +422,7 @@ func (r *Result) Rows() []Row {
 				row.Rounds++
 				atp, ap50, ap99 = append(atp, s.Throughput()), append(ap50, float64(s.P50)), append(ap99, float64(s.P99))
 				aperop, aalloc = append(aperop, float64(s.PerOp())), append(aalloc, s.AllocsPerOp())
+				acpu = append(acpu, float64(s.CPUPerOp()))
 				b, ok := bare[key{w, s.Round}]
 				if !ok {
 					continue // no ratios without bare
@@ -422,11 +431,15 @@ func (r *Result) Rows() []Row {
 				p50 = append(p50, float64(s.P50)/float64(b.P50))
 				p99 = append(p99, float64(s.P99)/float64(b.P99))
 				perop = append(perop, float64(s.PerOp())/float64(b.PerOp()))
+				if b.CPU > 0 {
+					cpu = append(cpu, float64(s.CPU)/float64(b.CPU))
+				}
 				alloc = append(alloc, s.AllocsPerOp()-b.AllocsPerOp())
 			}
 			row.Throughput = summarize(atp).Median
 			row.P50, row.P99 = time.Duration(summarize(ap50).Median), time.Duration(summarize(ap99).Median)
 			row.PerOp, row.Allocs = time.Duration(summarize(aperop).Median), summarize(aalloc).Median
+			row.CPU, row.CPURatio = time.Duration(summarize(acpu).Median), summarize(cpu)
 			row.ThroughputRatio, row.P50Ratio, row.P99Ratio = summarize(tp), summarize(p50), summarize(p99)
 			row.PerOpRatio, row.AllocsDelta = summarize(perop), summarize(alloc)
 			rows = append(rows, row)
@@ -435,16 +448,19 @@ func (r *Result) Rows() []Row {
 	return rows
 }
 
-// Markdown writes r's rows as a markdown table, ready for the README. On
+// Markdown writes r's rows as a markdown table, ready for the README: the
+// medians over the rounds of each figure, and of its ratio to bare's in
+// the same round with the smallest and largest. CPU/call is the process's
+// CPU time (client and server) per call. On
 // a streaming workload the figures are per message (calls/s is messages
 // per second, allocs/call allocations per message) and p50, p99 are those
 // of whole streams.
 func (r *Result) Markdown(w io.Writer) {
-	fmt.Fprintln(w, "| workload | impl | calls/s | × bare (median, min–max) | time/call × bare | p50 | p50 × bare | p99 | p99 × bare | allocs/call | − bare |")
-	fmt.Fprintln(w, "|---|---|---:|---|---|---:|---|---:|---|---:|---:|")
+	fmt.Fprintln(w, "| workload | impl | calls/s | × bare (median, min–max) | CPU/call | × bare | p50 | × bare | p99 | × bare | allocs/call | − bare |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---|---:|---|---:|---|---:|---:|")
 	for _, row := range r.Rows() {
-		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %.1f | %s |\n",
-			row.Workload, row.Impl, row.Throughput, ratio(row.ThroughputRatio), ratio(row.PerOpRatio),
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %.1f | %s |\n",
+			row.Workload, row.Impl, row.Throughput, ratio(row.ThroughputRatio), round(row.CPU), ratio(row.CPURatio),
 			round(row.P50), ratio(row.P50Ratio), round(row.P99), ratio(row.P99Ratio),
 			row.Allocs, delta(row))
 	}
@@ -464,7 +480,12 @@ func ratio(r Ratio) string {
 	return fmt.Sprintf("%.3f× (%.3f–%.3f)", r.Median, r.Min, r.Max)
 }
 
-func round(d time.Duration) time.Duration { return d.Round(100 * time.Nanosecond) }
+func round(d time.Duration) time.Duration {
+	if d < 100*time.Microsecond {
+		return d.Round(10 * time.Nanosecond)
+	}
+	return d.Round(100 * time.Nanosecond)
+}
 
 // mallocs returns the number of heap allocations so far. It stops the
 // world briefly: call it outside the timed part.
