@@ -117,6 +117,13 @@ type scenario struct {
 	// adaptive makes the Bulwark server's limit adaptive (limit.Gradient
 	// with its defaults) instead of fixed.
 	adaptive func() concurrency.Option
+	// serverBreaker puts the circuit breaker in the Bulwark server's chain
+	// too, with its defaults.
+	serverBreaker bool
+	// canceledAsDBError makes the service answer a call whose caller has
+	// gone as a handler whose database call failed on the cancelled context
+	// does: errdetails.Database("", ctx.Err()), an UNAVAILABLE.
+	canceledAsDBError bool
 }
 
 // phase is a change of the service's fault injection at a time after the
@@ -178,6 +185,13 @@ type result struct {
 	breakerRejects int64
 	// final is the client breaker's state after the run.
 	final breaker.State
+	// serverTransitions and serverFinal are the server breaker's, with
+	// scenario.serverBreaker.
+	serverTransitions []transition
+	serverFinal       breaker.State
+	// dbErrors counts the attempts answered as DB_ERROR after their caller
+	// had gone (scenario.canceledAsDBError).
+	dbErrors int64
 }
 
 // run runs sc in mode m inside the current synctest bubble and checks that
@@ -192,6 +206,7 @@ func run(t *testing.T, sc scenario, m mode) *result {
 	}
 	begin := time.Now()
 	rec := &recorder{begin: begin}
+	serverRec := &recorder{begin: begin}
 	arrivals := &arrivalLog{begin: begin}
 	timer := &serviceTimer{begin: begin}
 	lis := bufconn.Listen(1 << 20)
@@ -204,13 +219,17 @@ func run(t *testing.T, sc scenario, m mode) *result {
 	var client *interceptors.ClientChain
 	var server *interceptors.ServerChain
 	if m != bare {
-		client, server = chains(t, sc, m, rec)
+		client, server = chains(t, sc, m, rec, serverRec)
 		serverOpts = append(serverOpts, server.ServerOptions()...)
 		dialOpts = append(dialOpts, client.DialOptions()...)
 	}
 	// Innermost on the server, in both modes: the slow dependency is part
 	// of the service, and the timer measures the service itself.
 	inner := []grpc.UnaryServerInterceptor{timer.interceptor()}
+	var dbErrors atomic.Int64
+	if sc.canceledAsDBError {
+		inner = append(inner, canceledAsDBError(&dbErrors))
+	}
 	if sc.slow != nil {
 		inner = append(inner, sc.slow.interceptor())
 	}
@@ -267,7 +286,7 @@ func run(t *testing.T, sc scenario, m mode) *result {
 	// Let the server finish the attempts whose callers have gone.
 	synctest.Wait()
 
-	res := &result{mode: m, calls: calls, arrivals: arrivals.list(), service: timer.list()}
+	res := &result{mode: m, calls: calls, arrivals: arrivals.list(), service: timer.list(), dbErrors: dbErrors.Load()}
 	if st := svc.Stats(); st.InFlight != 0 || st.Waiting != 0 {
 		t.Errorf("%s: the service still has %d calls in its slots and %d waiting for one", m, st.InFlight, st.Waiting)
 	}
@@ -287,12 +306,16 @@ func run(t *testing.T, sc scenario, m mode) *result {
 		res.final = b.State()
 		res.transitions = rec.list()
 		res.breakerRejects = rec.rejects.Load()
+		if sc.serverBreaker {
+			res.serverFinal = server.Circuit().ServerBreaker("/greeter.v1.Greeter/SayHello").State()
+			res.serverTransitions = serverRec.list()
+		}
 	}
 	return res
 }
 
 // chains builds the Bulwark chains of a run.
-func chains(t *testing.T, sc scenario, m mode, rec *recorder) (*interceptors.ClientChain, *interceptors.ServerChain) {
+func chains(t *testing.T, sc scenario, m mode, rec, serverRec *recorder) (*interceptors.ClientChain, *interceptors.ServerChain) {
 	t.Helper()
 	retryOpts := []retry.Option{
 		// Jitter off, so that the bounds below can name each backoff
@@ -323,11 +346,15 @@ func chains(t *testing.T, sc scenario, m mode, rec *recorder) (*interceptors.Cli
 	case sc.config.Capacity > 0:
 		limit = concurrency.WithLimit(sc.config.Capacity)
 	}
-	server, err := interceptors.NewServerChain(
+	serverOpts := []interceptors.ServerOption{
 		interceptors.WithBoundary(boundary.WithLogger(quiet)),
 		interceptors.WithDeadline(),
 		interceptors.WithConcurrency(limit),
-	)
+	}
+	if sc.serverBreaker {
+		serverOpts = append(serverOpts, interceptors.WithCircuitBreaker(circuit.WithObserver(serverRec)))
+	}
+	server, err := interceptors.NewServerChain(serverOpts...)
 	if err != nil {
 		client.Close()
 		t.Fatal(err)
@@ -446,6 +473,19 @@ func (s *slowDependency) interceptor() grpc.UnaryServerInterceptor {
 			ctx = metadata.NewIncomingContext(ctx, md)
 		}
 		return handler(ctx, req)
+	}
+}
+
+// canceledAsDBError answers a call whose caller has gone as a handler does
+// whose database call failed on the cancelled context, and counts them.
+func canceledAsDBError(n *atomic.Int64) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil && ctx.Err() != nil {
+			n.Add(1)
+			return nil, errdetails.Database("", ctx.Err())
+		}
+		return resp, err
 	}
 }
 

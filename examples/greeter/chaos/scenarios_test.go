@@ -527,3 +527,41 @@ func TestSlowDependency(t *testing.T) {
 		t.Errorf("bare p99 %v; want the deadline, %v", p99, deadlineAll)
 	}
 }
+
+// Hedging against a server breaker: a healthy service takes 60 ms, a
+// little more than the hedging delay (50 ms), so every hedged call sends a
+// second attempt and cancels whichever loses (at 10 calls a second, within
+// the retry budget's 10 a second): half the attempts the server
+// sees end with their caller gone. The server answers a cancelled call as a
+// handler does whose database call failed on the cancelled context (an
+// UNAVAILABLE DB_ERROR). A caller that hangs up says nothing of the
+// server's health: the server's breaker stays closed, although half its
+// calls end in an error, at the 50% failure rate that opens it.
+func TestHedgingKeepsServerBreakerClosed(t *testing.T) {
+	const slowLatency = 60 * time.Millisecond
+	sc := scenario{
+		name:   "hedging vs server breaker",
+		config: greeter.Config{Latency: slowLatency},
+		// 10 calls a second: the retry budget's 10 retries a second let
+		// every call hedge.
+		rate:              10,
+		duration:          10 * time.Second,
+		serverBreaker:     true,
+		canceledAsDBError: true,
+	}
+	runs := compare(t, sc, hedged)
+	h := runs[2]
+	checkBulwark(t, h)
+	if a := h.amplification(); a < 1.9 {
+		t.Fatalf("hedged amplification %.3f; want a hedge for nearly every call", a)
+	}
+	if n := h.dbErrors; n < int64(len(h.calls))*9/10 {
+		t.Fatalf("the service answered %d cancelled attempts with DB_ERROR; want nearly one per call", n)
+	}
+	if len(h.serverTransitions) != 0 || h.serverFinal != breaker.StateClosed {
+		t.Errorf("hedged: server breaker went %v and ended %v; want closed throughout: callers that hang up are not failures", h.serverTransitions, h.serverFinal)
+	}
+	if got := successRate(h.calls); got != 1 {
+		t.Errorf("hedged success %.3f; want every call answered by a healthy server", got)
+	}
+}
