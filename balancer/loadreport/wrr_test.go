@@ -16,8 +16,8 @@ import (
 	"google.golang.org/grpc/resolver/manual"
 	"google.golang.org/grpc/test/bufconn"
 
-	_ "github.com/bulwarkrpc/bulwark/balancer/outlier"
 	"github.com/bulwarkrpc/bulwark/balancer/loadreport"
+	_ "github.com/bulwarkrpc/bulwark/balancer/outlier"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
@@ -86,11 +86,12 @@ func TestWeightedRoundRobinSteersAwayFromBusyReplica(t *testing.T) {
 					servers[i] = &server{}
 					testpb.RegisterTestServiceServer(srv, servers[i])
 					addr := "replica-" + strconv.Itoa(i)
-					lis[addr] = bufconn.Listen(1 << 16)
+					bl := bufconn.Listen(1 << 16)
+					lis[addr] = bl
 					done := make(chan struct{})
 					go func() {
 						defer close(done)
-						_ = srv.Serve(lis[addr])
+						_ = srv.Serve(bl)
 					}()
 					t.Cleanup(func() {
 						srv.Stop()
