@@ -2,6 +2,7 @@ package opentelemetry
 
 import (
 	"context"
+	"fmt"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -24,7 +25,11 @@ func (t *Telemetry) RetryObserver() retry.Observer { return retryObserver{t} }
 
 type retryObserver struct{ t *Telemetry }
 
-func isHedge(e retry.RetryEvent) bool { return e.Reason == retry.DelayHedge && e.Err == nil }
+func isHedge(e retry.RetryEvent) bool { return e.Err == nil && reason(e.Reason) == "hedge" }
+
+// reason spells a retry event's reason in snake_case, whether the Retrier
+// gives it as a string or as a value with a String method.
+func reason(r any) string { return fmt.Sprint(r) }
 
 func (o retryObserver) OnRetry(ctx context.Context, e retry.RetryEvent) {
 	hedge := isHedge(e)
@@ -49,7 +54,7 @@ func (o retryObserver) OnRetry(ctx context.Context, e retry.RetryEvent) {
 	kvs := []attribute.KeyValue{
 		attribute.Int(keyAttempt, e.Attempt),
 		attribute.Float64(keyDelay, e.Delay.Seconds()),
-		attribute.String(keyReason, e.Reason.String()),
+		attribute.String(keyReason, reason(e.Reason)),
 		attribute.Float64(keyBudget, e.Budget),
 	}
 	if hedge {
@@ -69,7 +74,7 @@ func (o retryObserver) OnFinish(ctx context.Context, e retry.FinishEvent) {
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent(eventRetryStop, trace.WithAttributes(
 			attribute.Int(keyAttempts, e.Attempts),
-			attribute.String(keyReason, e.Reason.String()),
+			attribute.String(keyReason, reason(e.Reason)),
 			attribute.String(keyStatus, statusName(rpc.Code(e.Err)))))
 	}
 }
