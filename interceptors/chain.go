@@ -21,6 +21,7 @@ type ClientChain struct {
 	unary    []grpc.UnaryClientInterceptor
 	stream   []grpc.StreamClientInterceptor
 	noRetry  bool // gRPC's own retries must be off
+	stats    []grpc.DialOption
 	circuit  *circuit.Circuit
 	retrier  *retry.Retrier
 	limiter  *concurrency.Limiter
@@ -59,6 +60,10 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 	if c.metrics != nil {
 		add(c.metrics.UnaryClientInterceptor(), c.metrics.StreamClientInterceptor())
 	}
+	if c.otel != nil {
+		add(c.otel.UnaryClientInterceptor(), c.otel.StreamClientInterceptor())
+		ch.stats = []grpc.DialOption{grpc.WithStatsHandler(c.otel.ClientStatsHandler())}
+	}
 	if c.has["WithDeadline"] {
 		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithDeadline: %w", err)
@@ -83,8 +88,14 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		if c.metrics != nil {
 			c.metrics.TrackRetrier(ch.retrier)
 		}
+		if c.otel != nil {
+			c.otel.TrackRetrier(ch.retrier)
+		}
 		ch.noRetry = true
 		add(ch.retrier.UnaryClientInterceptor(), ch.retrier.StreamClientInterceptor())
+	}
+	if c.otel != nil {
+		add(c.otel.UnaryAttemptInterceptor(), c.otel.StreamAttemptInterceptor())
 	}
 	if c.has["WithConcurrency"] {
 		if ch.limiter, err = concurrency.New(withConcurrencyObservers(&c, lg)...); err != nil {
@@ -92,6 +103,9 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		}
 		if c.metrics != nil {
 			c.metrics.TrackLimiter("client", ch.limiter)
+		}
+		if c.otel != nil {
+			c.otel.TrackLimiter("client", ch.limiter)
 		}
 		add(ch.limiter.UnaryClientInterceptor(), ch.limiter.StreamClientInterceptor())
 	}
@@ -105,10 +119,12 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 	return ch, nil
 }
 
-// DialOptions returns what grpc.NewClient takes: the interceptors in order
-// and, when the chain retries, grpc.WithDisableRetry.
+// DialOptions returns what grpc.NewClient takes: the interceptors in order,
+// the OpenTelemetry stats handler when there is one and, when the chain
+// retries, grpc.WithDisableRetry.
 func (c *ClientChain) DialOptions() []grpc.DialOption {
 	opts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(c.unary...), grpc.WithChainStreamInterceptor(c.stream...)}
+	opts = append(opts, c.stats...)
 	if c.noRetry {
 		opts = append(opts, grpc.WithDisableRetry())
 	}
@@ -149,6 +165,7 @@ func (c *ClientChain) Close() {
 type ServerChain struct {
 	unary    []grpc.UnaryServerInterceptor
 	stream   []grpc.StreamServerInterceptor
+	stats    []grpc.ServerOption
 	boundary *boundary.Boundary
 	circuit  *circuit.Circuit
 	limiter  *concurrency.Limiter
@@ -187,6 +204,10 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 	if c.metrics != nil {
 		add(c.metrics.UnaryServerInterceptor(), c.metrics.StreamServerInterceptor())
 	}
+	if c.otel != nil {
+		add(c.otel.UnaryServerInterceptor(), c.otel.StreamServerInterceptor())
+		ch.stats = []grpc.ServerOption{grpc.StatsHandler(c.otel.ServerStatsHandler())}
+	}
 	add(ch.boundary.UnaryServerInterceptor(), ch.boundary.StreamServerInterceptor())
 	if c.has["WithDeadline"] {
 		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
@@ -201,6 +222,9 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 		if c.metrics != nil {
 			c.metrics.TrackLimiter("server", ch.limiter)
 		}
+		if c.otel != nil {
+			c.otel.TrackLimiter("server", ch.limiter)
+		}
 		add(ch.limiter.UnaryServerInterceptor(), ch.limiter.StreamServerInterceptor())
 	}
 	if c.has["WithCircuitBreaker"] {
@@ -213,9 +237,9 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 }
 
 // ServerOptions returns what grpc.NewServer takes: the interceptors in
-// order.
+// order, and the OpenTelemetry stats handler when there is one.
 func (s *ServerChain) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unary...), grpc.ChainStreamInterceptor(s.stream...)}
+	return append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unary...), grpc.ChainStreamInterceptor(s.stream...)}, s.stats...)
 }
 
 // UnaryInterceptors returns the unary interceptors, outermost first.
@@ -264,6 +288,9 @@ func withDeadlineObservers(c *config, lg *logging.Logging) []deadline.Option {
 	if c.metrics != nil {
 		opts = append(opts, deadline.WithObserver(c.metrics.DeadlineObserver()))
 	}
+	if c.otel != nil {
+		opts = append(opts, deadline.WithObserver(c.otel.DeadlineObserver()))
+	}
 	if lg != nil {
 		opts = append(opts, deadline.WithObserver(lg.DeadlineObserver()))
 	}
@@ -277,6 +304,9 @@ func withRetryObservers(c *config, lg *logging.Logging) []retry.Option {
 	opts := []retry.Option{retry.WithServiceConfigCheck(false)}
 	if c.metrics != nil {
 		opts = append(opts, retry.WithObserver(c.metrics.RetryObserver()))
+	}
+	if c.otel != nil {
+		opts = append(opts, retry.WithObserver(c.otel.RetryObserver()))
 	}
 	if lg != nil {
 		opts = append(opts, retry.WithObserver(lg.RetryObserver()))
@@ -293,6 +323,9 @@ func withConcurrencyObservers(c *config, lg *logging.Logging) []concurrency.Opti
 	if c.metrics != nil {
 		opts = append(opts, concurrency.WithObserver(c.metrics.ConcurrencyObserver()))
 	}
+	if c.otel != nil {
+		opts = append(opts, concurrency.WithObserver(c.otel.ConcurrencyObserver()))
+	}
 	if lg != nil {
 		opts = append(opts, concurrency.WithObserver(lg.ConcurrencyObserver()))
 	}
@@ -307,6 +340,9 @@ func withCircuitObservers(c *config, lg *logging.Logging) []circuit.Option {
 	var opts []circuit.Option
 	if c.metrics != nil {
 		opts = append(opts, circuit.WithObserver(c.metrics.CircuitObserver()))
+	}
+	if c.otel != nil {
+		opts = append(opts, circuit.WithObserver(c.otel.CircuitObserver()))
 	}
 	if lg != nil {
 		opts = append(opts, circuit.WithObserver(lg.CircuitObserver()))

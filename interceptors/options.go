@@ -9,6 +9,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
+	"github.com/bulwarkrpc/bulwark/interceptors/opentelemetry"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
@@ -34,6 +35,7 @@ type Option interface {
 type config struct {
 	logger     *slog.Logger
 	metrics    *metrics.Metrics
+	otel       *opentelemetry.Telemetry
 	classifier outcome.Classifier
 
 	deadline    []deadline.Option
@@ -102,6 +104,23 @@ func WithMetrics(m *metrics.Metrics) Option {
 			return
 		}
 		c.metrics = m
+	})
+}
+
+// WithOpenTelemetry adds t's interceptors and stats handler to the chain,
+// beside or instead of WithMetrics, and feeds it every component's events:
+// gRFC A66/A96 instruments, bulwark.* instruments, and events on the
+// caller's span. nil is refused. Default: no OpenTelemetry.
+func WithOpenTelemetry(t *opentelemetry.Telemetry) Option {
+	return bothOption(func(c *config) {
+		if !c.once("WithOpenTelemetry") {
+			return
+		}
+		if t == nil {
+			c.errs = append(c.errs, errors.New("interceptors: WithOpenTelemetry(nil): the telemetry must not be nil"))
+			return
+		}
+		c.otel = t
 	})
 }
 

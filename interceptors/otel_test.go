@@ -1,0 +1,99 @@
+package interceptors_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/interceptors"
+	"github.com/bulwarkrpc/bulwark/interceptors/opentelemetry"
+	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/testpb"
+)
+
+// TestChainOpenTelemetry: WithOpenTelemetry puts the stats handlers and
+// interceptors in both chains and the retry observer in the retrier, so a
+// call retried once is recorded on both sides, as one A96 retry, and as a
+// bulwark.retry event on the caller's span.
+func TestChainOpenTelemetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reader := sdkmetric.NewManualReader()
+		tel, err := opentelemetry.New(opentelemetry.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := interceptors.NewClientChain(interceptors.WithOpenTelemetry(tel), interceptors.WithRetry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := interceptors.NewServerChain(interceptors.WithOpenTelemetry(tel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n atomic.Int32
+		svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			if n.Add(1) == 1 {
+				return nil, status.Error(codes.Unavailable, "down")
+			}
+			return &testpb.UnaryResponse{}, nil
+		}}
+		env := grpctest.Start(t, svc, grpctest.Options{Server: server.ServerOptions(), Dial: client.DialOptions()})
+		spans := tracetest.NewSpanRecorder()
+		ctx, span := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test").Start(context.Background(), "call")
+		if _, err := env.Client.Unary(ctx, &testpb.UnaryRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		span.End()
+		env.Server.Stop()
+
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]uint64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				switch d := m.Data.(type) {
+				case metricdata.Histogram[float64]:
+					for _, dp := range d.DataPoints {
+						counts[m.Name] += dp.Count
+					}
+				case metricdata.Histogram[int64]:
+					for _, dp := range d.DataPoints {
+						counts[m.Name] += dp.Count
+					}
+				case metricdata.Sum[int64]:
+					for _, dp := range d.DataPoints {
+						counts[m.Name] += uint64(dp.Value)
+					}
+				}
+			}
+		}
+		for name, want := range map[string]uint64{
+			"grpc.client.call.duration":   1,
+			"grpc.client.attempt.started": 2,
+			"grpc.client.call.retries":    1,
+			"grpc.server.call.started":    2,
+			"grpc.server.call.duration":   2,
+		} {
+			if counts[name] != want {
+				t.Errorf("%s: %d, want %d", name, counts[name], want)
+			}
+		}
+		var events []string
+		for _, e := range spans.Ended()[0].Events() {
+			events = append(events, e.Name)
+		}
+		if len(events) != 2 || events[0] != "bulwark.retry" || events[1] != "bulwark.retry.stop" {
+			t.Errorf("span events %v, want [bulwark.retry bulwark.retry.stop]", events)
+		}
+	})
+}
