@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/balancer"
-	"google.golang.org/grpc/balancer/pickfirst"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/serviceconfig"
 
@@ -175,10 +174,12 @@ func (b *outlierBalancer) UpdateClientConnState(s balancer.ClientConnState) erro
 		b.child = balancer.Get(cfg.childName).Build(&ccWrapper{ClientConn: b.cc, b: b}, b.bopts)
 		b.childName = cfg.childName
 	}
-	// pick_first reports health (and so ejection) only when asked to; the
-	// other children ask for themselves.
+	// round_robin and weighted_round_robin ask their pick_first children
+	// for health updates, through which ejections reach them. pick_first
+	// alone is not asked, as in grpc-go: it keeps its one connection, and
+	// ejections are only counted.
 	err := b.child.UpdateClientConnState(balancer.ClientConnState{
-		ResolverState:  pickfirst.EnableHealthListener(s.ResolverState),
+		ResolverState:  s.ResolverState,
 		BalancerConfig: cfg.childConfig,
 	})
 	b.childMu.Unlock()

@@ -31,7 +31,8 @@
 // {threshold (85), enforcementPercentage (0), minimumHosts (5),
 // requestVolume (50)}, each rule off when its object is absent, and
 // childPolicy (round_robin; weighted_round_robin and pick_first are also
-// accepted). Durations are google.protobuf.Duration JSON strings ("10s",
+// accepted; under pick_first, which keeps one connection, ejections are
+// counted and reported but do not move calls, as in grpc-go). Durations are google.protobuf.Duration JSON strings ("10s",
 // "0.5s"). Bulwark adds consecutiveFailures (5; 0 turns it off): an
 // endpoint that fails that many attempts in a row is ejected at once, not
 // at the end of the interval. Bulwark refuses an interval of "0s".

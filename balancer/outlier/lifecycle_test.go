@@ -228,3 +228,66 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.b.Write(p)
 }
+
+// The other children work under the policy.
+func TestChildPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		child       string
+		backendsHit int
+	}{
+		{`[{"pick_first":{}}]`, 1},
+		{`[{"round_robin":{}}]`, 3},
+		{`[{"weighted_round_robin":{}}]`, 3},
+	} {
+		t.Run(tc.child, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := startCluster(t, 3, 1, `{"childPolicy":`+tc.child+`}`)
+				c.res.UpdateState(c.state(c.backends...))
+				synctest.Wait()
+				if failed := c.run(t, 60); failed != 0 {
+					t.Fatalf("%d calls failed", failed)
+				}
+				hit := 0
+				for _, n := range c.calls() {
+					if n > 0 {
+						hit++
+					}
+				}
+				if hit != tc.backendsHit {
+					t.Fatalf("calls %v reach %d backends, want %d", c.calls(), hit, tc.backendsHit)
+				}
+			})
+		})
+	}
+}
+
+// A new configuration from the resolver keeps the endpoints' state, even
+// when the child policy changes.
+func TestConfigUpdateKeepsState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := startCluster(t, 3, 0, `{"baseEjectionTime":"300s"}`)
+		c.backends[0].set(unavailable)
+		c.runUntil(t, c.backends[0], 5)
+		if got := c.ejected(t); got != 1 {
+			t.Fatalf("not ejected: %v", got)
+		}
+		s := c.state(c.backends...)
+		s.ServiceConfig = c.res.CC().ParseServiceConfig(`{"loadBalancingConfig":[{"` + testPolicy + `":
+			{"interval":"2s","baseEjectionTime":"300s","childPolicy":[{"weighted_round_robin":{}}]}}]}`)
+		if s.ServiceConfig.Err != nil {
+			t.Fatal(s.ServiceConfig.Err)
+		}
+		c.res.UpdateState(s)
+		synctest.Wait()
+		before := c.calls()[0]
+		if failed := c.run(t, 100); failed != 0 {
+			t.Fatalf("%d calls failed after the update", failed)
+		}
+		if got := c.calls()[0] - before; got != 0 {
+			t.Fatalf("the ejected replica got %d calls under the new child", got)
+		}
+		if got := c.ejected(t); got != 1 {
+			t.Fatalf("ejected gauge = %v, want 1", got)
+		}
+	})
+}

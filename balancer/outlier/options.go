@@ -70,8 +70,11 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithClassifier sets how an attempt's error becomes an outcome: Success
 // counts for the endpoint, RetryableFailure and FatalFailure against it,
-// and the rest (Ignored, LocalReject, Shed) not at all. The context given to
-// the classifier is the attempt's. Default: outcome.Default.
+// and the rest (Ignored, LocalReject, Shed) not at all. An attempt without
+// error is a success without asking the classifier. The context given to
+// the classifier is the attempt's; when the retry interceptor's per-attempt
+// timeout ended the attempt, Result.AttemptTimedOut is set and the context
+// has no deadline. Default: outcome.Default.
 func WithClassifier(c outcome.Classifier) Option {
 	return optionFunc(func(o *options) {
 		if c == nil {
