@@ -48,7 +48,9 @@ func startInProcess(t *testing.T, cfg greeter.Config) *inProcess {
 
 func (p *inProcess) address() string { return p.lis.Addr().String() }
 
-func (p *inProcess) requests(context.Context) (int64, error) { return p.srv.Service.Stats().Requests, nil }
+func (p *inProcess) requests(context.Context) (int64, error) {
+	return p.srv.Service.Stats().Requests, nil
+}
 
 func (p *inProcess) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
