@@ -60,11 +60,11 @@ func retryInterceptors(b *testing.B, noDelay bool) []struct {
 	if noDelay {
 		initial, maxDelay = 0, 0
 	}
-	r, err := retry.New(retry.WithBackoff(initial, 2, maxDelay), retry.WithIdempotent(retryMethod), retry.WithoutBudget())
+	r, err := retry.New(retry.WithBackoff(initial, 2, maxDelay), retry.WithMethodPolicy(retryMethod, retry.WithSafeToRetry(true)), retry.WithoutBudget())
 	if err != nil {
 		b.Fatal(err)
 	}
-	rb, err := retry.New(retry.WithBackoff(initial, 2, maxDelay), retry.WithIdempotent(retryMethod))
+	rb, err := retry.New(retry.WithBackoff(initial, 2, maxDelay), retry.WithMethodPolicy(retryMethod, retry.WithSafeToRetry(true)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -436,7 +436,7 @@ func TestServerOverloadAndPanicThroughBoundary(t *testing.T) {
 		if !ok || ae.Code != errdetails.CodeServerOverloaded || !ae.Unprocessed || status.Code(err) != codes.Unavailable {
 			t.Errorf("overload = %v; want UNAVAILABLE SERVER_OVERLOADED marked unprocessed", err)
 		}
-		if p := trailer.Get(retry.PushbackKey); len(p) != 1 {
+		if p := trailer.Get(errdetails.PushbackTrailer); len(p) != 1 {
 			t.Errorf("pushback trailer = %q; want exactly one value", p)
 		}
 		close(release)

@@ -16,11 +16,8 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
-
-// previousAttemptsKey is the metadata with which a gRFC A6 client (and
-// Bulwark's retry interceptor) marks an attempt after the first.
-const previousAttemptsKey = "grpc-previous-rpc-attempts"
 
 // UnaryServerInterceptor returns the server-side unary interceptor: it
 // takes a permit before the handler runs and gives it back when the handler
@@ -165,7 +162,7 @@ func (l *Limiter) severe(ctx context.Context, r Reason) bool {
 	case ReasonQueueFull, ReasonQueueTimeout, ReasonDeadline, ReasonCanceled:
 		return true
 	}
-	for _, v := range metadata.ValueFromIncomingContext(ctx, previousAttemptsKey) {
+	for _, v := range metadata.ValueFromIncomingContext(ctx, retrystate.PreviousAttemptsHeader) {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
 			return true
 		}

@@ -30,7 +30,7 @@ func (r retryLogger) OnRetry(ctx context.Context, e retry.RetryEvent) {
 	attrs := []slog.Attr{
 		slog.String("grpc.method", e.Method), slog.String("grpc.target", e.Target),
 		slog.Int("retry.attempt", e.Attempt), slog.Duration("retry.delay", e.Delay),
-		slog.String("retry.delay_reason", e.Reason.String()), slog.Float64("retry.budget", e.Budget),
+		slog.String("retry.delay_reason", e.Reason), slog.Float64("retry.budget", e.Budget),
 	}
 	attrs = appendErr(ctx, attrs, e.Err)
 	r.l.logger.LogAttrs(ctx, slog.LevelInfo, "retrying call", attrs...)
@@ -38,12 +38,12 @@ func (r retryLogger) OnRetry(ctx context.Context, e retry.RetryEvent) {
 
 func (r retryLogger) OnCommit(ctx context.Context, e retry.CommitEvent) {
 	r.l.logger.LogAttrs(ctx, slog.LevelDebug, "stream committed",
-		slog.String("grpc.method", e.Method), slog.Int("retry.attempt", e.Attempt), slog.String("retry.commit_reason", e.Reason.String()))
+		slog.String("grpc.method", e.Method), slog.Int("retry.attempt", e.Attempt), slog.String("retry.commit_reason", e.Reason))
 }
 
 func (r retryLogger) OnFinish(ctx context.Context, e retry.FinishEvent) {
 	level := slog.LevelDebug
-	if e.Err != nil && e.Reason != retry.StopNotRetryable {
+	if e.Err != nil && e.Reason != "not_retryable" {
 		level = slog.LevelWarn
 	}
 	if !r.l.logger.Enabled(ctx, level) {
@@ -51,7 +51,7 @@ func (r retryLogger) OnFinish(ctx context.Context, e retry.FinishEvent) {
 	}
 	attrs := []slog.Attr{
 		slog.String("grpc.method", e.Method), slog.String("grpc.target", e.Target),
-		slog.Int("retry.attempts", e.Attempts), slog.String("retry.stop_reason", e.Reason.String()), slog.Bool("retry.hedged", e.Hedged),
+		slog.Int("retry.attempts", e.Attempts), slog.String("retry.stop_reason", e.Reason), slog.Bool("retry.hedged", e.Hedged),
 	}
 	attrs = appendErr(ctx, attrs, e.Err)
 	r.l.logger.LogAttrs(ctx, level, "retries ended", attrs...)

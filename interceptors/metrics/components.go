@@ -16,6 +16,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/method"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
 func defaultRegistry() *errdetails.Registry { return errdetails.Default }
@@ -111,7 +112,7 @@ type trackedLimiter struct {
 // attemptCounts counts, for one method, the calls the Retrier handled by
 // how many attempts they made (index 0 holds calls beyond the last bucket).
 type attemptCounts struct {
-	byAttempts [retry.MaxAttemptsCap + 1]atomic.Uint64
+	byAttempts [retrystate.MaxAttempts + 1]atomic.Uint64
 }
 
 func newComponents(o *options) *components {
@@ -186,7 +187,7 @@ func (m *Metrics) collectComputed(ch chan<- prometheus.Metric) {
 	// the other finished calls as single attempts.
 	m.client.children.Range(func(k, v any) bool {
 		rc := v.(*rpcChildren)
-		counts := [retry.MaxAttemptsCap + 1]uint64{}
+		counts := [retrystate.MaxAttempts + 1]uint64{}
 		var retried uint64
 		if ac, ok := c.retriedCalls.Load(k); ok {
 			for i := range counts {
@@ -199,16 +200,16 @@ func (m *Metrics) collectComputed(ch chan<- prometheus.Metric) {
 		if finished > retried {
 			single = finished - retried
 		}
-		buckets := make(map[float64]uint64, retry.MaxAttemptsCap)
+		buckets := make(map[float64]uint64, retrystate.MaxAttempts)
 		cum := single
 		sum := float64(single)
-		for n := 1; n <= retry.MaxAttemptsCap; n++ {
+		for n := 1; n <= retrystate.MaxAttempts; n++ {
 			cum += counts[n]
 			sum += float64(n) * float64(counts[n])
 			buckets[float64(n)] = cum
 		}
 		total := cum + counts[0]
-		sum += float64(counts[0]) * (retry.MaxAttemptsCap + 1)
+		sum += float64(counts[0]) * (retrystate.MaxAttempts + 1)
 		ch <- prometheus.MustNewConstHistogram(c.attempts, total, sum, buckets, rc.service, rc.method)
 		return true
 	})
@@ -313,20 +314,20 @@ type retryObserver struct{ m *Metrics }
 
 func (o retryObserver) OnRetry(_ context.Context, e retry.RetryEvent) {
 	svc, name := method.Split(e.Method)
-	o.m.comps.retryDelay.WithLabelValues(svc, name, e.Reason.String()).Observe(e.Delay.Seconds())
+	o.m.comps.retryDelay.WithLabelValues(svc, name, e.Reason).Observe(e.Delay.Seconds())
 	if r := o.m.retrier.Load(); r != nil {
 		target := e.Target
-		o.m.comps.budgetSources.LoadOrStore(target, func() (float64, bool) { return r.BudgetLevel(target) })
+		o.m.comps.budgetSources.LoadOrStore(target, func() (float64, bool) { return retrystate.Of(r).BudgetLevel(target) })
 	}
 }
 
 func (o retryObserver) OnCommit(_ context.Context, e retry.CommitEvent) {
 	svc, name := method.Split(e.Method)
-	o.m.comps.retryCommits.WithLabelValues(svc, name, e.Reason.String()).Inc()
+	o.m.comps.retryCommits.WithLabelValues(svc, name, e.Reason).Inc()
 	if r := o.m.retrier.Load(); r != nil {
 		target := e.Target
 		if _, ok := o.m.comps.bufferSources.Load(target); !ok {
-			o.m.comps.bufferSources.LoadOrStore(target, func() (int64, bool) { return r.BufferedBytes(target) })
+			o.m.comps.bufferSources.LoadOrStore(target, func() (int64, bool) { return retrystate.Of(r).BufferedBytes(target) })
 		}
 	}
 }
@@ -337,13 +338,13 @@ func (o retryObserver) OnFinish(_ context.Context, e retry.FinishEvent) {
 	if e.Hedged {
 		hedged = "true"
 	}
-	o.m.comps.retryStops.WithLabelValues(svc, name, e.Reason.String(), hedged).Inc()
+	o.m.comps.retryStops.WithLabelValues(svc, name, e.Reason, hedged).Inc()
 	v, ok := o.m.comps.retriedCalls.Load(e.Method)
 	if !ok {
 		v, _ = o.m.comps.retriedCalls.LoadOrStore(e.Method, &attemptCounts{})
 	}
 	n := e.Attempts
-	if n < 1 || n > retry.MaxAttemptsCap {
+	if n < 1 || n > retrystate.MaxAttempts {
 		n = 0
 	}
 	v.(*attemptCounts).byAttempts[n].Add(1)

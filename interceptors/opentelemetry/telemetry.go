@@ -12,6 +12,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
 // instrumentationName is the name of the Meter that Telemetry creates.
@@ -99,7 +100,7 @@ func (t *Telemetry) observe(_ context.Context, o metric.Observer) error {
 	if r != nil {
 		t.targets.Range(func(k, _ any) bool {
 			target := k.(string)
-			if level, ok := r.BudgetLevel(target); ok {
+			if level, ok := retrystate.Of(r).BudgetLevel(target); ok {
 				o.ObserveFloat64(t.in.budgetLevel, level, metric.WithAttributes(attribute.String(keyTarget, target)))
 			}
 			return true

@@ -43,19 +43,6 @@ func DecorrelatedJitter() Jitter { return Jitter{kind: jitterDecorrelated} }
 // NoJitter uses the exponential delays as they are.
 func NoJitter() Jitter { return Jitter{kind: jitterNone} }
 
-// String names the jitter, for logs and test names.
-func (j Jitter) String() string {
-	switch j.kind {
-	case jitterFull:
-		return "full"
-	case jitterDecorrelated:
-		return "decorrelated"
-	case jitterNone:
-		return "none"
-	}
-	return "proportional"
-}
-
 // backoff is the exponential backoff of a policy.
 type backoff struct {
 	initial    time.Duration

@@ -47,16 +47,6 @@ func TestBackoffDelay(t *testing.T) {
 	}
 }
 
-func TestJitterString(t *testing.T) {
-	for j, want := range map[Jitter]string{
-		ProportionalJitter(0.2): "proportional", FullJitter(): "full", DecorrelatedJitter(): "decorrelated", NoJitter(): "none",
-	} {
-		if j.String() != want {
-			t.Errorf("%#v.String() = %q; want %q", j, j.String(), want)
-		}
-	}
-}
-
 // FuzzBackoff checks the delay of any backoff the options accept, and of
 // any input at all: never negative, never above the maximum, and within
 // the bounds of its jitter.

@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
+
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
 // target is what a Retrier keeps per target (cc.Target()): its retry
@@ -128,27 +130,40 @@ func (r *Retrier) newTarget(name string) *target {
 	return t
 }
 
-// BudgetLevel returns what the retry budget of targetName (a cc.Target()) holds
-// now: retries left in the window (WithBudget), tokens (WithTokenBucket), or
-// +Inf (WithoutBudget). It reports false for a target the Retrier has not
-// seen. It is meant for gauges.
-func (r *Retrier) BudgetLevel(targetName string) (float64, bool) {
-	v, ok := r.targets.Load(targetName)
+func init() {
+	retrystate.Of = func(r any) retrystate.Targets {
+		if r, ok := r.(*Retrier); ok && r != nil {
+			return targetsOf{r}
+		}
+		return nil
+	}
+}
+
+// targetsOf is the retrystate.Targets of a Retrier, which the metrics
+// packages read for their gauges.
+type targetsOf struct{ r *Retrier }
+
+// BudgetLevel returns what the retry budget of targetName (a cc.Target())
+// holds now: retries left in the window (WithBudget), tokens
+// (WithTokenBucket), or +Inf (WithoutBudget). It reports false for a
+// target the Retrier has not seen.
+func (v targetsOf) BudgetLevel(targetName string) (float64, bool) {
+	t, ok := v.r.targets.Load(targetName)
 	if !ok {
 		return 0, false
 	}
-	return v.(*target).level(), true
+	return t.(*target).level(), true
 }
 
 // BufferedBytes returns the bytes of sent messages that the streams to
 // targetName (a cc.Target()) keep to replay, against WithTargetBufferLimit,
 // and false if the Retrier has not seen the target.
-func (r *Retrier) BufferedBytes(targetName string) (int64, bool) {
-	v, ok := r.targets.Load(targetName)
+func (v targetsOf) BufferedBytes(targetName string) (int64, bool) {
+	t, ok := v.r.targets.Load(targetName)
 	if !ok {
 		return 0, false
 	}
-	return v.(*target).buffered.Load(), true
+	return t.(*target).buffered.Load(), true
 }
 
 // buckets is the number of buckets a window budget is kept in.

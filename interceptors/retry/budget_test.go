@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -16,6 +17,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -235,12 +237,11 @@ func TestBudgetError(t *testing.T) {
 		obs := &events{}
 		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithBudget(0, 0, time.Second), retry.WithObserver(obs)}})
 		_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
-		var be *retry.BudgetError
-		if !errors.As(err, &be) || !errors.Is(err, retry.ErrBudgetExhausted) {
-			t.Fatalf("err = %v; want a *BudgetError matching ErrBudgetExhausted", err)
+		if !errors.Is(err, retry.ErrBudgetExhausted) {
+			t.Fatalf("err = %v; want an error matching ErrBudgetExhausted", err)
 		}
-		if be.Target != "passthrough:///bufnet" || be.Attempts != 1 {
-			t.Errorf("BudgetError = %+v; want the target and 1 attempt", be)
+		if want := `retry: budget exhausted for "passthrough:///bufnet" after 1 attempts: `; !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("err = %q; want the target and 1 attempt: %q...", err, want)
 		}
 		if status.Code(err) != codes.Unavailable {
 			t.Errorf("status.Code = %v; want the last attempt's UNAVAILABLE", status.Code(err))
@@ -252,7 +253,7 @@ func TestBudgetError(t *testing.T) {
 			t.Errorf("attempts = %d; want 1", rec.count())
 		}
 		_, _, ends := obs.snapshot()
-		if len(ends) != 1 || ends[0].Reason != retry.StopBudget || !errors.Is(ends[0].Err, retry.ErrBudgetExhausted) {
+		if len(ends) != 1 || ends[0].Reason != "budget" || !errors.Is(ends[0].Err, retry.ErrBudgetExhausted) {
 			t.Errorf("OnFinish = %+v; want StopBudget with the budget error", ends)
 		}
 	})
@@ -286,7 +287,7 @@ func TestTokenBucket(t *testing.T) {
 				t.Errorf("call %d made %d attempts; want %d", i+1, got, want)
 			}
 		}
-		if level, _ := r.BudgetLevel("passthrough:///bufnet"); level != 3 {
+		if level, _ := retrystate.Of(r).BudgetLevel("passthrough:///bufnet"); level != 3 {
 			t.Errorf("tokens = %v; want 3", level)
 		}
 		setDown(false)

@@ -31,13 +31,14 @@
 //     such as SERVER_OVERLOADED;
 //   - the method is safe to retry: its descriptor's idempotency_level is
 //     IDEMPOTENT or NO_SIDE_EFFECTS (read once per method from
-//     protoregistry.GlobalFiles), or WithSafeToRetry / WithIdempotent says
-//     so; or the error proves the request was not processed
+//     protoregistry.GlobalFiles), or WithSafeToRetry says so (for a call,
+//     or for a method with WithMethodPolicy); or the error proves the request was not processed
 //     (outcome.Unprocessed: a local reject, or a SERVER_OVERLOADED
 //     rejection marked unprocessed), which makes any method safe;
 //   - attempts remain (WithMaxAttempts counts them all, the first
 //     included: default 3, at most 5, as in gRFC A6);
-//   - the server did not ask to stop (a negative grpc-retry-pushback-ms);
+//   - the server did not ask to stop (a negative grpc-retry-pushback-ms,
+//     or a google.rpc.RetryInfo with a negative delay);
 //   - the caller's deadline leaves time for the delay and an attempt
 //     (WithMinAttemptTime); otherwise the call returns the last attempt's
 //     error at once, without sleeping;
@@ -56,7 +57,7 @@
 //
 // A call returns the last attempt's error as it is (so its status code is
 // whatever the server or the inner interceptors said), except:
-//   - when the budget stopped it, a *BudgetError wraps that error:
+//   - when the budget stopped it, an error that wraps that one:
 //     errors.Is(err, ErrBudgetExhausted) is true and status.Code(err) is
 //     still the last attempt's code;
 //   - when the caller's context ends while the Retrier waits, CANCELLED or
@@ -140,9 +141,9 @@
 // attempts for one call) and neither budget would see the other's
 // retries. Before retrying a call the Retrier asks the channel for the
 // method's config (cc.GetMethodConfig) and, when it has a retryPolicy,
-// leaves retrying to gRPC (the observer sees StopServiceConfig). It cannot
-// see grpc.WithDisableRetry; a channel built with it should use
-// WithServiceConfigCheck(false). Transparent retries by gRPC (requests
+// leaves retrying to gRPC (the observer sees the stop reason
+// "service_config"). It cannot see grpc.WithDisableRetry; a channel built
+// with it should use WithServiceConfigCheck(false). Transparent retries by gRPC (requests
 // that never reached the server application) are not affected.
 //
 // # Speed
@@ -159,5 +160,5 @@
 // An Observer (WithObserver) sees each retry or hedge with its attempt
 // number, delay and the reason for it, and the budget level; each stream
 // commit; and the end of every call that needed a retry, with the reason
-// the Retrier stopped (StopReason).
+// the Retrier stopped (FinishEvent.Reason).
 package retry

@@ -37,8 +37,8 @@ func flakyInvoker() grpc.UnaryInvoker {
 
 func Example() {
 	r, err := retry.New(
-		retry.WithIdempotent("/greeter.v1.Greeter/SayHello"), // or idempotency_level in the .proto
-		retry.WithBackoff(0, 1, 0),                           // no waiting in this example
+		retry.WithMethodPolicy("/greeter.v1.Greeter/SayHello", retry.WithSafeToRetry(true)), // or idempotency_level in the .proto
+		retry.WithBackoff(0, 1, 0), // no waiting in this example
 		retry.WithObserver(printer{}),
 	)
 	if err != nil {
@@ -60,7 +60,7 @@ func Example() {
 // A retry call option passed to one call overrides the Retrier's default
 // for that call only: here one attempt, so no retry.
 func ExampleWithMaxAttempts() {
-	r, err := retry.New(retry.WithIdempotent("/greeter.v1.Greeter/SayHello"), retry.WithObserver(printer{}))
+	r, err := retry.New(retry.WithMethodPolicy("/greeter.v1.Greeter/SayHello", retry.WithSafeToRetry(true)), retry.WithObserver(printer{}))
 	if err != nil {
 		panic(err)
 	}

@@ -89,7 +89,7 @@ type hedge struct {
 
 	launched, outstanding int
 	last                  hedgeResult // the last failure, returned when none wins
-	lastReason            StopReason
+	lastReason            string
 	stopped               bool // no more attempts
 	budget                bool // the budget stopped them
 }
@@ -102,12 +102,12 @@ func (c *call) hedge(ctx context.Context, template proto.Message) error {
 		c: c, template: template, cancel: cancel,
 		results:    make(chan hedgeResult, c.p.hedgeAttempts),
 		timer:      time.NewTimer(c.p.hedgeDelay),
-		lastReason: StopMaxAttempts,
+		lastReason: stopMaxAttempts,
 	}
 	defer h.timer.Stop()
 	h.dv, h.opts = splitDeliveries(c.opts)
 	h.launch(hctx, nil)
-	h.arm(c.p.hedgeDelay, RetryEvent{Delay: c.p.hedgeDelay, Reason: DelayHedge})
+	h.arm(c.p.hedgeDelay, RetryEvent{Delay: c.p.hedgeDelay, Reason: delayHedge})
 	for {
 		var done bool
 		var err error
@@ -117,7 +117,7 @@ func (c *call) hedge(ctx context.Context, template proto.Message) error {
 		case res := <-h.results:
 			done, err = h.onResult(ctx, hctx, res)
 		case <-ctx.Done():
-			done, err = true, h.end(ctx, status.FromContextError(ctx.Err()).Err(), StopContext)
+			done, err = true, h.end(ctx, status.FromContextError(ctx.Err()).Err(), stopContext)
 		}
 		if done {
 			return err
@@ -145,11 +145,11 @@ func (h *hedge) arm(d time.Duration, ev RetryEvent) {
 
 // stop ends the starting of attempts for reason. A server's request to
 // stop replaces an earlier reason.
-func (h *hedge) stop(reason StopReason) {
-	if reason == StopPushback || !h.stopped {
+func (h *hedge) stop(reason string) {
+	if reason == stopPushback || !h.stopped {
 		h.stopped, h.lastReason = true, reason
 	}
-	if reason == StopBudget {
+	if reason == stopBudget {
 		h.budget = true
 	}
 }
@@ -160,7 +160,7 @@ func (h *hedge) onTick(ctx, hctx context.Context) (bool, error) {
 	h.timerOn = false
 	h.goNext(ctx, hctx, h.due)
 	if h.more() {
-		h.arm(h.c.p.hedgeDelay, RetryEvent{Delay: h.c.p.hedgeDelay, Reason: DelayHedge})
+		h.arm(h.c.p.hedgeDelay, RetryEvent{Delay: h.c.p.hedgeDelay, Reason: delayHedge})
 	}
 	if h.outstanding == 0 && h.stopped {
 		// Every attempt had failed and the budget or the deadline refused
@@ -204,7 +204,7 @@ func (h *hedge) onResult(ctx, hctx context.Context, res hedgeResult) (bool, erro
 		proto.Reset(h.template)
 		proto.Merge(h.template, res.reply)
 		h.dv.deliver(&res)
-		return true, h.end(ctx, nil, StopSucceeded)
+		return true, h.end(ctx, nil, stopSucceeded)
 	}
 	pushback := pushbackOf(res.trailer)
 	c.r.sawPushback(c.t, pushback)
@@ -214,17 +214,17 @@ func (h *hedge) onResult(ctx, hctx context.Context, res hedgeResult) (bool, erro
 		// Refused before the network (an open breaker, a full limiter):
 		// no answer, while the attempts still out may give one. No more
 		// hedges; a real failure, if one came, stays the error to return.
-		h.stopped, h.lastReason = true, StopNotRetryable
+		h.stopped, h.lastReason = true, stopNotRetryable
 		if h.last.err == nil {
 			h.last = res
 		}
 		return false, nil
-	case v.stop == StopContext:
-		return true, h.end(ctx, status.FromContextError(ctx.Err()).Err(), StopContext)
-	case v.stop == StopNotRetryable:
+	case v.stop == stopContext:
+		return true, h.end(ctx, status.FromContextError(ctx.Err()).Err(), stopContext)
+	case v.stop == stopNotRetryable:
 		// A failure that ends the call wins as an answer does.
 		h.dv.deliver(&res)
-		return true, h.end(ctx, res.err, StopNotRetryable)
+		return true, h.end(ctx, res.err, stopNotRetryable)
 	}
 	h.last = res
 	h.follow(ctx, hctx, v, res.err)
@@ -245,14 +245,14 @@ func (h *hedge) follow(ctx, hctx context.Context, v verdict, err error) {
 	case v.delay > 0:
 		// The server's delay replaces the hedging delay once.
 		if !h.c.fits(ctx, v.delay) {
-			h.stop(StopDeadline)
+			h.stop(stopDeadline)
 			return
 		}
 		h.arm(v.delay, RetryEvent{Delay: v.delay, Reason: v.reason, Err: err})
 	default:
-		h.goNext(ctx, hctx, RetryEvent{Reason: DelayHedge, Err: err})
+		h.goNext(ctx, hctx, RetryEvent{Reason: delayHedge, Err: err})
 		if h.more() {
-			h.arm(h.c.p.hedgeDelay, RetryEvent{Delay: h.c.p.hedgeDelay, Reason: DelayHedge})
+			h.arm(h.c.p.hedgeDelay, RetryEvent{Delay: h.c.p.hedgeDelay, Reason: delayHedge})
 		}
 	}
 }
@@ -262,7 +262,7 @@ func (h *hedge) follow(ctx, hctx context.Context, v verdict, err error) {
 func (h *hedge) giveUp(ctx context.Context) error {
 	err := h.last.err
 	if h.budget {
-		err = &BudgetError{Target: h.c.t.name, Attempts: h.launched, Err: err}
+		err = &budgetError{target: h.c.t.name, attempts: h.launched, err: err}
 	}
 	h.dv.deliver(&h.last)
 	return h.end(ctx, err, h.lastReason)
@@ -271,7 +271,7 @@ func (h *hedge) giveUp(ctx context.Context) error {
 // end cancels the attempts still running and waits for them (gRFC A6: a
 // hedged call returns when all its attempts have answered or been
 // cancelled), so that none outlives the call or touches req afterwards.
-func (h *hedge) end(ctx context.Context, err error, reason StopReason) error {
+func (h *hedge) end(ctx context.Context, err error, reason string) error {
 	h.cancel()
 	for ; h.outstanding > 0; h.outstanding-- {
 		<-h.results

@@ -17,6 +17,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -67,17 +68,17 @@ func TestHedging(t *testing.T) {
 		code      codes.Code
 		attempts  int
 		cancelled int64
-		reason    retry.StopReason
+		reason    string
 	}{
 		{
 			name:    "slow first replica: the hedge wins at 50ms",
 			behave:  slowUpTo(1),
-			latency: 50 * time.Millisecond, text: "attempt 2", code: codes.OK, attempts: 2, cancelled: 1, reason: retry.StopSucceeded,
+			latency: 50 * time.Millisecond, text: "attempt 2", code: codes.OK, attempts: 2, cancelled: 1, reason: "succeeded",
 		},
 		{
 			name:    "two slow replicas: the third wins at 100ms",
 			behave:  slowUpTo(2),
-			latency: 100 * time.Millisecond, text: "attempt 3", code: codes.OK, attempts: 3, cancelled: 2, reason: retry.StopSucceeded,
+			latency: 100 * time.Millisecond, text: "attempt 3", code: codes.OK, attempts: 3, cancelled: 2, reason: "succeeded",
 		},
 		{
 			name: "retryable failure sends the next attempt at once",
@@ -87,7 +88,7 @@ func TestHedging(t *testing.T) {
 				}
 				return 0, nil
 			},
-			latency: 0, text: "attempt 2", code: codes.OK, attempts: 2, reason: retry.StopSucceeded,
+			latency: 0, text: "attempt 2", code: codes.OK, attempts: 2, reason: "succeeded",
 		},
 		{
 			name: "a fatal answer wins and cancels the rest",
@@ -97,12 +98,12 @@ func TestHedging(t *testing.T) {
 				}
 				return 0, internal
 			},
-			latency: 50 * time.Millisecond, code: codes.Internal, attempts: 2, cancelled: 1, reason: retry.StopNotRetryable,
+			latency: 50 * time.Millisecond, code: codes.Internal, attempts: 2, cancelled: 1, reason: "not_retryable",
 		},
 		{
 			name:    "every attempt fails retryably",
 			behave:  func(int) (time.Duration, error) { return 10 * time.Millisecond, errUnavailable },
-			latency: 30 * time.Millisecond, code: codes.Unavailable, attempts: 3, reason: retry.StopMaxAttempts,
+			latency: 30 * time.Millisecond, code: codes.Unavailable, attempts: 3, reason: "max_attempts",
 		},
 	}
 	for _, tc := range tests {
@@ -158,7 +159,7 @@ func TestHedgingPushback(t *testing.T) {
 				svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 					if rec.add(ctx) == 1 {
 						time.Sleep(time.Second) // answers late, after the hedging delay would have passed
-						_ = grpc.SetTrailer(ctx, metadata.Pairs(retry.PushbackKey, tc.pushback))
+						_ = grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, tc.pushback))
 						return nil, errUnavailable
 					}
 					return &testpb.UnaryResponse{}, nil
@@ -231,7 +232,7 @@ func TestHedgingBudget(t *testing.T) {
 		if fast != 5 {
 			t.Errorf("%d calls were cut to 50ms; want 5, as many as the budget allowed", fast)
 		}
-		if level, ok := r.BudgetLevel("passthrough:///bufnet"); !ok || level != 0 {
+		if level, ok := retrystate.Of(r).BudgetLevel("passthrough:///bufnet"); !ok || level != 0 {
 			t.Errorf("BudgetLevel = %v, %v; want 0, true", level, ok)
 		}
 		retries, _, ends := obs.snapshot()
@@ -243,7 +244,7 @@ func TestHedgingBudget(t *testing.T) {
 
 // TestHedgingBudgetAfterServerDelay: when every attempt has failed with a
 // server delay and the budget refuses the attempt that delay was waiting
-// for, the hedged call ends at once with a *BudgetError, as an unhedged
+// for, the hedged call ends at once with the budget's error, as an unhedged
 // call does, rather than waiting out the caller's deadline.
 func TestHedgingBudgetAfterServerDelay(t *testing.T) {
 	for _, hedging := range []bool{false, true} {
@@ -279,7 +280,7 @@ func TestHedgingDeadline(t *testing.T) {
 		rec := newAttempts()
 		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			rec.add(ctx)
-			_ = grpc.SetTrailer(ctx, metadata.Pairs(retry.PushbackKey, "2000"))
+			_ = grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, "2000"))
 			return nil, errUnavailable
 		}}
 		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithHedging(50*time.Millisecond, 3)}})

@@ -15,6 +15,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -61,7 +62,7 @@ func start(t *testing.T, svc *grpctest.Service, s setup) (*grpctest.Env, *retry.
 // first), from grpc-previous-rpc-attempts.
 func attemptOf(ctx context.Context) int {
 	md, _ := metadata.FromIncomingContext(ctx)
-	v := md.Get(retry.PreviousAttemptsKey)
+	v := md.Get(retrystate.PreviousAttemptsHeader)
 	if len(v) == 0 {
 		return 1
 	}

@@ -50,8 +50,12 @@ type RetryEvent struct {
 	Attempt int
 	// Delay is how long the Retrier waits before making it.
 	Delay time.Duration
-	// Reason says where Delay came from.
-	Reason DelayReason
+	// Reason says where Delay came from, in snake_case as metric labels
+	// use it: "backoff" (the exponential backoff, with jitter),
+	// "pushback" (the server's grpc-retry-pushback-ms trailer),
+	// "retry_info" (the google.rpc.RetryInfo in the server's status) or
+	// "hedge" (the hedging delay, or none after a retryable failure).
+	Reason string
 	// Err is the error of the attempt that failed before, or nil for a
 	// hedge sent because no attempt answered within the hedging delay.
 	Err error
@@ -60,30 +64,13 @@ type RetryEvent struct {
 	Budget float64
 }
 
-// DelayReason says where the delay before an attempt came from.
-type DelayReason uint8
-
-// The delay reasons.
+// The values of RetryEvent.Reason.
 const (
-	// DelayBackoff: the exponential backoff, with jitter.
-	DelayBackoff DelayReason = iota
-	// DelayPushback: the server's grpc-retry-pushback-ms trailer.
-	DelayPushback
-	// DelayRetryInfo: the google.rpc.RetryInfo in the server's status.
-	DelayRetryInfo
-	// DelayHedge: the hedging delay, or none after a retryable failure.
-	DelayHedge
+	delayBackoff   = "backoff"
+	delayPushback  = "pushback"
+	delayRetryInfo = "retry_info"
+	delayHedge     = "hedge"
 )
-
-var delayReasonNames = [...]string{"backoff", "pushback", "retry_info", "hedge"}
-
-// String returns the reason in snake_case, as used in metric labels.
-func (r DelayReason) String() string {
-	if int(r) < len(delayReasonNames) {
-		return delayReasonNames[r]
-	}
-	return "unknown"
-}
 
 // CommitEvent describes a stream that committed.
 type CommitEvent struct {
@@ -93,33 +80,19 @@ type CommitEvent struct {
 	Target string
 	// Attempt is the number of the attempt that committed.
 	Attempt int
-	// Reason says why it committed.
-	Reason CommitReason
+	// Reason says why it committed: "header" (the response headers
+	// arrived), "message" (a response message arrived) or "buffer" (the
+	// sent messages outgrew the stream's or the target's replay buffer, or
+	// a message was not a proto.Message and could not be kept).
+	Reason string
 }
 
-// CommitReason says why a stream committed.
-type CommitReason uint8
-
-// The commit reasons.
+// The values of CommitEvent.Reason.
 const (
-	// CommitHeader: the response headers arrived.
-	CommitHeader CommitReason = iota
-	// CommitMessage: a response message arrived.
-	CommitMessage
-	// CommitBuffer: the sent messages outgrew the buffer (WithBufferLimit),
-	// or a message was not a proto.Message and could not be kept.
-	CommitBuffer
+	commitHeader  = "header"
+	commitMessage = "message"
+	commitBuffer  = "buffer"
 )
-
-var commitReasonNames = [...]string{"header", "message", "buffer"}
-
-// String returns the reason in snake_case, as used in metric labels.
-func (r CommitReason) String() string {
-	if int(r) < len(commitReasonNames) {
-		return commitReasonNames[r]
-	}
-	return "unknown"
-}
 
 // FinishEvent describes the end of a call that needed the Retrier.
 type FinishEvent struct {
@@ -131,63 +104,48 @@ type FinishEvent struct {
 	Attempts int
 	// Err is the call's error, nil when it succeeded.
 	Err error
-	// Reason says why the Retrier stopped.
-	Reason StopReason
+	// Reason says why the Retrier stopped:
+	//   - "succeeded": an attempt after the first succeeded, or a hedged
+	//     call won;
+	//   - "not_retryable": the last attempt's outcome was not a retryable
+	//     failure;
+	//   - "not_safe": the method is not safe to retry (see
+	//     WithSafeToRetry) and the error does not prove that the server did
+	//     not process it;
+	//   - "max_attempts": the call made all its attempts;
+	//   - "budget": the retry budget had nothing left; the error matches
+	//     ErrBudgetExhausted;
+	//   - "deadline": the caller's deadline left too little time for the
+	//     delay and another attempt;
+	//   - "context": the caller's context ended while the Retrier waited;
+	//   - "pushback": the server asked not to retry (a negative
+	//     grpc-retry-pushback-ms, or a google.rpc.RetryInfo with a negative
+	//     delay);
+	//   - "committed": the stream had committed;
+	//   - "service_config": gRPC's own retryPolicy is on for the method, so
+	//     the Retrier leaves retries to gRPC (see WithServiceConfigCheck);
+	//   - "circuit_open": the circuit breaker inside the Retrier would
+	//     still refuse the next attempt when its delay ends (see
+	//     WithCircuitGate).
+	Reason string
 	// Hedged is true when the call was hedged.
 	Hedged bool
 }
 
-// StopReason says why a call made no more attempts.
-type StopReason uint8
-
-// The stop reasons.
+// The values of FinishEvent.Reason.
 const (
-	// StopSucceeded: an attempt after the first succeeded, or a hedged
-	// call won.
-	StopSucceeded StopReason = iota
-	// StopNotRetryable: the last attempt's outcome was not a retryable
-	// failure.
-	StopNotRetryable
-	// StopNotSafe: the method is not safe to retry (see WithSafeToRetry)
-	// and the error does not prove that the server did not process it.
-	StopNotSafe
-	// StopMaxAttempts: the call made all its attempts.
-	StopMaxAttempts
-	// StopBudget: the retry budget had nothing left; the error is a
-	// *BudgetError.
-	StopBudget
-	// StopDeadline: the caller's deadline left too little time for the
-	// delay and another attempt.
-	StopDeadline
-	// StopContext: the caller's context ended while the Retrier waited.
-	StopContext
-	// StopPushback: the server asked not to retry (a negative
-	// grpc-retry-pushback-ms, or a google.rpc.RetryInfo with a negative
-	// delay).
-	StopPushback
-	// StopCommitted: the stream had committed.
-	StopCommitted
-	// StopServiceConfig: gRPC's own retryPolicy is on for the method, so
-	// the Retrier leaves retries to gRPC (see WithServiceConfigCheck).
-	StopServiceConfig
-	// StopCircuitOpen: the circuit breaker inside the Retrier would still
-	// refuse the next attempt when its delay ends (see WithCircuitGate).
-	StopCircuitOpen
+	stopSucceeded     = "succeeded"
+	stopNotRetryable  = "not_retryable"
+	stopNotSafe       = "not_safe"
+	stopMaxAttempts   = "max_attempts"
+	stopBudget        = "budget"
+	stopDeadline      = "deadline"
+	stopContext       = "context"
+	stopPushback      = "pushback"
+	stopCommitted     = "committed"
+	stopServiceConfig = "service_config"
+	stopCircuitOpen   = "circuit_open"
 )
-
-var stopReasonNames = [...]string{
-	"succeeded", "not_retryable", "not_safe", "max_attempts", "budget",
-	"deadline", "context", "pushback", "committed", "service_config",
-	"circuit_open",
-}
-
-// String returns the reason in snake_case, as used in metric labels.
-func (r StopReason) String() string {
-	if int(r) < len(stopReasonNames) {
-		return stopReasonNames[r]
-	}
-	return "unknown"
-}
 
 // observers is what WithObserver makes of several Observers: it hands each
 // event to every one, in order.

@@ -13,49 +13,24 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/observe"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
-// MaxAttemptsCap is the most attempts a call may make, the first included:
-// gRFC A6's client-side cap on maxAttempts. WithMaxAttempts and WithHedging
-// refuse more.
-const MaxAttemptsCap = 5
-
-// The defaults, from DESIGN.md (section 5) and gRFC A6.
+// The defaults, from DESIGN.md (section 7) and gRFC A6; each option's doc
+// states its own.
 const (
-	// DefaultMaxAttempts is the attempts a call may make, the first
-	// included (WithMaxAttempts).
-	DefaultMaxAttempts = 3
-	// DefaultInitialBackoff is the delay before the first retry, before
-	// jitter (WithBackoff).
-	DefaultInitialBackoff = 100 * time.Millisecond
-	// DefaultMaxBackoff caps the backoff delay (WithBackoff).
-	DefaultMaxBackoff = time.Second
-	// DefaultMultiplier is the backoff's growth per retry (WithBackoff).
-	DefaultMultiplier = 2.0
-	// DefaultJitterFraction is the spread of ProportionalJitter, ±20%
-	// (WithJitter).
-	DefaultJitterFraction = 0.2
-	// DefaultMaxServerDelay caps a delay set by the server
-	// (WithMaxServerDelay).
-	DefaultMaxServerDelay = 30 * time.Second
-	// DefaultMinAttemptTime is the least time left for an attempt to be
-	// started (WithMinAttemptTime).
-	DefaultMinAttemptTime = time.Millisecond
-	// DefaultBufferLimit is the bytes of sent messages a stream keeps to
-	// replay (WithBufferLimit).
-	DefaultBufferLimit = 256 << 10
-	// DefaultTargetBufferLimit is the bytes of sent messages that all the
-	// streams to one target keep together (WithTargetBufferLimit).
-	DefaultTargetBufferLimit = 16 << 20
-	// DefaultBudgetRatio is the share of calls that may be retried
-	// (WithBudget).
-	DefaultBudgetRatio = 0.2
-	// DefaultBudgetPerSecond is the retries allowed per second whatever
-	// the calls (WithBudget).
-	DefaultBudgetPerSecond = 10.0
-	// DefaultBudgetWindow is the time over which the budget counts
-	// (WithBudget).
-	DefaultBudgetWindow = 10 * time.Second
+	defaultMaxAttempts       = 3                      // WithMaxAttempts
+	defaultInitialBackoff    = 100 * time.Millisecond // WithBackoff
+	defaultMaxBackoff        = time.Second            // WithBackoff
+	defaultMultiplier        = 2.0                    // WithBackoff
+	defaultJitterFraction    = 0.2                    // WithJitter
+	defaultMaxServerDelay    = 30 * time.Second       // WithMaxServerDelay
+	defaultMinAttemptTime    = time.Millisecond       // WithMinAttemptTime
+	defaultBufferLimit       = 256 << 10              // WithBufferLimit
+	defaultTargetBufferLimit = 16 << 20               // WithTargetBufferLimit
+	defaultBudgetRatio       = 0.2                    // WithBudget
+	defaultBudgetPerSecond   = 10.0                   // WithBudget
+	defaultBudgetWindow      = 10 * time.Second       // WithBudget
 )
 
 // An Option configures a Retrier. Options that make sense for a single call
@@ -163,15 +138,15 @@ func invalid(format string, args ...any) error {
 
 // WithMaxAttempts sets how many attempts a call may make in all, the first
 // included: 1 disables retries, 3 means the first attempt and up to two
-// retries. Values below 1 or above MaxAttemptsCap (5) are refused. Default:
+// retries. Values below 1 or above 5, gRFC A6's cap, are refused. Default:
 // 3.
 func WithMaxAttempts(n int) CallOption {
 	var err error
 	switch {
 	case n < 1:
 		err = invalid("WithMaxAttempts(%d): must be at least 1", n)
-	case n > MaxAttemptsCap:
-		err = invalid("WithMaxAttempts(%d): must be at most %d (gRFC A6's cap on attempts)", n, MaxAttemptsCap)
+	case n > retrystate.MaxAttempts:
+		err = invalid("WithMaxAttempts(%d): must be at most %d (gRFC A6's cap on attempts)", n, retrystate.MaxAttempts)
 	}
 	return callOption(func(p *policy) { p.maxAttempts = n }, err)
 }
@@ -241,8 +216,10 @@ func WithMaxServerDelay(d time.Duration) CallOption {
 // started when the caller's deadline leaves less than its delay plus d, and
 // the call returns the last attempt's error at once instead of sleeping
 // towards a deadline it cannot meet. Zero requires only that the delay fit;
-// negative is refused. The default matches the server deadline
-// interceptor, which refuses requests with 1 ms or less left. Default: 1 ms.
+// negative is refused. It is the client's side of the server's
+// deadline.WithMinRemaining, which refuses requests with that little time
+// left (one idea under two names for now); the defaults match. Default:
+// 1 ms.
 func WithMinAttemptTime(d time.Duration) CallOption {
 	var err error
 	if d < 0 {
@@ -293,8 +270,8 @@ func WithHedging(delay time.Duration, maxAttempts int) CallOption {
 		err = invalid("WithHedging(%v, %d): delay must not be negative", delay, maxAttempts)
 	case maxAttempts < 1:
 		err = invalid("WithHedging(%v, %d): maxAttempts must be at least 1", delay, maxAttempts)
-	case maxAttempts > MaxAttemptsCap:
-		err = invalid("WithHedging(%v, %d): maxAttempts must be at most %d (gRFC A6's cap on attempts)", delay, maxAttempts, MaxAttemptsCap)
+	case maxAttempts > retrystate.MaxAttempts:
+		err = invalid("WithHedging(%v, %d): maxAttempts must be at most %d (gRFC A6's cap on attempts)", delay, maxAttempts, retrystate.MaxAttempts)
 	}
 	return callOption(func(p *policy) { p.hedgeDelay, p.hedgeAttempts = delay, maxAttempts }, err)
 }
@@ -330,8 +307,8 @@ func WithObserver(obs Observer) Option {
 // WithBudget sets the retry budget kept per target (cc.Target()): over the
 // last window, retries and hedges may number at most ratio × calls +
 // perSecond × window seconds (Finagle's and Linkerd's retry budget). A retry
-// the budget refuses is not made: the call returns a *BudgetError holding
-// its last error. ratio and perSecond must not be negative; window must be
+// the budget refuses is not made: the call returns its last error, wrapped
+// in one that matches ErrBudgetExhausted. ratio and perSecond must not be negative; window must be
 // at least 10 ms (it is kept in 10 buckets). Zero ratio and perSecond allow
 // no retries. It replaces WithTokenBucket and WithoutBudget. Default: 0.2,
 // 10, 10 s.
@@ -375,18 +352,6 @@ func WithTokenBucket(maxTokens, tokenRatio float64) Option {
 // concurrency limit) stops retry storms. Default: WithBudget is used.
 func WithoutBudget() Option {
 	return optionFunc(func(o *options) { o.budget = budgetNone })
-}
-
-// WithIdempotent marks the methods (full names, "/package.Service/Method")
-// as safe to retry after the server may have processed them, whatever their
-// descriptors say. It is WithMethodPolicy(m, WithSafeToRetry(true)) for
-// each. Default: the descriptors decide.
-func WithIdempotent(methods ...string) Option {
-	return optionFunc(func(o *options) {
-		for _, m := range methods {
-			addMethodPolicy(o, "WithIdempotent", m, []CallOption{WithSafeToRetry(true)})
-		}
-	})
 }
 
 // WithMethodPolicy overrides the Retrier's defaults for one method (its full
@@ -496,7 +461,7 @@ func WithTargetBufferLimit(bytes int) Option {
 // go through. Before a retry or a hedge, the Retrier asks: when the breaker
 // would still be open once the delay has passed, the attempt would only be
 // refused locally, so the call ends at once with its last real error
-// (StopCircuitOpen) instead of sleeping and then failing with CIRCUIT_OPEN,
+// (the stop reason "circuit_open") instead of sleeping and then failing with CIRCUIT_OPEN,
 // and no budget is spent. interceptors.NewClientChain sets it to
 // (*circuit.Circuit).OpenFor. nil is refused.
 func WithCircuitGate(openFor func(target, fullMethod string) time.Duration) Option {
@@ -512,25 +477,25 @@ func WithCircuitGate(openFor func(target, fullMethod string) time.Duration) Opti
 func defaultOptions() options {
 	return options{
 		policy: policy{
-			maxAttempts: DefaultMaxAttempts,
+			maxAttempts: defaultMaxAttempts,
 			backoff: backoff{
-				initial:    DefaultInitialBackoff,
-				multiplier: DefaultMultiplier,
-				max:        DefaultMaxBackoff,
-				jitter:     ProportionalJitter(DefaultJitterFraction),
+				initial:    defaultInitialBackoff,
+				multiplier: defaultMultiplier,
+				max:        defaultMaxBackoff,
+				jitter:     ProportionalJitter(defaultJitterFraction),
 			},
-			maxServerDelay: DefaultMaxServerDelay,
-			minAttemptTime: DefaultMinAttemptTime,
-			bufferLimit:    DefaultBufferLimit,
+			maxServerDelay: defaultMaxServerDelay,
+			minAttemptTime: defaultMinAttemptTime,
+			bufferLimit:    defaultBufferLimit,
 		},
 		classifier:        outcome.Default,
 		observer:          NopObserver{},
 		budget:            budgetWindow,
-		ratio:             DefaultBudgetRatio,
-		perSecond:         DefaultBudgetPerSecond,
-		window:            DefaultBudgetWindow,
+		ratio:             defaultBudgetRatio,
+		perSecond:         defaultBudgetPerSecond,
+		window:            defaultBudgetWindow,
 		checkService:      true,
-		targetBufferLimit: DefaultTargetBufferLimit,
+		targetBufferLimit: defaultTargetBufferLimit,
 		random:            rand.Float64,
 	}
 }

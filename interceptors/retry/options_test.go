@@ -47,7 +47,7 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		{retry.WithBudget(0.2, 10, time.Millisecond), "retry: WithBudget(0.2, 10, 1ms): window must be at least 10ms"},
 		{retry.WithTokenBucket(0, 0.1), "retry: WithTokenBucket(0, 0.1): maxTokens must be in (0, 1000]"},
 		{retry.WithTokenBucket(10, 0), "retry: WithTokenBucket(10, 0): tokenRatio must be positive"},
-		{retry.WithIdempotent("Unary"), `retry: WithIdempotent("Unary"): must be a full method name, "/package.Service/Method"`},
+		{retry.WithMethodPolicy("Unary", retry.WithSafeToRetry(true)), `retry: WithMethodPolicy("Unary"): must be a full method name, "/package.Service/Method"`},
 		{retry.WithMethodPolicy("/pkg.Svc/M", retry.WithMaxAttempts(7)), "retry: WithMaxAttempts(7): must be at most 5"},
 		{retry.WithMethodPolicy("/pkg.Svc/M", retry.CallOption{}), "retry: zero CallOption"},
 		{retry.WithFirstAttemptTrailer(9), "retry: WithFirstAttemptTrailer(9): unknown mode"},
@@ -72,40 +72,11 @@ func TestNewAcceptsValidOptions(t *testing.T) {
 		retry.WithPerAttemptTimeout(0), retry.WithMaxServerDelay(time.Second), retry.WithMinAttemptTime(0),
 		retry.WithBufferLimit(0), retry.WithSafeToRetry(true), retry.WithHedging(0, 5), retry.WithHedging(0, 1),
 		retry.WithBudget(0, 0, 10*time.Millisecond), retry.WithTokenBucket(1000, 0.001), retry.WithoutBudget(),
-		retry.WithIdempotent("/pkg.Svc/A", "/pkg.Svc/B"), retry.WithMethodPolicy("/pkg.Svc/C"),
+		retry.WithMethodPolicy("/pkg.Svc/A", retry.WithSafeToRetry(true)), retry.WithMethodPolicy("/pkg.Svc/B", retry.WithSafeToRetry(true)), retry.WithMethodPolicy("/pkg.Svc/C"),
 		retry.WithFirstAttemptTrailer(retry.TrailerNever), retry.WithServiceConfigCheck(false),
 	)
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestPackageConstructorsPanic(t *testing.T) {
-	for name, build := range map[string]func(){
-		"UnaryClientInterceptor":  func() { retry.UnaryClientInterceptor(retry.WithMaxAttempts(0)) },
-		"StreamClientInterceptor": func() { retry.StreamClientInterceptor(retry.WithMaxAttempts(0)) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			defer func() {
-				p := recover()
-				err, ok := p.(error)
-				if !ok || err.Error() != "retry: WithMaxAttempts(0): must be at least 1" {
-					t.Errorf("panic %v; want the option's error", p)
-				}
-			}()
-			build()
-		})
-	}
-	if retry.UnaryClientInterceptor() == nil || retry.StreamClientInterceptor() == nil {
-		t.Error("constructors with valid options returned nil")
-	}
-}
-
-func TestReasonNames(t *testing.T) {
-	if retry.StopServiceConfig.String() != "service_config" || retry.StopReason(99).String() != "unknown" ||
-		retry.DelayRetryInfo.String() != "retry_info" || retry.DelayReason(99).String() != "unknown" ||
-		retry.CommitBuffer.String() != "buffer" || retry.CommitReason(99).String() != "unknown" {
-		t.Error("reason names changed; they are metric label values")
 	}
 }
 

@@ -15,22 +15,12 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 )
 
-// PushbackKey is the trailer through which a server sets the delay before a
-// retry, in milliseconds, or asks with a negative value not to retry at all
-// (gRFC A6).
-const PushbackKey = errdetails.PushbackTrailer
-
-// PreviousAttemptsKey is the request header that tells the server how many
-// attempts of the call came before this one (gRFC A6). The Retrier sets it
-// on every attempt after the first.
-const PreviousAttemptsKey = "grpc-previous-rpc-attempts"
-
-// ParsePushback reads the values of a grpc-retry-pushback-ms trailer as gRFC
+// parsePushback reads the values of a grpc-retry-pushback-ms trailer as gRFC
 // A6 and grpc-go do: outcome.NoPushback when there are none; the delay when
 // there is one value that is a non-negative 32-bit decimal integer; and a
 // negative duration, meaning "do not retry", for a negative value, a value
 // that does not parse, or more than one value.
-func ParsePushback(values []string) time.Duration {
+func parsePushback(values []string) time.Duration {
 	switch len(values) {
 	case 0:
 		return outcome.NoPushback
@@ -45,9 +35,9 @@ func ParsePushback(values []string) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// pushbackOf returns the pushback a trailer carries; see ParsePushback.
+// pushbackOf returns the pushback a trailer carries; see parsePushback.
 func pushbackOf(md metadata.MD) time.Duration {
-	return ParsePushback(md[PushbackKey])
+	return parsePushback(md[errdetails.PushbackTrailer])
 }
 
 // serverDelay reads what the server said about retrying an attempt that
@@ -55,20 +45,20 @@ func pushbackOf(md metadata.MD) time.Duration {
 // is true when it asked not to retry: a negative grpc-retry-pushback-ms, or
 // a google.rpc.RetryInfo with a negative delay. Otherwise ok is true when
 // it set a delay, and d is the longer of the two with where it came from.
-func serverDelay(err error, pushback time.Duration) (d time.Duration, reason DelayReason, stop, ok bool) {
+func serverDelay(err error, pushback time.Duration) (d time.Duration, reason string, stop, ok bool) {
 	if pushback != outcome.NoPushback && pushback < 0 {
-		return 0, DelayPushback, true, false
+		return 0, delayPushback, true, false
 	}
-	d, reason = -1, DelayPushback
+	d, reason = -1, delayPushback
 	if pushback >= 0 {
 		d = pushback
 	}
 	if ri, has := retryInfo(err); has {
 		if ri < 0 {
-			return 0, DelayRetryInfo, true, false
+			return 0, delayRetryInfo, true, false
 		}
 		if ri > d {
-			d, reason = ri, DelayRetryInfo
+			d, reason = ri, delayRetryInfo
 		}
 	}
 	return d, reason, false, d >= 0

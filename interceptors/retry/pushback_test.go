@@ -40,8 +40,8 @@ func TestParsePushback(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := ParsePushback(tc.values); got != tc.want {
-				t.Errorf("ParsePushback(%q) = %v; want %v", tc.values, got, tc.want)
+			if got := parsePushback(tc.values); got != tc.want {
+				t.Errorf("parsePushback(%q) = %v; want %v", tc.values, got, tc.want)
 			}
 		})
 	}
@@ -58,7 +58,7 @@ func TestRetryInfoDelay(t *testing.T) {
 		{"status without details", status.Error(codes.Unavailable, "x"), 0, false},
 		{"bulwark error with a delay", errdetails.Database("", nil, errdetails.WithRetryAfter(1500*time.Millisecond)), 1500 * time.Millisecond, true},
 		{"bulwark error without a delay", errdetails.Database("", nil), 0, false},
-		{"wrapped", &BudgetError{Err: errdetails.Database("", nil, errdetails.WithRetryAfter(time.Second))}, time.Second, true},
+		{"wrapped", &budgetError{err: errdetails.Database("", nil, errdetails.WithRetryAfter(time.Second))}, time.Second, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,26 +83,26 @@ func FuzzParsePushback(f *testing.F) {
 	}
 	f.Add("1", "2")
 	f.Fuzz(func(t *testing.T, a, b string) {
-		one := ParsePushback([]string{a})
+		one := parsePushback([]string{a})
 		if one == outcome.NoPushback {
-			t.Fatalf("ParsePushback(%q) reported no pushback", a)
+			t.Fatalf("parsePushback(%q) reported no pushback", a)
 		}
 		ms, err := strconv.ParseInt(a, 10, 32)
 		switch {
 		case err == nil && ms >= 0:
 			if one != time.Duration(ms)*time.Millisecond {
-				t.Fatalf("ParsePushback(%q) = %v; want %dms", a, one, ms)
+				t.Fatalf("parsePushback(%q) = %v; want %dms", a, one, ms)
 			}
 		default:
 			if one >= 0 {
-				t.Fatalf("ParsePushback(%q) = %v; want a stop (negative)", a, one)
+				t.Fatalf("parsePushback(%q) = %v; want a stop (negative)", a, one)
 			}
 		}
-		if two := ParsePushback([]string{a, b}); two >= 0 {
-			t.Fatalf("ParsePushback(%q, %q) = %v; want a stop", a, b, two)
+		if two := parsePushback([]string{a, b}); two >= 0 {
+			t.Fatalf("parsePushback(%q, %q) = %v; want a stop", a, b, two)
 		}
 		// Through metadata, as the trailer arrives.
-		if got := pushbackOf(metadata.Pairs(PushbackKey, a)); got != one {
+		if got := pushbackOf(metadata.Pairs(errdetails.PushbackTrailer, a)); got != one {
 			t.Fatalf("pushbackOf = %v; want %v", got, one)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
 // laterRequestID returns the request id that the attempts after the first
@@ -42,7 +43,7 @@ func requestInfoID(err error) (string, bool) {
 // metadata append.
 func laterAttempt(ctx context.Context, n int, id string) context.Context {
 	if id == "" {
-		return metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(n-1))
+		return metadata.AppendToOutgoingContext(ctx, retrystate.PreviousAttemptsHeader, strconv.Itoa(n-1))
 	}
-	return metadata.AppendToOutgoingContext(ctx, PreviousAttemptsKey, strconv.Itoa(n-1), requestid.MetadataKey, id)
+	return metadata.AppendToOutgoingContext(ctx, retrystate.PreviousAttemptsHeader, strconv.Itoa(n-1), requestid.MetadataKey, id)
 }

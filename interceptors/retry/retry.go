@@ -58,41 +58,19 @@ func New(opts ...Option) (*Retrier, error) {
 	return r, nil
 }
 
-func mustNew(opts []Option) *Retrier {
-	r, err := New(opts...)
-	if err != nil {
-		panic(err)
-	}
-	return r
-}
-
-// UnaryClientInterceptor returns the unary client interceptor of a new
-// Retrier built from opts; see Retrier.UnaryClientInterceptor. It panics on
-// an invalid option; use New to get the error.
-func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
-	return mustNew(opts).UnaryClientInterceptor()
-}
-
-// StreamClientInterceptor returns the stream client interceptor of a new
-// Retrier built from opts; see Retrier.StreamClientInterceptor. It panics
-// on an invalid option; use New to get the error.
-func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
-	return mustNew(opts).StreamClientInterceptor()
-}
-
 // UnaryClientInterceptor returns the client-side unary interceptor. It makes
 // the first attempt with the caller's context and call options untouched;
 // only when it fails does it classify the error, look up the method's
 // idempotency, consult the budget and retry (see the package
-// documentation). It returns the last attempt's error, or a *BudgetError
+// documentation). It returns the last attempt's error, or a error matching ErrBudgetExhausted
 // wrapping it.
 //
 //go:noinline
 func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	// The fast path is written out here, in the closure, so that a call
-	// whose first attempt succeeds makes no call but the invoker's. The
-	// method is not inlined: a copy of the closure compiled inside the
-	// package-level UnaryClientInterceptor would inline less of it.
+	// whose first attempt succeeds makes no call but the invoker's and
+	// the budget's. The method is not inlined, so that its closure is
+	// compiled once, here.
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		if r.slow || hasCallOption(opts) || (r.slowMethods != nil && r.slowMethods[method]) {
 			return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
@@ -162,7 +140,7 @@ func (c *call) retry(ctx context.Context, res result) error {
 		c.setLaterID(ctx, res.err)
 		if res = c.attempt(ctx, n+1); res.err == nil {
 			c.t.succeeded()
-			c.finish(ctx, n+1, nil, StopSucceeded)
+			c.finish(ctx, n+1, nil, stopSucceeded)
 			return nil
 		}
 	}
@@ -306,8 +284,8 @@ type verdict struct {
 	outcome outcome.Outcome // the attempt's
 	retry   bool            // another attempt may follow,
 	delay   time.Duration   // after this delay,
-	reason  DelayReason     // which came from here;
-	stop    StopReason      // else why none may
+	reason  string          // which came from here;
+	stop    string          // else why none may
 }
 
 // judge decides whether another attempt may follow attempt n, which ended
@@ -324,17 +302,17 @@ func (c *call) judge(ctx context.Context, n int, res result) verdict {
 	v := verdict{outcome: o}
 	switch {
 	case ctx.Err() != nil:
-		v.stop = StopContext
+		v.stop = stopContext
 	case stop:
-		v.stop = StopPushback
+		v.stop = stopPushback
 	case !o.Retryable():
-		v.stop = StopNotRetryable
+		v.stop = stopNotRetryable
 	case n >= c.maxAttempts():
-		v.stop = StopMaxAttempts
+		v.stop = stopMaxAttempts
 	case !c.r.safeToRetry(c.method, c.p, res.err):
-		v.stop = StopNotSafe
+		v.stop = stopNotSafe
 	case !c.hedged && c.leftToGRPC():
-		v.stop = StopServiceConfig
+		v.stop = stopServiceConfig
 	default:
 		v.retry = true
 		v.delay, v.reason = c.when(server, reason, hasServer)
@@ -360,18 +338,18 @@ func (c *call) leftToGRPC() bool {
 // when it set one (hasServer); else, for a hedged call, none (the next
 // hedge goes at once), or the backoff's. A server delay restarts the
 // backoff (gRFC A6). A hedged call takes a server delay of zero as none.
-func (c *call) when(server time.Duration, reason DelayReason, hasServer bool) (time.Duration, DelayReason) {
+func (c *call) when(server time.Duration, reason string, hasServer bool) (time.Duration, string) {
 	switch {
 	case hasServer && (server > 0 || !c.hedged):
 		c.retries, c.prev = 0, 0
 		return min(server, c.p.maxServerDelay), reason
 	case c.hedged:
-		return 0, DelayHedge
+		return 0, delayHedge
 	}
 	c.retries++
 	d := c.p.backoff.randomDelay(c.retries, c.prev, c.r.opts.random)
 	c.prev = d
-	return d, DelayBackoff
+	return d, delayBackoff
 }
 
 // admit decides whether attempt n+1 may go once wait has passed: the
@@ -381,20 +359,20 @@ func (c *call) when(server time.Duration, reason DelayReason, hasServer bool) (t
 // attempt to the observer (ev, completed) and returns true; otherwise it
 // returns why not. A retry is admitted before its wait; a hedge when it is
 // sent (gRFC A6 throttles hedges as they are sent).
-func (c *call) admit(ctx context.Context, n int, wait time.Duration, ev RetryEvent) (StopReason, bool) {
+func (c *call) admit(ctx context.Context, n int, wait time.Duration, ev RetryEvent) (string, bool) {
 	switch {
 	case !c.fits(ctx, wait):
-		return StopDeadline, false
+		return stopDeadline, false
 	case c.circuitOpenAfter(wait):
-		return StopCircuitOpen, false
+		return stopCircuitOpen, false
 	}
 	ok, level := c.t.tryRetry()
 	if !ok {
-		return StopBudget, false
+		return stopBudget, false
 	}
 	ev.Method, ev.Target, ev.Attempt, ev.Budget = c.method, c.t.name, n+1, level
 	c.r.opts.observer.OnRetry(ctx, ev)
-	return 0, true
+	return "", true
 }
 
 // fits reports whether the caller's deadline leaves time for wait and an
@@ -412,7 +390,7 @@ func (c *call) circuitOpenAfter(delay time.Duration) bool {
 
 // next decides what follows attempt n of a call that is not hedged, which
 // failed with res: the delay before attempt n+1, already admitted, or the
-// error to return (res.err itself, or a *BudgetError).
+// error to return (res.err itself, or a error matching ErrBudgetExhausted).
 func (c *call) next(ctx context.Context, n int, res result) (time.Duration, error) {
 	v := c.judge(ctx, n, res)
 	if !v.retry {
@@ -425,11 +403,11 @@ func (c *call) next(ctx context.Context, n int, res result) (time.Duration, erro
 }
 
 // stopError returns the error of a call that stops for reason after n
-// attempts, the last failing with err: a *BudgetError when the budget
+// attempts, the last failing with err: a error matching ErrBudgetExhausted when the budget
 // stopped it, else err.
-func (c *call) stopError(n int, err error, reason StopReason) error {
-	if reason == StopBudget {
-		return &BudgetError{Target: c.t.name, Attempts: n, Err: err}
+func (c *call) stopError(n int, err error, reason string) error {
+	if reason == stopBudget {
+		return &budgetError{target: c.t.name, attempts: n, err: err}
 	}
 	return err
 }
@@ -446,12 +424,12 @@ func (c *call) wait(ctx context.Context, n int, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		timer.Stop()
-		return c.finish(ctx, n, status.FromContextError(ctx.Err()).Err(), StopContext)
+		return c.finish(ctx, n, status.FromContextError(ctx.Err()).Err(), stopContext)
 	}
 }
 
 // finish reports the end of the call to the observer and returns err.
-func (c *call) finish(ctx context.Context, attempts int, err error, reason StopReason) error {
+func (c *call) finish(ctx context.Context, attempts int, err error, reason string) error {
 	c.r.opts.observer.OnFinish(ctx, FinishEvent{
 		Method: c.method, Target: c.t.name, Attempts: attempts, Err: err, Reason: reason, Hedged: c.hedged,
 	})

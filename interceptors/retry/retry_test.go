@@ -50,7 +50,7 @@ func TestUnaryRetriesWithBackoff(t *testing.T) {
 			t.Errorf("grpc-previous-rpc-attempts gave attempt numbers %v; want [1 2 3]", got)
 		}
 		retries, _, ends := obs.snapshot()
-		if len(retries) != 2 || retries[0].Attempt != 2 || retries[0].Delay != 100*time.Millisecond || retries[0].Reason != retry.DelayBackoff ||
+		if len(retries) != 2 || retries[0].Attempt != 2 || retries[0].Delay != 100*time.Millisecond || retries[0].Reason != "backoff" ||
 			retries[1].Attempt != 3 || retries[1].Delay != 200*time.Millisecond {
 			t.Errorf("OnRetry events = %+v", retries)
 		}
@@ -61,7 +61,7 @@ func TestUnaryRetriesWithBackoff(t *testing.T) {
 		if math.Abs(retries[0].Budget-99.2) > 1e-9 || math.Abs(retries[1].Budget-98.2) > 1e-9 {
 			t.Errorf("budget levels = %v, %v; want 99.2, 98.2", retries[0].Budget, retries[1].Budget)
 		}
-		if len(ends) != 1 || ends[0].Reason != retry.StopSucceeded || ends[0].Attempts != 3 || ends[0].Err != nil {
+		if len(ends) != 1 || ends[0].Reason != "succeeded" || ends[0].Attempts != 3 || ends[0].Err != nil {
 			t.Errorf("OnFinish events = %+v; want one, succeeded after 3 attempts", ends)
 		}
 	})
@@ -72,18 +72,18 @@ func TestUnaryStopsOnOutcome(t *testing.T) {
 		name     string
 		err      error
 		attempts int
-		reason   retry.StopReason
+		reason   string
 	}{
-		{"unavailable uses all attempts", status.Error(codes.Unavailable, "x"), 3, retry.StopMaxAttempts},
-		{"internal is fatal", status.Error(codes.Internal, "x"), 1, retry.StopNotRetryable},
-		{"unknown is fatal", status.Error(codes.Unknown, "x"), 1, retry.StopNotRetryable},
-		{"invalid argument proves health", status.Error(codes.InvalidArgument, "x"), 1, retry.StopNotRetryable},
-		{"aborted is ignored", status.Error(codes.Aborted, "x"), 1, retry.StopNotRetryable},
-		{"deadline from the server is fatal", status.Error(codes.DeadlineExceeded, "x"), 1, retry.StopNotRetryable},
-		{"resource exhausted without delay", status.Error(codes.ResourceExhausted, "x"), 1, retry.StopNotRetryable},
-		{"resource exhausted with RetryInfo", errdetails.New("QUOTA", "slow down", errdetails.WithGRPCCode(codes.ResourceExhausted), errdetails.WithRetryable(true), errdetails.WithRetryAfter(time.Millisecond)), 3, retry.StopMaxAttempts},
-		{"application error not retryable", errdetails.New(errdetails.CodeDatabase, "x", errdetails.WithRetryable(false)), 1, retry.StopNotRetryable},
-		{"application error retryable", errdetails.Database("", errors.New("conn reset")), 3, retry.StopMaxAttempts},
+		{"unavailable uses all attempts", status.Error(codes.Unavailable, "x"), 3, "max_attempts"},
+		{"internal is fatal", status.Error(codes.Internal, "x"), 1, "not_retryable"},
+		{"unknown is fatal", status.Error(codes.Unknown, "x"), 1, "not_retryable"},
+		{"invalid argument proves health", status.Error(codes.InvalidArgument, "x"), 1, "not_retryable"},
+		{"aborted is ignored", status.Error(codes.Aborted, "x"), 1, "not_retryable"},
+		{"deadline from the server is fatal", status.Error(codes.DeadlineExceeded, "x"), 1, "not_retryable"},
+		{"resource exhausted without delay", status.Error(codes.ResourceExhausted, "x"), 1, "not_retryable"},
+		{"resource exhausted with RetryInfo", errdetails.New("QUOTA", "slow down", errdetails.WithGRPCCode(codes.ResourceExhausted), errdetails.WithRetryable(true), errdetails.WithRetryAfter(time.Millisecond)), 3, "max_attempts"},
+		{"application error not retryable", errdetails.New(errdetails.CodeDatabase, "x", errdetails.WithRetryable(false)), 1, "not_retryable"},
+		{"application error retryable", errdetails.Database("", errors.New("conn reset")), 3, "max_attempts"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,7 +187,7 @@ func TestUnsafeMethod(t *testing.T) {
 		{"application error, processed: not retried", errdetails.Database("", nil), setup{}, 1, codes.Unavailable},
 		{"overload marked unprocessed: retried", overloaded, setup{}, 3, codes.Unavailable},
 		{"marked idempotent by option: retried", status.Error(codes.Unavailable, "x"),
-			setup{retry: []retry.Option{retry.WithIdempotent(testpb.TestService_UnaryUnsafe_FullMethodName)}}, 3, codes.Unavailable},
+			setup{retry: []retry.Option{retry.WithMethodPolicy(testpb.TestService_UnaryUnsafe_FullMethodName, retry.WithSafeToRetry(true))}}, 3, codes.Unavailable},
 		{"method policy: retried", status.Error(codes.Unavailable, "x"),
 			setup{retry: []retry.Option{retry.WithMethodPolicy(testpb.TestService_UnaryUnsafe_FullMethodName, retry.WithSafeToRetry(true), retry.WithMaxAttempts(2))}}, 2, codes.Unavailable},
 		{"local reject is not retried by the default table", nil,
@@ -242,7 +242,7 @@ func TestPushback(t *testing.T) {
 	bulwarkStop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1))
 	plain := func(pushback string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
-			if err := grpc.SetTrailer(ctx, metadata.Pairs(retry.PushbackKey, pushback)); err != nil {
+			if err := grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, pushback)); err != nil {
 				return err
 			}
 			return status.Error(codes.Unavailable, "busy")
@@ -313,7 +313,7 @@ func TestServerDelayIsCapped(t *testing.T) {
 			t.Errorf("attempts at %v; want %v", got, want)
 		}
 		retries, _, _ := obs.snapshot()
-		if len(retries) != 1 || retries[0].Reason != retry.DelayRetryInfo || retries[0].Delay != 2*time.Second {
+		if len(retries) != 1 || retries[0].Reason != "retry_info" || retries[0].Delay != 2*time.Second {
 			t.Errorf("OnRetry = %+v; want one RetryInfo delay of 2s", retries)
 		}
 	})
@@ -329,17 +329,17 @@ func TestDeadline(t *testing.T) {
 		attempts int
 		elapsed  time.Duration // when the call returns
 		code     codes.Code
-		reason   retry.StopReason
+		reason   string
 	}{
 		{"next delay does not fit: last error at once", 250 * time.Millisecond, unavailable, nil,
-			2, 100 * time.Millisecond, codes.Unavailable, retry.StopDeadline},
+			2, 100 * time.Millisecond, codes.Unavailable, "deadline"},
 		{"delay and minimum attempt time fit exactly", 301 * time.Millisecond, unavailable, nil,
-			3, 300 * time.Millisecond, codes.Unavailable, retry.StopMaxAttempts},
+			3, 300 * time.Millisecond, codes.Unavailable, "max_attempts"},
 		{"longer minimum attempt time does not fit", 301 * time.Millisecond, unavailable, []retry.Option{retry.WithMinAttemptTime(5 * time.Millisecond)},
-			2, 100 * time.Millisecond, codes.Unavailable, retry.StopDeadline},
+			2, 100 * time.Millisecond, codes.Unavailable, "deadline"},
 		{"server delay past the deadline", time.Second,
 			errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(2*time.Second)), nil,
-			1, 0, codes.Unavailable, retry.StopDeadline},
+			1, 0, codes.Unavailable, "deadline"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -419,10 +419,10 @@ func TestServiceConfigRetryPolicy(t *testing.T) {
 		name     string
 		check    bool
 		attempts int
-		reason   retry.StopReason
+		reason   string
 	}{
-		{"detected: gRPC retries alone", true, 2, retry.StopServiceConfig},
-		{"check off: attempts multiply", false, 6, retry.StopMaxAttempts},
+		{"detected: gRPC retries alone", true, 2, "service_config"},
+		{"check off: attempts multiply", false, 6, "max_attempts"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -89,7 +89,7 @@ func TestStopPushbackOnUnprocessed(t *testing.T) {
 					t.Errorf("attempts = %d; want 1: the server asked not to retry", rec.count())
 				}
 				_, _, ends := obs.snapshot()
-				if len(ends) != 1 || ends[0].Attempts != 1 || ends[0].Reason != retry.StopPushback {
+				if len(ends) != 1 || ends[0].Attempts != 1 || ends[0].Reason != "pushback" {
 					t.Errorf("OnFinish = %+v; want one, after 1 attempt, for the pushback", ends)
 				}
 			})
@@ -159,7 +159,7 @@ func TestStopNegativeRetryInfo(t *testing.T) {
 					t.Errorf("attempts = %d; want 1: the server asked not to retry", rec.count())
 				}
 				_, _, ends := obs.snapshot()
-				if len(ends) != 1 || ends[0].Attempts != 1 || ends[0].Reason != retry.StopPushback {
+				if len(ends) != 1 || ends[0].Attempts != 1 || ends[0].Reason != "pushback" {
 					t.Errorf("OnFinish = %+v; want one, after 1 attempt, for the server's stop", ends)
 				}
 			})

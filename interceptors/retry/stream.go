@@ -145,7 +145,7 @@ func (s *clientStream) SendMsg(m any) error {
 		broken := a.sendBroken || a.resolving
 		s.commitLocked()
 		s.mu.Unlock()
-		s.c.r.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: CommitBuffer})
+		s.c.r.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: commitBuffer})
 		if broken {
 			return io.EOF // RecvMsg returns the attempt's status
 		}
@@ -226,7 +226,7 @@ func (s *clientStream) Header() (metadata.MD, error) {
 		md, err := a.cs.Header()
 		if err != nil || md != nil {
 			if md != nil {
-				s.commit(a, CommitHeader)
+				s.commit(a, commitHeader)
 			}
 			return md, err
 		}
@@ -256,7 +256,7 @@ func (s *clientStream) Header() (metadata.MD, error) {
 		case rerr == nil:
 			// Not possible after a response without headers; keep the
 			// stream as it is.
-			s.commit(a, CommitMessage)
+			s.commit(a, commitMessage)
 			return nil, nil
 		case rerr == io.EOF:
 			s.end(a, io.EOF)
@@ -296,7 +296,7 @@ func (s *clientStream) RecvMsg(m any) error {
 		a.receiving = false
 		s.mu.Unlock()
 		if err == nil {
-			s.commit(a, CommitMessage)
+			s.commit(a, commitMessage)
 			if !s.desc.ServerStreams {
 				s.end(a, io.EOF) // the one response has arrived
 			}
@@ -321,7 +321,7 @@ func (s *clientStream) isCommitted() bool {
 }
 
 // commit commits the stream on attempt a, unless it already has.
-func (s *clientStream) commit(a *streamAttempt, reason CommitReason) {
+func (s *clientStream) commit(a *streamAttempt, reason string) {
 	s.mu.Lock()
 	if s.committed || s.cur != a {
 		s.mu.Unlock()
@@ -383,7 +383,7 @@ func (s *clientStream) end(a *streamAttempt, err error) {
 	if err == io.EOF {
 		s.t.succeeded()
 		if a.n > 1 {
-			s.c.finish(s.ctx, a.n, nil, StopSucceeded)
+			s.c.finish(s.ctx, a.n, nil, stopSucceeded)
 		}
 	}
 }
@@ -427,7 +427,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 		// even if the caller never asked for them.
 		if md, _ := a.cs.Header(); md != nil {
 			committed = true
-			s.commit(a, CommitHeader)
+			s.commit(a, commitHeader)
 		}
 	}
 	var next *streamAttempt
@@ -437,7 +437,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 		if _, _, stop, _ := serverDelay(err, pushback); o.Retryable() || stop {
 			s.t.failed()
 		}
-		s.c.finish(s.ctx, a.n, err, StopCommitted)
+		s.c.finish(s.ctx, a.n, err, stopCommitted)
 	} else {
 		next, final = s.retry(a, err, pushback)
 	}
@@ -467,7 +467,7 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 		}
 		if s.isCommitted() {
 			// The buffer overflowed while we waited: no more attempts.
-			return nil, s.c.finish(s.ctx, n, err, StopCommitted)
+			return nil, s.c.finish(s.ctx, n, err, stopCommitted)
 		}
 		n++
 		s.c.setLaterID(s.ctx, err)
@@ -482,7 +482,7 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 			s.mu.Unlock()
 			s.sendMu.Unlock()
 			next.cancel()
-			return nil, s.c.finish(s.ctx, n, err, StopCommitted)
+			return nil, s.c.finish(s.ctx, n, err, stopCommitted)
 		}
 		msgs, closed := s.buf, s.closedSend
 		s.mu.Unlock()
@@ -498,7 +498,7 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 		s.sendMu.Unlock()
 		if rerr != nil && rerr != io.EOF {
 			next.cancel()
-			return nil, s.c.finish(s.ctx, n, rerr, StopNotRetryable)
+			return nil, s.c.finish(s.ctx, n, rerr, stopNotRetryable)
 		}
 		return next, nil
 	}

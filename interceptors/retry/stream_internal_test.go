@@ -236,7 +236,7 @@ func FuzzStream(f *testing.F) {
 		s.mu.Lock()
 		held, committed := s.bufBytes, s.committed
 		s.mu.Unlock()
-		if got, _ := r.BufferedBytes(""); got != int64(held) || (ended != nil || committed) && got != 0 {
+		if got, _ := (targetsOf{r}).BufferedBytes(""); got != int64(held) || (ended != nil || committed) && got != 0 {
 			t.Fatalf("the target holds %d bytes, the stream keeps %d (ended: %v, committed: %v)", got, held, ended, committed)
 		}
 	})

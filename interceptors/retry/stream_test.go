@@ -15,8 +15,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -47,13 +49,13 @@ func TestServerStream(t *testing.T) {
 		want     []int32
 		code     codes.Code
 		attempts int
-		commit   retry.CommitReason
-		reason   retry.StopReason
+		commit   string
+		reason   string
 	}{
 		{
 			name:  "fails before the first message: retried, every message once",
 			first: func(grpc.ServerStreamingServer[testpb.ServerStreamResponse]) error { return errUnavailable },
-			want:  []int32{0, 1, 2, 3, 4}, code: codes.OK, attempts: 2, commit: retry.CommitMessage, reason: retry.StopSucceeded,
+			want:  []int32{0, 1, 2, 3, 4}, code: codes.OK, attempts: 2, commit: "message", reason: "succeeded",
 		},
 		{
 			name: "fails after the first message: not retried",
@@ -63,7 +65,7 @@ func TestServerStream(t *testing.T) {
 				}
 				return errUnavailable
 			},
-			want: []int32{0}, code: codes.Unavailable, attempts: 1, commit: retry.CommitMessage, reason: retry.StopCommitted,
+			want: []int32{0}, code: codes.Unavailable, attempts: 1, commit: "message", reason: "committed",
 		},
 		{
 			name: "fails after sending headers: committed (gRFC A6)",
@@ -73,13 +75,13 @@ func TestServerStream(t *testing.T) {
 				}
 				return errUnavailable
 			},
-			want: nil, code: codes.Unavailable, attempts: 1, commit: retry.CommitHeader, reason: retry.StopCommitted,
+			want: nil, code: codes.Unavailable, attempts: 1, commit: "header", reason: "committed",
 		},
 		{
 			name:  "not safe for this call: not retried",
 			first: func(grpc.ServerStreamingServer[testpb.ServerStreamResponse]) error { return errUnavailable },
 			opts:  []grpc.CallOption{retry.WithSafeToRetry(false)},
-			want:  nil, code: codes.Unavailable, attempts: 1, commit: 255, reason: retry.StopNotSafe,
+			want:  nil, code: codes.Unavailable, attempts: 1, commit: "", reason: "not_safe",
 		},
 	}
 	for _, tc := range tests {
@@ -114,7 +116,7 @@ func TestServerStream(t *testing.T) {
 					t.Errorf("attempts = %d; want %d", rec.count(), tc.attempts)
 				}
 				_, commits, ends := obs.snapshot()
-				if tc.commit != 255 && (len(commits) != 1 || commits[0].Reason != tc.commit || commits[0].Attempt != tc.attempts) {
+				if tc.commit != "" && (len(commits) != 1 || commits[0].Reason != tc.commit || commits[0].Attempt != tc.attempts) {
 					t.Errorf("OnCommit = %+v; want one, %v on attempt %d", commits, tc.commit, tc.attempts)
 				}
 				if len(ends) != 1 || ends[0].Reason != tc.reason {
@@ -174,7 +176,7 @@ func TestStreamPushback(t *testing.T) {
 		rec := newAttempts()
 		svc := &grpctest.Service{ServerStreamFunc: func(req *testpb.ServerStreamRequest, s grpc.ServerStreamingServer[testpb.ServerStreamResponse]) error {
 			if rec.add(s.Context()) == 1 {
-				s.SetTrailer(metadata.Pairs(retry.PushbackKey, "250"))
+				s.SetTrailer(metadata.Pairs(errdetails.PushbackTrailer, "250"))
 				return errUnavailable
 			}
 			return nil
@@ -261,9 +263,9 @@ func TestClientStream(t *testing.T) {
 					t.Errorf("attempts %d read %q; want %d reading %q", rec.count(), seen, tc.attempts, tc.seen)
 				}
 				_, commits, _ := obs.snapshot()
-				wantReason := retry.CommitMessage
+				wantReason := "message"
 				if tc.limit < 10 {
-					wantReason = retry.CommitBuffer
+					wantReason = "buffer"
 				}
 				if len(commits) != 1 || commits[0].Reason != wantReason {
 					t.Errorf("OnCommit = %+v; want one, %v", commits, wantReason)
@@ -457,7 +459,7 @@ func TestStreamBufferOverflowsWhileBroken(t *testing.T) {
 			t.Errorf("attempts = %d; want 1", rec.count())
 		}
 		_, commits, ends := obs.snapshot()
-		if len(commits) != 1 || commits[0].Reason != retry.CommitBuffer || len(ends) != 1 || ends[0].Reason != retry.StopCommitted {
+		if len(commits) != 1 || commits[0].Reason != "buffer" || len(ends) != 1 || ends[0].Reason != "committed" {
 			t.Errorf("OnCommit = %+v, OnFinish = %+v; want a buffer commit and StopCommitted", commits, ends)
 		}
 	})
@@ -556,7 +558,7 @@ func TestTargetBufferLimit(t *testing.T) {
 		msg := &testpb.ClientStreamRequest{Text: "a"} // 3 bytes
 		buffered := func() int64 {
 			synctest.Wait()
-			n, _ := r.BufferedBytes("passthrough:///bufnet")
+			n, _ := retrystate.Of(r).BufferedBytes("passthrough:///bufnet")
 			return n
 		}
 		open := func(ctx context.Context) grpc.ClientStreamingClient[testpb.ClientStreamRequest, testpb.ClientStreamResponse] {
@@ -575,7 +577,7 @@ func TestTargetBufferLimit(t *testing.T) {
 			t.Fatalf("after one stream sent 3 bytes, the target keeps %d; want 3", n)
 		}
 		b := open(t.Context()) // 3 + 3 > 4: commits
-		if _, commits, _ := obs.snapshot(); len(commits) != 1 || commits[0].Reason != retry.CommitBuffer {
+		if _, commits, _ := obs.snapshot(); len(commits) != 1 || commits[0].Reason != "buffer" {
 			t.Errorf("OnCommit = %+v; want one, for the target's buffer", commits)
 		}
 		if n := buffered(); n != 3 {
@@ -623,10 +625,10 @@ func TestStreamBufferLimitBoundary(t *testing.T) {
 		extra    int // bytes past the limit
 		code     codes.Code
 		attempts int
-		commit   retry.CommitReason
+		commit   string
 	}{
-		{"exactly the limit: retried", 0, codes.OK, 2, retry.CommitMessage},
-		{"one byte more: committed, not retried", 1, codes.Unavailable, 1, retry.CommitBuffer},
+		{"exactly the limit: retried", 0, codes.OK, 2, "message"},
+		{"one byte more: committed, not retried", 1, codes.Unavailable, 1, "buffer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

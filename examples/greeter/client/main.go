@@ -41,7 +41,6 @@ import (
 	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/internal/workload"
 	"github.com/bulwarkrpc/bulwark/interceptors"
-	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 )
 
 func main() {
@@ -78,7 +77,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.work.Fault, "fault", "", "greeter-fault metadata for a server started with -chaos, e.g. error=DB_ERROR, plain-error, panic, delay=2s")
 	fs.StringVar(&o.work.Method, "method", workload.Unary, "method to call: unary (SayHello), stream (SayHelloStream) or bidi (Chat)")
 	fs.IntVar(&o.work.Count, "count", 3, "greetings per stream or bidi call")
-	fs.IntVar(&o.bulwark.attempts, "attempts", retry.DefaultMaxAttempts, "attempts per call, the first included (1: no retries)")
+	fs.IntVar(&o.bulwark.attempts, "attempts", 3, "attempts per call, the first included (1: no retries)")
 	fs.DurationVar(&o.bulwark.attemptTimeout, "attempt-timeout", 0, "timeout of each attempt; a timed-out attempt is retried while the deadline allows (0: none)")
 	fs.DurationVar(&o.bulwark.hedge, "hedge", 0, "send another attempt when none has answered after this long, up to -attempts (0: no hedging)")
 	fs.IntVar(&o.bulwark.breakerFailures, "breaker-failures", defaultBreakerFailures, "also open the circuit breaker after this many failures in a row (0: off; the failure-rate rule, 50% over 10s, decides)")

@@ -401,7 +401,7 @@ func TestRejections(t *testing.T) {
 	r.Add(workload.RetryBudget)
 	r.Add(workload.Reason(99)) // ignored
 	s := workload.Summarize(workload.Config{Calls: 2, Concurrency: 1}, "t", "bulwark", []workload.Result{
-		{Err: &retry.BudgetError{Target: "t", Attempts: 1, Err: status.Error(codes.Unavailable, "down")}},
+		{Err: fmt.Errorf("%w: %w", retry.ErrBudgetExhausted, status.Error(codes.Unavailable, "down"))},
 		{},
 	}, 2, time.Second, nil)
 	s.AddRejections(&r)

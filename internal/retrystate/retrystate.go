@@ -1,0 +1,31 @@
+// Package retrystate is what the retry interceptor shares with the packages
+// around it, and with no one else: the cap on a call's attempts, the header
+// that numbers them, and a read-only view of a Retrier's targets for the
+// metrics that the chain builders wire to it.
+package retrystate
+
+// MaxAttempts is the most attempts a call may make, the first included:
+// gRFC A6's client-side cap on maxAttempts.
+const MaxAttempts = 5
+
+// PreviousAttemptsHeader is the request header that tells the server how
+// many attempts of the call came before this one (gRFC A6). The retry
+// interceptor sets it on every attempt after the first.
+const PreviousAttemptsHeader = "grpc-previous-rpc-attempts"
+
+// Targets reads what a Retrier keeps per target (cc.Target()).
+type Targets interface {
+	// BudgetLevel returns what the target's retry budget holds now:
+	// retries left in the window, tokens, or +Inf without a budget; false
+	// for a target the Retrier has not seen.
+	BudgetLevel(target string) (float64, bool)
+	// BufferedBytes returns the bytes of sent messages that the target's
+	// streams keep to replay; false for a target the Retrier has not
+	// seen.
+	BufferedBytes(target string) (int64, bool)
+}
+
+// Of returns the Targets of r, a *retry.Retrier, or nil for anything
+// else. Package retry sets it when it is initialised; the packages that
+// call it import retry, so it is set by then.
+var Of func(r any) Targets
