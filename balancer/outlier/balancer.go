@@ -165,6 +165,16 @@ func (b *outlierBalancer) UpdateClientConnState(s balancer.ClientConnState) erro
 	}
 	evs = b.updateEndpointsLocked(s.ResolverState, evs)
 	evs = b.setConfigLocked(cfg, evs)
+	var notify []func()
+	if cfg.successRate == nil && cfg.failurePercentage == nil && cfg.consecutiveFailures == 0 {
+		// No rule left: every endpoint returns, and starts afresh.
+		for ep := range b.all {
+			if ep.ejected {
+				evs, notify = b.unejectLocked(ep, evs, notify)
+			}
+			ep.multiplier = 0
+		}
+	}
 	b.mu.Unlock()
 
 	if b.child == nil || b.childName != cfg.childName {
@@ -178,6 +188,9 @@ func (b *outlierBalancer) UpdateClientConnState(s balancer.ClientConnState) erro
 	// for health updates, through which ejections reach them. pick_first
 	// alone is not asked, as in grpc-go: it keeps its one connection, and
 	// ejections are only counted.
+	for _, f := range notify {
+		f()
+	}
 	err := b.child.UpdateClientConnState(balancer.ClientConnState{
 		ResolverState:  s.ResolverState,
 		BalancerConfig: cfg.childConfig,
@@ -243,15 +256,18 @@ func (b *outlierBalancer) updateEndpointsLocked(rs resolver.State, evs []event) 
 	if d := len(all) - len(b.all); d != 0 {
 		evs = append(evs, event{kind: eventEndpoints, delta: d})
 	}
-	b.endpoints, b.all = byAddr, all
 	// SubConns follow the endpoint of their address.
-	for ep := range all {
+	for ep := range b.all {
 		for sc := range ep.subConns {
-			if byAddr[sc.addr] != ep {
+			if to := byAddr[sc.addr]; to != nil && to != ep {
 				delete(ep.subConns, sc)
+				to.subConns[sc] = struct{}{}
+				sc.ep.Store(to)
+				sc.ejected = to.ejected
 			}
 		}
 	}
+	b.endpoints, b.all = byAddr, all
 	return evs
 }
 

@@ -61,7 +61,8 @@
 // ejected endpoint keeps its connection: the child policy sees it as
 // TRANSIENT_FAILURE (through the SubConn's health listener, as in gRFC
 // A61) and does not pick it. Resolver updates keep the state of the
-// endpoints that remain.
+// endpoints that remain; a configuration with no rule at all (neither
+// object, consecutiveFailures 0) returns every ejected endpoint.
 //
 // # Retries go elsewhere
 //

@@ -291,3 +291,28 @@ func TestConfigUpdateKeepsState(t *testing.T) {
 		}
 	})
 }
+
+// A configuration without any rule returns every ejected endpoint.
+func TestConfigWithoutRulesReturnsAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := startCluster(t, 3, 0, `{"baseEjectionTime":"300s"}`)
+		c.backends[0].set(unavailable)
+		c.runUntil(t, c.backends[0], 5)
+		if got := c.ejected(t); got != 1 {
+			t.Fatalf("not ejected: %v", got)
+		}
+		c.backends[0].set(func(context.Context, int64) error { return nil })
+		s := c.state(c.backends...)
+		s.ServiceConfig = c.res.CC().ParseServiceConfig(`{"loadBalancingConfig":[{"` + testPolicy + `":{"consecutiveFailures":0}}]}`)
+		c.res.UpdateState(s)
+		synctest.Wait()
+		if got := c.ejected(t); got != 0 {
+			t.Fatalf("ejected gauge = %v, want 0", got)
+		}
+		before := c.calls()[0]
+		c.run(t, 30)
+		if got := c.calls()[0] - before; got < 5 {
+			t.Fatalf("the returned replica got %d of 30 calls", got)
+		}
+	})
+}
