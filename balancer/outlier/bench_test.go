@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/balancer"
+
+	"github.com/bulwarkrpc/bulwark/internal/endpoint"
 )
 
 type fixedPicker struct{ res balancer.PickResult }
@@ -30,6 +32,19 @@ func BenchmarkPick(b *testing.B) {
 		p := &picker{child: fixedPicker{balancer.PickResult{SubConn: f.scs[0]}}, b: f.b, ready: 2}
 		b.ReportAllocs()
 		for b.Loop() {
+			res, _ := p.Pick(info)
+			res.Done(balancer.DoneInfo{BytesSent: true})
+		}
+	})
+	b.Run("outlier-slot", func(b *testing.B) {
+		// A retried call: its slot names the other endpoint, so the
+		// child's pick stands and is recorded.
+		p := &picker{child: fixedPicker{balancer.PickResult{SubConn: f.scs[0]}}, b: f.b, ready: 2}
+		ctx, slot := endpoint.WithSlot(context.Background())
+		info := balancer.PickInfo{FullMethodName: "/svc/M", Ctx: ctx}
+		b.ReportAllocs()
+		for b.Loop() {
+			slot.Served(&f.eps[1].id)
 			res, _ := p.Pick(info)
 			res.Done(balancer.DoneInfo{BytesSent: true})
 		}
