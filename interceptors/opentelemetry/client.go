@@ -64,7 +64,9 @@ func (c *callState) attemptEnded(now time.Time) {
 // startCall returns ctx with the state of a new call, or nil when neither
 // the metrics nor the span events want it.
 func (t *Telemetry) startCall(ctx context.Context, cc *grpc.ClientConn, fullMethod string, opts []grpc.CallOption) (context.Context, *callState) {
-	metrics := t.in.callDuration.Enabled(ctx)
+	// A view may drop some instruments: the call is measured while either
+	// of its duration histograms is kept.
+	metrics := t.in.callDuration.Enabled(ctx) || t.in.attemptDuration.Enabled(ctx)
 	if !metrics && !(t.spanEvents && trace.SpanFromContext(ctx).IsRecording()) {
 		return ctx, nil
 	}

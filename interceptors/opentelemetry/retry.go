@@ -2,7 +2,6 @@ package opentelemetry
 
 import (
 	"context"
-	"fmt"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -25,11 +24,7 @@ func (t *Telemetry) RetryObserver() retry.Observer { return retryObserver{t} }
 
 type retryObserver struct{ t *Telemetry }
 
-func isHedge(e retry.RetryEvent) bool { return e.Err == nil && reason(e.Reason) == "hedge" }
-
-// reason spells a retry event's reason in snake_case, whether the Retrier
-// gives it as a string or as a value with a String method.
-func reason(r any) string { return fmt.Sprint(r) }
+func isHedge(e retry.RetryEvent) bool { return e.Err == nil && e.Reason == "hedge" }
 
 func (o retryObserver) OnRetry(ctx context.Context, e retry.RetryEvent) {
 	hedge := isHedge(e)
@@ -54,7 +49,7 @@ func (o retryObserver) OnRetry(ctx context.Context, e retry.RetryEvent) {
 	kvs := []attribute.KeyValue{
 		attribute.Int(keyAttempt, e.Attempt),
 		attribute.Float64(keyDelay, e.Delay.Seconds()),
-		attribute.String(keyReason, reason(e.Reason)),
+		attribute.String(keyReason, e.Reason),
 		attribute.Float64(keyBudget, e.Budget),
 	}
 	if hedge {
@@ -74,7 +69,7 @@ func (o retryObserver) OnFinish(ctx context.Context, e retry.FinishEvent) {
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent(eventRetryStop, trace.WithAttributes(
 			attribute.Int(keyAttempts, e.Attempts),
-			attribute.String(keyReason, reason(e.Reason)),
+			attribute.String(keyReason, e.Reason),
 			attribute.String(keyStatus, statusName(rpc.Code(e.Err)))))
 	}
 }
