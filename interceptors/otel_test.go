@@ -10,10 +10,12 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/interceptors"
+	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/opentelemetry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
@@ -74,10 +76,13 @@ func TestChainOpenTelemetry(t *testing.T) {
 					for _, dp := range d.DataPoints {
 						counts[m.Name] += uint64(dp.Value)
 					}
+				case metricdata.Gauge[float64]:
+					counts[m.Name] += uint64(len(d.DataPoints))
 				}
 			}
 		}
 		for name, want := range map[string]uint64{
+			"bulwark.retry.budget.level":  1, // one target
 			"grpc.client.call.duration":   1,
 			"grpc.client.attempt.started": 2,
 			"grpc.client.call.retries":    1,
@@ -94,6 +99,80 @@ func TestChainOpenTelemetry(t *testing.T) {
 		}
 		if len(events) != 2 || events[0] != "bulwark.retry" || events[1] != "bulwark.retry.stop" {
 			t.Errorf("span events %v, want [bulwark.retry bulwark.retry.stop]", events)
+		}
+	})
+}
+
+// TestServerChainOpenTelemetryRejection: a request the server's limiter
+// refuses reaches Telemetry's server interceptor as the status the error
+// boundary made of it, and still becomes a bulwark.limiter.rejected event
+// on the server's span, and a bulwark.limiter.rejections count.
+func TestServerChainOpenTelemetryRejection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reader := sdkmetric.NewManualReader()
+		tel, err := opentelemetry.New(opentelemetry.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := interceptors.NewServerChain(interceptors.WithOpenTelemetry(tel), interceptors.WithConcurrency(concurrency.WithLimit(1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spans := tracetest.NewSpanRecorder()
+		tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("server")
+		// What a tracing stats handler does: a span around the whole call.
+		withSpan := grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			ctx, span := tracer.Start(ctx, info.FullMethod)
+			defer span.End()
+			return h(ctx, req)
+		})
+		release := make(chan struct{})
+		svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			<-release
+			return &testpb.UnaryResponse{}, nil
+		}}
+		env := grpctest.Start(t, svc, grpctest.Options{Server: append([]grpc.ServerOption{withSpan}, server.ServerOptions()...)})
+		done := make(chan error)
+		go func() {
+			_, err := env.Client.Unary(context.Background(), &testpb.UnaryRequest{})
+			done <- err
+		}()
+		synctest.Wait()
+		_, err = env.Client.Unary(context.Background(), &testpb.UnaryRequest{})
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if status.Code(err) != codes.Unavailable {
+			t.Fatalf("second call: %v, want the server's UNAVAILABLE rejection", err)
+		}
+		env.Server.Stop()
+
+		var names []string
+		for _, s := range spans.Ended() {
+			for _, e := range s.Events() {
+				names = append(names, e.Name)
+			}
+		}
+		if len(names) != 1 || names[0] != "bulwark.limiter.rejected" {
+			t.Errorf("server span events %v, want [bulwark.limiter.rejected]", names)
+		}
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		var rejections int64
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if d, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "bulwark.limiter.rejections" {
+					for _, dp := range d.DataPoints {
+						rejections += dp.Value
+					}
+				}
+			}
+		}
+		if rejections != 1 {
+			t.Errorf("bulwark.limiter.rejections = %d, want 1", rejections)
 		}
 	})
 }
