@@ -69,7 +69,8 @@
 // When a call's context carries the retry interceptor's endpoint slot, the
 // picker records the endpoint of each attempt there, and the next attempt
 // (a retry or a hedge) avoids that endpoint when another is ready. Calls
-// without the slot pay one context lookup.
+// without the slot pay one context lookup, and none at all until the
+// process makes its first slot.
 //
 // # Metrics and logs
 //

@@ -5,8 +5,8 @@
 // The retry interceptor puts one Slot in the context of a call, before its
 // first attempt; every attempt's context derives from it. The outlier
 // policy's picker reads the Slot (when there is one) to avoid the endpoint
-// named in it, and records there the endpoint it chose. A context without a
-// Slot costs the picker one context lookup and nothing else.
+// named in it, and records there the endpoint it chose. Until the first
+// Slot is made in the process, the picker does not even look.
 package endpoint
 
 import (
@@ -29,16 +29,29 @@ type Slot struct {
 
 type slotKey struct{}
 
+// used turns true when the first Slot enters a context.
+var used atomic.Bool
+
 // WithSlot returns a child of ctx that carries a new, empty Slot, and the
 // Slot.
 func WithSlot(ctx context.Context) (context.Context, *Slot) {
 	s := new(Slot)
-	return context.WithValue(ctx, slotKey{}, s), s
+	return NewContext(ctx, s), s
 }
 
-// SlotFrom returns the Slot that ctx carries, or nil.
+// NewContext returns a child of ctx that carries s, for a caller that keeps
+// the Slot in a per-call struct of its own.
+func NewContext(ctx context.Context, s *Slot) context.Context {
+	if !used.Load() {
+		used.Store(true)
+	}
+	return context.WithValue(ctx, slotKey{}, s)
+}
+
+// SlotFrom returns the Slot that ctx carries, or nil. It does not look
+// before the first Slot is made.
 func SlotFrom(ctx context.Context) *Slot {
-	if ctx == nil {
+	if ctx == nil || !used.Load() {
 		return nil
 	}
 	s, _ := ctx.Value(slotKey{}).(*Slot)

@@ -34,3 +34,11 @@ func TestSlot(t *testing.T) {
 		t.Fatal("a derived context lost the Slot")
 	}
 }
+
+func TestNewContext(t *testing.T) {
+	var s endpoint.Slot
+	ctx := endpoint.NewContext(context.Background(), &s)
+	if endpoint.SlotFrom(ctx) != &s {
+		t.Fatal("NewContext's Slot not found")
+	}
+}
