@@ -176,3 +176,33 @@ func TestServerChainOpenTelemetryRejection(t *testing.T) {
 		}
 	})
 }
+
+// TestChainOpenTelemetryDefaultDeadline: a call without a deadline that the
+// client chain gives its default timeout gets a bulwark.deadline.default
+// event with the timeout, once, on the caller's span.
+func TestChainOpenTelemetryDefaultDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tel, err := opentelemetry.New(opentelemetry.WithMeterProvider(sdkmetric.NewMeterProvider()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := interceptors.NewClientChain(interceptors.WithOpenTelemetry(tel), interceptors.WithDeadline(), interceptors.WithRetry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := grpctest.Start(t, &grpctest.Service{}, grpctest.Options{Dial: client.DialOptions()})
+		spans := tracetest.NewSpanRecorder()
+		ctx, span := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test").Start(context.Background(), "call")
+		if _, err := env.Client.Unary(ctx, &testpb.UnaryRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		span.End()
+		events := spans.Ended()[0].Events()
+		if len(events) != 1 || events[0].Name != "bulwark.deadline.default" {
+			t.Fatalf("span events %v, want one bulwark.deadline.default", events)
+		}
+		if a := events[0].Attributes; len(a) != 1 || a[0].Key != "bulwark.timeout" || a[0].Value.AsFloat64() != 10 {
+			t.Errorf("attributes %v, want bulwark.timeout=10 (the default 10 s, no time passed)", a)
+		}
+	})
+}
