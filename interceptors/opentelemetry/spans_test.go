@@ -99,6 +99,14 @@ func TestBreakerRefusalEvent(t *testing.T) {
 		if p := got["bulwark.circuit.rejections"].only(t, "rejections"); p.count != 1 {
 			t.Errorf("bulwark.circuit.rejections = %d, want 1", p.count)
 		}
+		const series = "grpc.target=passthrough:///bufnet"
+		if tr := got["bulwark.circuit.transitions"].only(t, "transitions"); tr.count != 1 || tr.attrs != "bulwark.circuit.from=closed,bulwark.circuit.to=forced_open,"+series {
+			t.Errorf("bulwark.circuit.transitions{%s} = %d, want 1 from closed to forced_open", tr.attrs, tr.count)
+		}
+		state := got["bulwark.circuit.state"].points
+		if len(state) != 2 || state["bulwark.circuit.state=closed,"+series].count != 0 || state["bulwark.circuit.state=forced_open,"+series].count != 1 {
+			t.Errorf("bulwark.circuit.state = %v, want closed 0 and forced_open 1", state)
+		}
 		if _, ok := got["grpc.client.attempt.started"]; ok {
 			t.Errorf("a refused call was counted as an attempt on the transport")
 		}
