@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/bench/internal/cputime"
 	"github.com/bulwarkrpc/bulwark/bench/internal/stacks"
+	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -137,14 +138,18 @@ func composedStack(b *testing.B, impl string) stacks.Stack {
 
 // BenchmarkComposedClient measures the client chain on a unary call that
 // succeeds at the first attempt, composed as grpc-go composes it, in front
-// of a fake transport, as grpc.ClientConn.Invoke calls it.
+// of a fake transport, as grpc.ClientConn.Invoke calls it. With
+// deadline=caller-requestid the caller's context also has a request id, as
+// in a handler that calls another service: the chain sends it as
+// x-request-id.
 func BenchmarkComposedClient(b *testing.B) {
 	withDeadline, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
+	withID := requestid.NewContext(withDeadline, requestid.New())
 	for _, dl := range []struct {
 		name string
 		ctx  context.Context
-	}{{"caller", withDeadline}, {"default", context.Background()}} {
+	}{{"caller", withDeadline}, {"default", context.Background()}, {"caller-requestid", withID}} {
 		for _, impl := range stacks.Impls {
 			b.Run("deadline="+dl.name+"/impl="+impl, func(b *testing.B) {
 				ic := grpcChainUnaryClient(composedStack(b, impl).Client)

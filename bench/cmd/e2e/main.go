@@ -10,7 +10,9 @@
 //	    [-cpuprofile f] [-memprofile f] [-memprofilerate n]
 //
 // bare-deadline is bare gRPC with a 10 s deadline on every call: what the
-// default deadline costs gRPC itself. To profile one implementation alone,
+// default deadline costs gRPC itself. bulwark-onechain, -localdeadline and
+// -proposed are Bulwark's chains with changes proposed to them, measured
+// before they are made (bench/internal/stacks/proposed.go). To profile one implementation alone,
 // leave bare out (-impls=bulwark); profile.sh does so.
 //
 // Each measurement's raw figures go to standard error, the table to
@@ -32,7 +34,6 @@ import (
 	"time"
 
 	"github.com/bulwarkrpc/bulwark/bench/internal/e2e"
-	"github.com/bulwarkrpc/bulwark/bench/internal/stacks"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func main() {
 		streams     = flag.Int("streams", 2000, "server-streaming calls per implementation and round (0: none)")
 		messages    = flag.Int("messages", 100, "messages per server-streaming call")
 		streamsOpen = flag.Int("streams-inflight", 8, "callers of the server-streaming workload")
-		impls       = flag.String("impls", strings.Join(append(stacks.Impls, "bare-deadline"), ","), "implementations; ratios need bare")
+		impls       = flag.String("impls", "bare,bulwark,grpcmiddleware,failsafe,bare-deadline,bulwark-onechain,bulwark-localdeadline,bulwark-proposed", "implementations (rows in this order); ratios need bare")
 		log         = flag.Bool("log", true, "the stacks log finished calls (to io.Discard at Info)")
 		cpuprofile  = flag.String("cpuprofile", "", "write a CPU profile of the measured rounds to this file")
 		memprofile  = flag.String("memprofile", "", "write allocation profiles to this file (and this file.base)")

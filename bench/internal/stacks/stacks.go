@@ -22,6 +22,9 @@
 //     caller set none, like the default timeouts above, from one
 //     interceptor: what a deadline costs gRPC itself (a timer on each side,
 //     the grpc-timeout header), not part of Impls.
+//   - bulwark-onechain, bulwark-localdeadline, bulwark-proposed: Bulwark's
+//     stack with changes proposed to its chains, measured here before they
+//     are made (proposed.go), not part of Impls.
 //
 // With log on, each stack also logs finished calls to a *slog.Logger
 // writing JSON to io.Discard at level Info: Bulwark through its chain
@@ -104,6 +107,12 @@ func New(impl string, log bool) (Stack, error) {
 		return Stack{Client: []grpc.UnaryClientInterceptor{defaultTimeout}, Close: func() {}}, nil
 	case "bulwark":
 		return bulwark(log)
+	case "bulwark-onechain":
+		return proposed(log, true, false)
+	case "bulwark-localdeadline":
+		return proposed(log, false, true)
+	case "bulwark-proposed":
+		return proposed(log, true, true)
 	case "grpcmiddleware":
 		return middleware(log), nil
 	case "failsafe":
