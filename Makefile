@@ -30,8 +30,9 @@ MODULES     := . examples
 all: test
 
 ## demo: build and run the greeter example end to end.
-demo: $(BIN)/greeter-server $(BIN)/greeter-client $(BIN)/greeter-demo
+demo: $(BIN)/greeter-server $(BIN)/greeter-client $(BIN)/greeter-demo $(BIN)/greeter-replicas
 	$(BIN)/greeter-demo -bin $(BIN)
+	$(BIN)/greeter-replicas -bin $(BIN)
 
 $(BIN)/greeter-%: FORCE
 	cd examples && $(GO) build -o $(CURDIR)/$@ ./greeter/$*
