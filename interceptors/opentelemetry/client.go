@@ -70,7 +70,7 @@ func (t *Telemetry) startCall(ctx context.Context, cc *grpc.ClientConn, fullMeth
 	if !metrics && !(t.spanEvents && trace.SpanFromContext(ctx).IsRecording()) {
 		return ctx, nil
 	}
-	c := &callState{method: otherMethod, target: cc.CanonicalTarget(), metrics: metrics, start: time.Now()}
+	c := &callState{method: otherMethod, target: t.canonicalTarget(cc), metrics: metrics, start: time.Now()}
 	for _, o := range opts {
 		if _, ok := o.(grpc.StaticMethodCallOption); ok {
 			c.method = trimMethod(fullMethod)
@@ -81,6 +81,16 @@ func (t *Telemetry) startCall(ctx context.Context, cc *grpc.ClientConn, fullMeth
 	c.noDeadline = !hasDeadline
 	markUsed(&t.clientUsed)
 	return context.WithValue(ctx, callKey{}, c), c
+}
+
+// canonicalTarget returns cc.CanonicalTarget(), A66's grpc.target, which
+// gRPC builds anew on each call, from a cache keyed by cc.Target().
+func (t *Telemetry) canonicalTarget(cc *grpc.ClientConn) string {
+	if v, ok := t.canonical.Load(cc.Target()); ok {
+		return v.(string)
+	}
+	v, _ := t.canonical.LoadOrStore(cc.Target(), cc.CanonicalTarget())
+	return v.(string)
 }
 
 // finishCall records grpc.client.call.duration, the gRFC A96 instruments

@@ -33,11 +33,12 @@ type Telemetry struct {
 	limiter        attrCache // bulwark.side and grpc.method, bulwark.reason
 	methods        attrCache // grpc.method and grpc.target
 
-	mu       sync.Mutex
-	limiters []trackedLimiter
-	retrier  *retry.Retrier
-	targets  sync.Map // targets the retrier retried to, for the budget gauge
-	reg      metric.Registration
+	mu        sync.Mutex
+	limiters  []trackedLimiter
+	retrier   *retry.Retrier
+	targets   sync.Map // targets the retrier retried to, for the budget gauge
+	canonical sync.Map // cc.Target() -> cc.CanonicalTarget()
+	reg       metric.Registration
 
 	// clientUsed and serverUsed are set, once and for good, when a client
 	// call or a server call first gets a state: until then the stats
