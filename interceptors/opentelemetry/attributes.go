@@ -3,6 +3,7 @@ package opentelemetry
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -73,8 +74,9 @@ type attrs struct {
 // bounded by methods × targets × codes, since unregistered methods are
 // "other".
 type attrCache struct {
-	extraKey string // the key for attrKey.extra; "" when unused
-	m        sync.Map
+	extraKey string   // the key for attrKey.extra; "" when unused
+	m        sync.Map // attrKey -> *attrs
+	methods  sync.Map // attrKey without code -> *methodAttrs
 }
 
 func (c *attrCache) get(k attrKey) *attrs {
@@ -98,4 +100,38 @@ func (c *attrCache) get(k attrKey) *attrs {
 	a := &attrs{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}}
 	v, _ := c.m.LoadOrStore(k, a)
 	return v.(*attrs)
+}
+
+// methodAttrs are the attrs of one method and target, by status: a call
+// resolves them once, with one map lookup, for all its records.
+type methodAttrs struct {
+	cache  *attrCache
+	key    attrKey
+	none   *attrs // without grpc.status
+	byCode [len(statusNames)]atomic.Pointer[attrs]
+}
+
+// forMethod returns the methodAttrs of method and target.
+func (c *attrCache) forMethod(method, target string) *methodAttrs {
+	k := attrKey{method: method, target: target, code: noStatus}
+	if v, ok := c.methods.Load(k); ok {
+		return v.(*methodAttrs)
+	}
+	v, _ := c.methods.LoadOrStore(k, &methodAttrs{cache: c, key: k, none: c.get(k)})
+	return v.(*methodAttrs)
+}
+
+// code returns the attrs with grpc.status set to code.
+func (m *methodAttrs) code(code codes.Code) *attrs {
+	k := m.key
+	k.code = code
+	if int(code) >= len(m.byCode) {
+		return m.cache.get(k)
+	}
+	if a := m.byCode[code].Load(); a != nil {
+		return a
+	}
+	a := m.cache.get(k)
+	m.byCode[code].Store(a)
+	return a
 }

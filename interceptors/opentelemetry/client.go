@@ -23,7 +23,8 @@ type callKey struct{}
 // metrics are enabled or its span is recording.
 type callState struct {
 	method, target string // A66's grpc.method and grpc.target
-	metrics        bool   // the A66 instruments are enabled
+	attrs          *methodAttrs
+	metrics        bool // the A66 instruments are enabled
 	start          time.Time
 	noDeadline     bool        // the caller set no deadline
 	deadlineNoted  atomic.Bool // the default deadline's span event was added
@@ -77,6 +78,9 @@ func (t *Telemetry) startCall(ctx context.Context, cc *grpc.ClientConn, fullMeth
 			break
 		}
 	}
+	if metrics {
+		c.attrs = t.client.forMethod(c.method, c.target)
+	}
 	_, hasDeadline := ctx.Deadline()
 	c.noDeadline = !hasDeadline
 	markUsed(&t.clientUsed)
@@ -100,8 +104,8 @@ func (t *Telemetry) finishCall(ctx context.Context, c *callState, err error) {
 		return
 	}
 	code := rpc.Code(err)
-	t.in.callDuration.Record(ctx, time.Since(c.start).Seconds(), t.client.get(attrKey{method: c.method, target: c.target, code: code}).record...)
-	a := t.client.get(attrKey{method: c.method, target: c.target, code: noStatus})
+	t.in.callDuration.Record(ctx, time.Since(c.start).Seconds(), c.attrs.code(code).record...)
+	a := c.attrs.none
 	retries, hedges := c.retries.Load(), c.hedges.Load()
 	begins, transparent := c.begins.Load(), c.transparent.Load()
 	// Attempts that reached the transport beyond those the Retrier made
@@ -212,7 +216,7 @@ func (h clientHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
 		if s.IsTransparentRetryAttempt {
 			a.call.transparent.Add(1)
 		}
-		h.t.in.attemptStarted.Add(ctx, 1, h.t.client.get(attrKey{method: a.call.method, target: a.call.target, code: noStatus}).add...)
+		h.t.in.attemptStarted.Add(ctx, 1, a.call.attrs.none.add...)
 	case *stats.OutPayload:
 		a.sent.Add(int64(s.CompressedLength))
 	case *stats.InPayload:
@@ -224,7 +228,7 @@ func (h clientHandler) HandleRPC(ctx context.Context, s stats.RPCStats) {
 		if s.Error != nil {
 			code = status.Code(s.Error)
 		}
-		r := h.t.client.get(attrKey{method: a.call.method, target: a.call.target, code: code}).record
+		r := a.call.attrs.code(code).record
 		h.t.in.attemptDuration.Record(ctx, now.Sub(a.start).Seconds(), r...)
 		h.t.in.attemptSent.Record(ctx, a.sent.Load(), r...)
 		h.t.in.attemptRcvd.Record(ctx, a.rcvd.Load(), r...)
