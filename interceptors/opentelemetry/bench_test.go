@@ -96,7 +96,9 @@ func BenchmarkLayer(b *testing.B) {
 
 // BenchmarkCall makes unary calls over bufconn with a server and a client
 // that record nothing (bare), that use grpc-go's stats/opentelemetry, and
-// that use Telemetry, both with an SDK MeterProvider and a ManualReader.
+// that use Telemetry, both with an SDK MeterProvider and a ManualReader;
+// bulwark-noop is Telemetry with noop.NewMeterProvider(), whose extra
+// allocations are gRPC's stats events, made for any stats.Handler.
 func BenchmarkCall(b *testing.B) {
 	for _, c := range []struct {
 		name  string
@@ -106,6 +108,13 @@ func BenchmarkCall(b *testing.B) {
 		{"grpc-go", func(mp *sdkmetric.MeterProvider) ([]grpc.ServerOption, []grpc.DialOption) {
 			o := grpcotel.Options{MetricsOptions: grpcotel.MetricsOptions{MeterProvider: mp}}
 			return []grpc.ServerOption{grpcotel.ServerOption(o)}, []grpc.DialOption{grpcotel.DialOption(o)}
+		}},
+		{"bulwark-noop", func(*sdkmetric.MeterProvider) ([]grpc.ServerOption, []grpc.DialOption) {
+			tel, err := opentelemetry.New(opentelemetry.WithMeterProvider(noop.NewMeterProvider()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return tel.ServerOptions(), tel.DialOptions()
 		}},
 		{"bulwark", func(mp *sdkmetric.MeterProvider) ([]grpc.ServerOption, []grpc.DialOption) {
 			tel, err := opentelemetry.New(opentelemetry.WithMeterProvider(mp))
