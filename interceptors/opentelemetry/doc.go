@@ -94,9 +94,12 @@
 // # Cost
 //
 // With a MeterProvider that records nothing (noop.NewMeterProvider()) and
-// no recording span, a call costs one Enabled check, one span lookup and,
-// in every other hook, one atomic load, with no allocation
-// (BenchmarkLayer). With the SDK, attribute sets are made once per method,
+// no recording span, a client call costs two Enabled checks and one span
+// lookup, a server call two Enabled checks, and every other hook one atomic
+// load, with no allocation (BenchmarkLayer). gRPC itself allocates its
+// stats events for any stats.Handler, some 34 objects per unary call
+// (BenchmarkCall/bulwark-noop). With the SDK, a client call resolves its
+// attribute sets with one map lookup; they are made once per method,
 // target and code.
 //
 // # Dependencies
