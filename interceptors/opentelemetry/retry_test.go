@@ -2,6 +2,7 @@ package opentelemetry_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -32,9 +33,9 @@ type retryEnv struct {
 	tracer *sdktrace.TracerProvider
 }
 
-func startRetry(t *testing.T, svc *grpctest.Service, opts ...retry.Option) *retryEnv {
+func startRetry(t *testing.T, svc *grpctest.Service, telOpts []opentelemetry.Option, opts ...retry.Option) *retryEnv {
 	reader := sdkmetric.NewManualReader()
-	tel, err := opentelemetry.New(opentelemetry.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+	tel, err := opentelemetry.New(append(telOpts, opentelemetry.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestHedgedCallMetrics(t *testing.T) {
 			}
 			return &testpb.UnaryResponse{Text: "third"}, nil
 		}}
-		env := startRetry(t, svc, retry.WithHedging(10*time.Millisecond, 3))
+		env := startRetry(t, svc, nil, retry.WithHedging(10*time.Millisecond, 3))
 		resp, err := env.Client.Unary(context.Background(), &testpb.UnaryRequest{Text: "x"})
 		if err != nil || resp.GetText() != "third" {
 			t.Fatalf("Unary = %v, %v; want the third attempt's answer", resp, err)
@@ -96,8 +97,15 @@ func TestHedgedCallMetrics(t *testing.T) {
 
 // TestRetryAfterRetryInfo retries once after UNAVAILABLE with a RetryInfo
 // of 200ms: one retry, a delay of 200ms without an attempt, and the
-// bulwark.retry and bulwark.retry.stop events on the caller's span.
+// bulwark.retry and bulwark.retry.stop events on the caller's span, unless
+// WithSpanEvents(false).
 func TestRetryAfterRetryInfo(t *testing.T) {
+	for _, events := range []bool{true, false} {
+		t.Run(fmt.Sprintf("events=%v", events), func(t *testing.T) { testRetryAfterRetryInfo(t, events) })
+	}
+}
+
+func testRetryAfterRetryInfo(t *testing.T, spanEvents bool) {
 	synctest.Test(t, func(t *testing.T) {
 		var n atomic.Int32
 		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
@@ -107,7 +115,7 @@ func TestRetryAfterRetryInfo(t *testing.T) {
 			}
 			return &testpb.UnaryResponse{Text: "ok"}, nil
 		}}
-		env := startRetry(t, svc)
+		env := startRetry(t, svc, []opentelemetry.Option{opentelemetry.WithSpanEvents(spanEvents)})
 		ctx, span := env.tracer.Tracer("test").Start(context.Background(), "call")
 		if _, err := env.Client.Unary(ctx, &testpb.UnaryRequest{Text: "x"}); err != nil {
 			t.Fatal(err)
@@ -129,6 +137,9 @@ func TestRetryAfterRetryInfo(t *testing.T) {
 		want := []string{
 			"bulwark.retry bulwark.attempt=2 bulwark.delay=0.2 bulwark.reason=retry_info grpc.status=UNAVAILABLE",
 			"bulwark.retry.stop bulwark.attempts=2 bulwark.reason=succeeded grpc.status=OK",
+		}
+		if !spanEvents {
+			want = nil
 		}
 		if !equalStrings(events, want) {
 			t.Errorf("span events:\n%v\nwant\n%v", events, want)
