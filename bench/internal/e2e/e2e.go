@@ -85,6 +85,8 @@ type Sample struct {
 	P50, P99 time.Duration // per call (a whole stream for streams)
 	CPU      time.Duration // CPU time of the process during the run, client and server
 	Mallocs  uint64        // heap allocations during the run, client and server
+	Bytes    uint64        // bytes allocated during the run
+	GCs      uint32        // garbage collections during the run
 	Load     string        // /proc/loadavg's first three fields after the run
 }
 
@@ -98,6 +100,10 @@ func (s Sample) PerOp() time.Duration {
 // streaming workload: client and server together. Another process holding
 // a core stretches wall time much more than it does this.
 func (s Sample) CPUPerOp() time.Duration { return s.CPU / time.Duration(s.ops()) }
+
+// BytesPerOp is bytes allocated per call, or per message on a streaming
+// workload.
+func (s Sample) BytesPerOp() float64 { return float64(s.Bytes) / float64(s.ops()) }
 
 // AllocsPerOp is heap allocations per call, or per message on a streaming
 // workload.
@@ -180,8 +186,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				s.Round = round + 1
 				res.Samples = append(res.Samples, s)
 				if cfg.Progress != nil {
-					fmt.Fprintf(cfg.Progress, "round=%d workload=%s impl=%s calls=%d elapsed=%s per_op=%s cpu_per_op=%s p50=%s p99=%s allocs_per_op=%.1f load=%q\n",
-						s.Round, w, s.Impl, s.Calls, s.Elapsed, s.PerOp(), s.CPUPerOp(), s.P50, s.P99, s.AllocsPerOp(), s.Load)
+					fmt.Fprintf(cfg.Progress, "round=%d workload=%s impl=%s calls=%d elapsed=%s per_op=%s cpu_per_op=%s p50=%s p99=%s allocs_per_op=%.1f bytes_per_op=%.0f gcs=%d load=%q\n",
+						s.Round, w, s.Impl, s.Calls, s.Elapsed, s.PerOp(), s.CPUPerOp(), s.P50, s.P99, s.AllocsPerOp(), s.BytesPerOp(), s.GCs, s.Load)
 				}
 			}
 		}
@@ -257,9 +263,9 @@ func start(impl string, log bool) (*endpoint, error) {
 // measure runs calls calls of workload w and returns their figures; lat
 // has room for calls latencies.
 func (ep *endpoint) measure(ctx context.Context, w Workload, calls int, lat []time.Duration) (Sample, error) {
-	before, cpu0 := mallocs(), cputime.Now()
+	before, cpu0 := readMem(), cputime.Now()
 	elapsed, err := ep.run(ctx, w, calls, lat)
-	cpu1, after := cputime.Now(), mallocs()
+	cpu1, after := cputime.Now(), readMem()
 	if err != nil {
 		return Sample{}, err
 	}
@@ -267,7 +273,8 @@ func (ep *endpoint) measure(ctx context.Context, w Workload, calls int, lat []ti
 	return Sample{
 		Workload: w, Impl: ep.impl, Calls: calls, Elapsed: elapsed,
 		P50: quantile(lat, 0.50), P99: quantile(lat, 0.99),
-		CPU: cpu1 - cpu0, Mallocs: after - before, Load: loadavg(),
+		CPU: cpu1 - cpu0, Mallocs: after.Mallocs - before.Mallocs, Bytes: after.TotalAlloc - before.TotalAlloc,
+		GCs: after.NumGC - before.NumGC, Load: loadavg(),
 	}, nil
 }
 
@@ -389,6 +396,7 @@ type Row struct {
 	PerOp, P50, P99 time.Duration
 	CPU             time.Duration // median over rounds, per call (message)
 	Allocs          float64       // median over rounds, per call (message)
+	Bytes           float64       // median over rounds, per call (message)
 	// Paired ratios to bare over the rounds; AllocsDelta is a difference.
 	ThroughputRatio, P50Ratio, P99Ratio, PerOpRatio, CPURatio Ratio
 	AllocsDelta                                               Ratio
@@ -414,7 +422,7 @@ func (r *Result) Rows() []Row {
 			if !slices.ContainsFunc(r.Samples, func(s Sample) bool { return s.Impl == impl && s.Workload == w }) {
 				continue // a stack without stream interceptors
 			}
-			var tp, p50, p99, perop, cpu, alloc, atp, ap50, ap99, aperop, acpu, aalloc []float64
+			var tp, p50, p99, perop, cpu, alloc, atp, ap50, ap99, aperop, acpu, aalloc, abytes []float64
 			for _, s := range r.Samples {
 				if s.Impl != impl || s.Workload != w {
 					continue
@@ -423,6 +431,7 @@ func (r *Result) Rows() []Row {
 				atp, ap50, ap99 = append(atp, s.Throughput()), append(ap50, float64(s.P50)), append(ap99, float64(s.P99))
 				aperop, aalloc = append(aperop, float64(s.PerOp())), append(aalloc, s.AllocsPerOp())
 				acpu = append(acpu, float64(s.CPUPerOp()))
+				abytes = append(abytes, s.BytesPerOp())
 				b, ok := bare[key{w, s.Round}]
 				if !ok {
 					continue // no ratios without bare
@@ -440,6 +449,7 @@ func (r *Result) Rows() []Row {
 			row.P50, row.P99 = time.Duration(summarize(ap50).Median), time.Duration(summarize(ap99).Median)
 			row.PerOp, row.Allocs = time.Duration(summarize(aperop).Median), summarize(aalloc).Median
 			row.CPU, row.CPURatio = time.Duration(summarize(acpu).Median), summarize(cpu)
+			row.Bytes = summarize(abytes).Median
 			row.ThroughputRatio, row.P50Ratio, row.P99Ratio = summarize(tp), summarize(p50), summarize(p99)
 			row.PerOpRatio, row.AllocsDelta = summarize(perop), summarize(alloc)
 			rows = append(rows, row)
@@ -456,13 +466,13 @@ func (r *Result) Rows() []Row {
 // per second, allocs/call allocations per message) and p50, p99 are those
 // of whole streams.
 func (r *Result) Markdown(w io.Writer) {
-	fmt.Fprintln(w, "| workload | impl | calls/s | × bare (median, min–max) | CPU/call | × bare | p50 | × bare | p99 | × bare | allocs/call | − bare |")
-	fmt.Fprintln(w, "|---|---|---:|---|---:|---|---:|---|---:|---|---:|---:|")
+	fmt.Fprintln(w, "| workload | impl | calls/s | × bare (median, min–max) | CPU/call | × bare | p50 | × bare | p99 | × bare | allocs/call | − bare | B/call |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---|---:|---|---:|---|---:|---:|---:|")
 	for _, row := range r.Rows() {
-		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %.1f | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %.1f | %s | %.0f |\n",
 			row.Workload, row.Impl, row.Throughput, ratio(row.ThroughputRatio), round(row.CPU), ratio(row.CPURatio),
 			round(row.P50), ratio(row.P50Ratio), round(row.P99), ratio(row.P99Ratio),
-			row.Allocs, delta(row))
+			row.Allocs, delta(row), row.Bytes)
 	}
 }
 
@@ -487,10 +497,10 @@ func round(d time.Duration) time.Duration {
 	return d.Round(100 * time.Nanosecond)
 }
 
-// mallocs returns the number of heap allocations so far. It stops the
-// world briefly: call it outside the timed part.
-func mallocs() uint64 {
+// readMem returns the runtime's memory statistics. It stops the world
+// briefly: call it outside the timed part.
+func readMem() *runtime.MemStats {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.Mallocs
+	return &m
 }
