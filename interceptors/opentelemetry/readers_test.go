@@ -79,7 +79,7 @@ func collect(t *testing.T, r *sdkmetric.ManualReader) map[string]instrument {
 func attrString(set attribute.Set) (attrs, keys string) {
 	var kv, ks []string
 	for _, a := range set.ToSlice() {
-		kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+		kv = append(kv, string(a.Key)+"="+a.Value.String())
 		ks = append(ks, string(a.Key))
 	}
 	sort.Strings(kv)

@@ -51,7 +51,7 @@ func emit(a attribute.KeyValue) string {
 	if a.Value.Type() == attribute.FLOAT64 {
 		return fmt.Sprintf("%.3g", a.Value.AsFloat64())
 	}
-	return a.Value.Emit()
+	return a.Value.String()
 }
 
 func equalStrings(a, b []string) bool { return slices.Equal(a, b) }
