@@ -7,6 +7,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/gone"
 	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
@@ -15,7 +16,9 @@ import (
 // fast with UNAVAILABLE (CIRCUIT_OPEN, with RetryInfo) before it runs. The
 // handler's error is classified as on the client; a panic counts as a
 // failure and goes on. A call whose caller hung up or whose deadline passed
-// before the handler returned is Ignored, whatever the handler returned.
+// before the handler returned is Ignored, whatever the handler returned; a
+// handler that runs out of the server's own time (deadline.WithMaxDeadline)
+// fails.
 func (c *Circuit) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		e := c.servers.get(key{method: info.FullMethod})
@@ -64,11 +67,13 @@ func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	}
 }
 
-// reportServer reports a handler's result: Ignored when the caller's
-// context is done, since a caller that hangs up (a hedging client's loser,
-// say) says nothing of the handler's health; classified otherwise.
+// reportServer reports a handler's result: Ignored when the caller has
+// gone (it cancelled or its own deadline passed), since a caller that hangs
+// up (a hedging client's loser, say) says nothing of the handler's health;
+// classified otherwise, the server's own deadline (deadline.WithMaxDeadline)
+// included.
 func (c *Circuit) reportServer(ctx context.Context, e *entry, fullMethod string, p breaker.Permit, err error) {
-	if err != nil && ctx.Err() != nil {
+	if err != nil && gone.Caller(ctx) {
 		p.Done(breaker.Ignored)
 		if !c.nop {
 			c.opts.observer.OnCall(e.rej.Target, fullMethod, outcome.Ignored)

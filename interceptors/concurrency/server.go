@@ -13,10 +13,12 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/gone"
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
 	"github.com/bulwarkrpc/bulwark/internal/retrystate"
+	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
 // UnaryServerInterceptor returns the server-side unary interceptor: it
@@ -62,19 +64,34 @@ func serveUnary(ctx context.Context, req any, handler grpc.UnaryHandler, p *Perm
 func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
-		c, _ := l.serverCriticality(ctx)
-		p, r, s := l.take(ctx, info.FullMethod, c, "")
+		// Methods the server has not registered share one name: theirs is
+		// the caller's to choose, and ends up in metric labels.
+		fullMethod := unregistered.Method(srv, info.FullMethod)
+		c, raised := l.serverCriticality(ctx)
+		p, r, s := l.take(ctx, fullMethod, c, "")
 		if r != 0 {
-			err := l.serverReject(ctx, info.FullMethod, r, c, s)
+			err := l.serverReject(ctx, fullMethod, r, c, s)
 			if v := errdetails.PushbackValue(err.RetryAfter); v != "" {
 				ss.SetTrailer(metadata.Pairs(errdetails.PushbackTrailer, v))
 			}
 			return refusal.Mark(err)
 		}
 		defer p.Ignore()
+		if raised {
+			ss = &criticalStream{ServerStream: ss, ctx: NewCriticalityContext(ctx, c)}
+		}
 		return handler(srv, ss)
 	}
 }
+
+// criticalStream is a server stream whose context carries the criticality
+// a trusted caller raised, for the handler's outgoing calls.
+type criticalStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *criticalStream) Context() context.Context { return s.ctx }
 
 // serverCriticality returns the criticality of a request: the one an
 // interceptor before the limiter put on its context, else its metadata's,
@@ -101,13 +118,13 @@ func (l *Limiter) serverCriticality(ctx context.Context) (c Criticality, raised 
 // serverSample judges a handler's result for the adaptive limit: a call
 // whose caller hung up or whose own deadline passed says nothing, whatever
 // the handler returned (a client's short deadlines are not overload); a
-// deadline that ran out otherwise is a drop; anything else is a latency
-// sample.
+// deadline that ran out otherwise (the server's own, or a downstream call's)
+// is a drop; anything else is a latency sample.
 func serverSample(ctx context.Context, err error) sampleKind {
 	if err == nil {
 		return sampleLatency
 	}
-	if ctx.Err() != nil {
+	if gone.Caller(ctx) {
 		return sampleNone
 	}
 	switch status.Code(err) {

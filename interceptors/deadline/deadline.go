@@ -11,8 +11,10 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/gone"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
 // Policy holds the deadline configuration; its methods return the
@@ -163,7 +165,7 @@ func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		case pl.reject:
 			return nil, refusal.Mark(p.reject(ctx, info.FullMethod, pl))
 		case pl.adjust:
-			ctx, cancel := context.WithDeadline(ctx, pl.deadline)
+			ctx, cancel := pl.context(ctx)
 			defer cancel()
 			p.opts.observer.OnAdjust(Event{Method: info.FullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
 			return handler(ctx, req)
@@ -178,6 +180,7 @@ func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
+		fullMethod := unregistered.Method(srv, info.FullMethod)
 		dl, has := ctx.Deadline()
 		if !has && p.opts.maxDeadline == 0 {
 			return handler(srv, ss)
@@ -185,15 +188,26 @@ func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		pl := p.plan(time.Now(), dl, has)
 		switch {
 		case pl.reject:
-			return refusal.Mark(p.reject(ctx, info.FullMethod, pl))
+			return refusal.Mark(p.reject(ctx, fullMethod, pl))
 		case pl.adjust:
-			ctx, cancel := context.WithDeadline(ctx, pl.deadline)
+			ctx, cancel := pl.context(ctx)
 			defer cancel()
-			p.opts.observer.OnAdjust(Event{Method: info.FullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
+			p.opts.observer.OnAdjust(Event{Method: fullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
 			return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
 		}
 		return handler(srv, ss)
 	}
+}
+
+// context returns the handler's context: the server's own cap ends it with
+// gone.ErrServerDeadline, so that the server's breaker and adaptive limit
+// count a handler that runs out of the server's time, and ignore one whose
+// caller's deadline passed.
+func (pl plan) context(ctx context.Context) (context.Context, context.CancelFunc) {
+	if pl.capped {
+		return gone.WithServerDeadline(ctx, pl.deadline)
+	}
+	return context.WithDeadline(ctx, pl.deadline)
 }
 
 // ctxStream is a server stream with a replaced context.
@@ -208,6 +222,7 @@ func (s *ctxStream) Context() context.Context { return s.ctx }
 type plan struct {
 	reject    bool
 	adjust    bool          // the handler gets deadline instead of the caller's
+	capped    bool          // deadline is the server's own cap (WithMaxDeadline)
 	deadline  time.Time     // when adjust
 	remaining time.Duration // the caller's; zero without a deadline
 	given     time.Duration // what the handler gets, or what made the request too short
@@ -237,7 +252,7 @@ func (p *Policy) plan(now, dl time.Time, has bool) plan {
 	}
 	if o.maxDeadline > 0 {
 		if capped := now.Add(o.maxDeadline); !hasNext || capped.Before(next) {
-			next, hasNext = capped, true
+			next, hasNext, pl.capped = capped, true, true
 		}
 	}
 	if hasNext && (!has || next.Before(dl)) {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/internal/gone"
 )
 
 // Outcome is how one call or attempt ended.
@@ -193,8 +194,8 @@ func classify(ctx context.Context, r Result) Outcome {
 		if r.Pushback != NoPushback {
 			return RetryableFailure // a non-negative pushback: stop was handled above
 		}
-		if d, ok := errdetails.RetryDelay(r.Err); ok && d >= 0 {
-			return RetryableFailure // a negative RetryInfo asks not to retry
+		if _, ok := errdetails.RetryDelay(r.Err); ok {
+			return RetryableFailure // not for a negative RetryInfo, which asks not to retry
 		}
 	}
 	return FatalFailure // Unknown, Internal, DataLoss, codes gRPC does not define, and the rest
@@ -205,7 +206,7 @@ func classify(ctx context.Context, r Result) Outcome {
 // can arrive before the local timer fires.
 func expired(ctx context.Context) bool {
 	if ctx.Err() != nil {
-		return true
+		return gone.Caller(ctx) // not when a server's own deadline passed
 	}
 	d, ok := ctx.Deadline()
 	return ok && !time.Now().Before(d)
