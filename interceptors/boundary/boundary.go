@@ -121,13 +121,16 @@ func (b *Boundary) Convert(ctx context.Context, fullMethod string, err error, se
 	var gs interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &gs) {
 		if st := gs.GRPCStatus(); st != nil && st.Code() != codes.OK {
-			switch remote, ok := errdetails.FromStatus(st); {
-			case own:
+			if own {
 				return &sent.Error{Cause: err, Status: st}
-			case ok:
+			}
+			// A status too large to decode is first cut to the bound, so
+			// that what it still carries goes through the same rules.
+			st = fit(st)
+			if remote, ok := errdetails.FromStatus(st); ok {
 				return b.downstream(ctx, fullMethod, remote, err, setTrailer)
 			}
-			return b.status(ctx, fullMethod, err, st)
+			return b.status(ctx, fullMethod, err, st, sent.IsReceived(err))
 		}
 	}
 	switch {
@@ -188,10 +191,11 @@ func (b *Boundary) downstream(ctx context.Context, fullMethod string, remote *er
 		// came.
 		fwd = Forward(ctx, remote)
 	}
+	cp := *fwd // the policy may return a shared value
 	if !b.opts.debugInfo {
-		fwd.Debug = nil
+		cp.Debug = nil
 	}
-	return b.application(ctx, fullMethod, fwd, err, false, setTrailer)
+	return b.application(ctx, fullMethod, &cp, err, false, setTrailer)
 }
 
 // Forward is the default DownstreamPolicy. It keeps the gRPC code, the
@@ -212,27 +216,40 @@ func Forward(_ context.Context, remote *errdetails.ApplicationError) *errdetails
 	return e
 }
 
-// status sends a status that carries no application error: one the handler
-// built (status.Error(codes.NotFound, "...")), one a server that is not
-// Bulwark sent, or one grpc-go made for a failed outgoing call. A status
-// within the bounds goes out byte for byte as it is. Otherwise grpc-go's
-// own transport errors, which name addresses and connection states, become
-// a plain UNAVAILABLE; DebugInfo is dropped unless this server opts in; a
-// message over errdetails.MaxMessageBytes is cut; and details are dropped
-// from the last until the status fits in errdetails.MaxStatusBytes.
-func (b *Boundary) status(ctx context.Context, fullMethod string, err error, st *status.Status) error {
-	if transportError(st) {
+// status sends a status that carries no application error. received is
+// true for one that an outgoing call returned (the client chain's decoder
+// marks them), false for one the handler built itself with status.Error,
+// which goes out byte for byte, as with plain gRPC, unless it breaks a
+// rule below. In either case: DebugInfo is dropped unless this server opts
+// in; a bulwark.v1.ApplicationError that did not decode (and might say
+// unprocessed) is dropped; a message over errdetails.MaxMessageBytes is
+// cut; details are dropped from the last until the status fits in
+// errdetails.MaxStatusBytes; and grpc-go's own error for a failed
+// connection becomes UNAVAILABLE "upstream unavailable". A received status
+// keeps its code and message but only its google.rpc.BadRequest and
+// RetryInfo, the field violations and retry hint of the downstream rule,
+// and any message of grpc-go's own (which names addresses and connection
+// states) becomes UNAVAILABLE "upstream unavailable".
+func (b *Boundary) status(ctx context.Context, fullMethod string, err error, st *status.Status, received bool) error {
+	if transportError(st, received) {
 		b.opts.logger.LogAttrs(ctx, slog.LevelWarn, "transport error of an outgoing call sent as UNAVAILABLE",
 			slog.String("grpc.method", fullMethod), slog.String("request_id", requestid.Ensure(ctx)), slog.Any("error", err))
 		return &sent.Error{Cause: err, Status: status.New(codes.Unavailable, unavailableMessage)}
 	}
 	p := st.Proto()
-	changed := false
-	if !b.opts.debugInfo {
-		n := len(p.Details)
-		p.Details = slices.DeleteFunc(p.Details, func(a *anypb.Any) bool { return a.MessageName() == debugInfoName })
-		changed = len(p.Details) != n
-	}
+	n := len(p.Details)
+	p.Details = slices.DeleteFunc(p.Details, func(a *anypb.Any) bool {
+		switch a.MessageName() {
+		case debugInfoName:
+			return !b.opts.debugInfo
+		case applicationErrorName:
+			return true
+		case badRequestName, retryInfoName:
+			return false
+		}
+		return received
+	})
+	changed := len(p.Details) != n
 	if len(p.Message) > errdetails.MaxMessageBytes {
 		p.Message, changed = truncate(p.Message, errdetails.MaxMessageBytes), true
 	}
@@ -243,6 +260,22 @@ func (b *Boundary) status(ctx context.Context, fullMethod string, err error, st 
 		return &sent.Error{Cause: err, Status: st}
 	}
 	return &sent.Error{Cause: err, Status: status.FromProto(p)}
+}
+
+// fit returns st when it is small enough to decode (errdetails'
+// MaxDecodeBytes), else a copy cut to the status bound: its message cut to
+// errdetails.MaxMessageBytes and its details dropped from the last until
+// it fits in errdetails.MaxStatusBytes.
+func fit(st *status.Status) *status.Status {
+	p := st.Proto()
+	if proto.Size(p) <= errdetails.MaxDecodeBytes {
+		return st
+	}
+	p.Message = truncate(p.Message, errdetails.MaxMessageBytes)
+	for len(p.Details) > 0 && proto.Size(p) > errdetails.MaxStatusBytes {
+		p.Details = p.Details[:len(p.Details)-1]
+	}
+	return status.FromProto(p)
 }
 
 // pushback returns the grpc-retry-pushback-ms value for e, or "" for none:

@@ -305,3 +305,37 @@ func TestNewRejectsNilLogger(t *testing.T) {
 	}()
 	boundary.UnaryServerInterceptor(boundary.WithLogger(nil))
 }
+
+// A status the handler built itself goes out byte for byte, even when its
+// message reads like a network error; the same message from an outgoing
+// call (marked by the client decoder) is sent as UNAVAILABLE without it.
+func TestHandlerStatusIsNotMistakenForATransportError(t *testing.T) {
+	b, err := boundary.New(boundary.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*status.Status{
+		status.New(codes.Internal, "schema 1.2.3.4 rejected the row"),
+		status.New(codes.Unknown, "connection closed by the payment provider"),
+		status.New(codes.Canceled, "transport: the courier cancelled"),
+		status.New(codes.Unavailable, "try [::1]:80 later"),
+	} {
+		got := status.Convert(b.Convert(context.Background(), "/s.S/M", st.Err(), nil))
+		if got.Code() != st.Code() || got.Message() != st.Message() {
+			t.Errorf("handler's %v %q sent as %v %q; want it unchanged", st.Code(), st.Message(), got.Code(), got.Message())
+		}
+		received := boundary.Decode(st.Err())
+		if status.Code(received) != st.Code() {
+			t.Fatalf("Decode changed the code: %v", received)
+		}
+		got = status.Convert(b.Convert(context.Background(), "/s.S/M", fmt.Errorf("call: %w", received), nil))
+		if got.Code() != codes.Unavailable || got.Message() == st.Message() {
+			t.Errorf("received %v %q sent as %v %q; want UNAVAILABLE without the address or transport state", st.Code(), st.Message(), got.Code(), got.Message())
+		}
+	}
+	// grpc-go's own words for a failed connection are never a handler's.
+	dial := status.New(codes.Unavailable, `connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.9:5432: i/o timeout"`)
+	if got := status.Convert(b.Convert(context.Background(), "/s.S/M", dial.Err(), nil)); strings.Contains(got.Message(), "10.0.0.9") {
+		t.Errorf("dial error sent as %q", got.Message())
+	}
+}

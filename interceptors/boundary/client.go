@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/internal/sent"
 )
 
 // UnaryClientInterceptor returns the client-side unary decoder built from
@@ -25,8 +26,9 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 
 // UnaryClientInterceptor returns the client-side unary decoder: a failed
 // call whose status carries an ErrorInfo or a bulwark.v1.ApplicationError
-// returns an *errdetails.ApplicationError; any other error is returned as it
-// is. A successful call costs nothing.
+// returns an *errdetails.ApplicationError; any other status error is
+// returned marked as received (see Decode). A successful call costs
+// nothing.
 func (b *Boundary) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		return Decode(invoker(ctx, method, req, reply, cc, opts...))
@@ -47,20 +49,27 @@ func (b *Boundary) StreamClientInterceptor() grpc.StreamClientInterceptor {
 }
 
 // Decode returns the *errdetails.ApplicationError that err's status
-// carries, or err itself when it carries none, already is or wraps an
-// ApplicationError, or is nil or io.EOF.
+// carries; err itself when it already is or wraps an ApplicationError, or
+// is nil, io.EOF or not a status; and otherwise err marked as the status an
+// outgoing call returned, so that a server whose handler passes it on
+// applies its downstream rule (see the package documentation). The mark is
+// transparent: status.FromError, status.Code and errors.Is see through it.
 func Decode(err error) error {
 	if err == nil {
 		return nil
 	}
 	var ae *errdetails.ApplicationError
-	if errors.As(err, &ae) {
+	if errors.As(err, &ae) || sent.IsReceived(err) {
 		return err
 	}
 	if st, ok := status.FromError(err); ok {
 		if ae, ok := errdetails.FromStatus(st); ok {
 			return ae
 		}
+		// Marked, so that a server whose handler passes it on knows it
+		// came from this call: status.FromError, status.Code and
+		// errors.Is see through the mark.
+		return sent.Receive(err)
 	}
 	return err
 }

@@ -13,8 +13,17 @@ import (
 // the server's own outgoing calls.
 const unavailableMessage = "upstream unavailable"
 
-// debugInfoName is the full name of google.rpc.DebugInfo.
-const debugInfoName = "google.rpc.DebugInfo"
+// Full names of the detail types the boundary looks at.
+const (
+	debugInfoName        = "google.rpc.DebugInfo"
+	badRequestName       = "google.rpc.BadRequest"
+	retryInfoName        = "google.rpc.RetryInfo"
+	applicationErrorName = "bulwark.v1.ApplicationError"
+)
+
+// dialPhrases are what grpc-go's error for a failed connection says; no
+// handler writes them itself.
+var dialPhrases = []string{"connection error: desc =", "transport: Error while dialing"}
 
 // transportPhrases open or appear in the messages grpc-go gives the errors
 // it makes itself on the client side (connection, resolver, transport and
@@ -44,10 +53,13 @@ var transportPhrases = []string{
 var address = regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}\b|\[[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?:%\w+)?\]`)
 
 // transportError reports whether st is an error grpc-go made for a failed
-// call rather than a status a server sent: a message in grpc-go's words, or
-// one that names a network address, on a status without details, with one
-// of the codes grpc-go gives its own errors.
-func transportError(st *status.Status) bool {
+// call rather than a status a server sent, on a status without details
+// with one of the codes grpc-go gives its own errors: for a status an
+// outgoing call returned (received), a message in grpc-go's words or one
+// that names a network address; for any other, grpc-go's words for a
+// failed connection only, so that a handler's own status is never mistaken
+// for one.
+func transportError(st *status.Status, received bool) bool {
 	switch st.Code() {
 	case codes.Unavailable, codes.Internal, codes.Unknown, codes.Canceled:
 	default:
@@ -57,12 +69,16 @@ func transportError(st *status.Status) bool {
 		return false
 	}
 	msg := st.Message()
-	for _, p := range transportPhrases {
+	phrases := dialPhrases
+	if received {
+		phrases = transportPhrases
+	}
+	for _, p := range phrases {
 		if strings.Contains(msg, p) {
 			return true
 		}
 	}
-	return address.MatchString(msg)
+	return received && address.MatchString(msg)
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

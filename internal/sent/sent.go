@@ -3,7 +3,11 @@
 // the interceptors outside the boundary (logging, metrics).
 package sent
 
-import "google.golang.org/grpc/status"
+import (
+	"errors"
+
+	"google.golang.org/grpc/status"
+)
 
 // Error is an error as the boundary sends it. Its text is the status
 // message, not the handler's error: an interceptor outside the boundary
@@ -26,3 +30,29 @@ func (e *Error) Unwrap() error { return e.Cause }
 
 // GRPCStatus returns the status the caller receives.
 func (e *Error) GRPCStatus() *status.Status { return e.Status }
+
+// Received is a status error that an outgoing call returned, as the client
+// chain's decoder passes it on when it carries no application error. It is
+// transparent (its text, status and chain are the call's error); a
+// server's boundary, seeing one a handler returned, applies its downstream
+// rule instead of sending it as a status the handler built itself.
+type Received struct{ err error }
+
+// Receive marks err, the error of an outgoing call, as received.
+func Receive(err error) *Received { return &Received{err: err} }
+
+// Error returns the text of the call's error.
+func (r *Received) Error() string { return r.err.Error() }
+
+// Unwrap returns the call's error.
+func (r *Received) Unwrap() error { return r.err }
+
+// GRPCStatus returns the status of the call's error.
+func (r *Received) GRPCStatus() *status.Status { return status.Convert(r.err) }
+
+// IsReceived reports whether err is or wraps an error an outgoing call
+// returned.
+func IsReceived(err error) bool {
+	var r *Received
+	return errors.As(err, &r)
+}
