@@ -31,8 +31,9 @@ func New(opts ...Option) (*Circuit, error) {
 	}
 	c := &Circuit{opts: o}
 	_, c.nop = o.observer.(NopObserver)
-	c.clients = newRegistry(o.maxBreakers, c.newEntry)
-	c.servers = newRegistry(o.maxBreakers, c.newEntry)
+	// The overflow breakers are named so that their events keep their side.
+	c.clients = newRegistry(o.maxBreakers, c.newEntry, key{target: "overflow"})
+	c.servers = newRegistry(o.maxBreakers, c.newEntry, key{method: "/overflow/overflow"})
 	return c, nil
 }
 

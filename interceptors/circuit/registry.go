@@ -32,10 +32,12 @@ type registry struct {
 	hand     int
 	max      int
 	make     func(key) *entry
+	// overflowKey names the overflow breaker in its observer's events.
+	overflowKey key
 }
 
-func newRegistry(max int, mk func(key) *entry) *registry {
-	r := &registry{max: max, make: mk}
+func newRegistry(max int, mk func(key) *entry, overflow key) *registry {
+	r := &registry{max: max, make: mk, overflowKey: overflow}
 	r.m.Store(&map[key]*entry{})
 	return r
 }
@@ -57,40 +59,27 @@ func (r *registry) insert(k key) *entry {
 		r.mu.Unlock()
 		return e
 	}
+	full := len(r.ring) >= r.max
+	if full && !r.sweep(old) {
+		// Every breaker held is open or probing: none is evicted, since a
+		// new breaker in its place would let traffic through to what it
+		// protects. The key shares the overflow breaker, and nothing is
+		// made or copied.
+		r.mu.Unlock()
+		return r.overflowEntry()
+	}
 	e := r.make(k)
 	e.used.Store(true)
 	next := make(map[key]*entry, len(old)+1)
 	maps.Copy(next, old)
 	var evicted *entry
-	if len(r.ring) < r.max {
-		r.ring = append(r.ring, k)
-	} else {
-		// Two turns of the clock clear every used bit, so a victim is
-		// found unless every breaker is open or probing: those are never
-		// evicted, since a new breaker in their place would let traffic
-		// through to what they are protecting.
-		for range 2 * r.max {
-			victim := next[r.ring[r.hand]]
-			switch {
-			case victim.b.State() != breaker.StateClosed:
-			case victim.used.Load():
-				victim.used.Store(false)
-			default:
-				evicted = victim
-			}
-			if evicted != nil {
-				break
-			}
-			r.hand = (r.hand + 1) % r.max
-		}
-		if evicted == nil {
-			r.mu.Unlock()
-			e.b.Close()
-			return r.overflowEntry()
-		}
+	if full {
+		evicted = next[r.ring[r.hand]]
 		delete(next, r.ring[r.hand])
 		r.ring[r.hand] = k
 		r.hand = (r.hand + 1) % r.max
+	} else {
+		r.ring = append(r.ring, k)
 	}
 	next[k] = e
 	r.m.Store(&next)
@@ -101,9 +90,24 @@ func (r *registry) insert(k key) *entry {
 	return e
 }
 
-// overflowKey names the breaker shared by the keys that found the registry
-// full of open breakers.
-var overflowKey = key{method: "overflow"}
+// sweep moves the clock hand to a closed breaker not used since the last
+// turn, clearing used bits on its way, and reports whether it found one.
+// Two turns clear every used bit, so it fails only when every breaker held
+// is open or probing. r.mu is held.
+func (r *registry) sweep(m map[key]*entry) bool {
+	for range 2 * r.max {
+		victim := m[r.ring[r.hand]]
+		switch {
+		case victim.b.State() != breaker.StateClosed:
+		case victim.used.Load():
+			victim.used.Store(false)
+		default:
+			return true
+		}
+		r.hand = (r.hand + 1) % r.max
+	}
+	return false
+}
 
 // overflowEntry returns the breaker shared by keys that find the registry
 // full of breakers it may not evict, making it on first use.
@@ -111,7 +115,7 @@ func (r *registry) overflowEntry() *entry {
 	if e := r.overflow.Load(); e != nil {
 		return e
 	}
-	e := r.make(overflowKey)
+	e := r.make(r.overflowKey)
 	if r.overflow.CompareAndSwap(nil, e) {
 		return e
 	}

@@ -17,7 +17,7 @@ func testRegistry(t testing.TB, max int) (*registry, map[*entry]bool) {
 		e := &entry{b: b, rej: &OpenError{Target: k.target, Method: k.method, b: b}}
 		made[e] = true
 		return e
-	})
+	}, key{target: "overflow"})
 	t.Cleanup(r.close)
 	return r, made
 }
@@ -43,18 +43,23 @@ func TestRegistrySecondChance(t *testing.T) {
 
 // FuzzRegistry gets random keys from a small registry and checks that it
 // never holds more than its bound, that a key maps to the same entry until
-// that entry is evicted, and that an evicted entry never comes back.
+// that entry is evicted, that an evicted entry never comes back, that an
+// open breaker is never evicted, and that a key gets the shared overflow
+// breaker only when every breaker held is open. A key byte with its high bit
+// set forces that key's breaker open.
 func FuzzRegistry(f *testing.F) {
 	f.Add(uint8(1), []byte{0, 1, 0, 2, 0, 3})
 	f.Add(uint8(3), []byte{0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 0, 0, 0, 6, 7})
 	f.Add(uint8(4), []byte{9, 8, 7, 9, 8, 7, 1, 2, 3, 4, 5, 9})
+	f.Add(uint8(1), []byte{0x80, 1, 2, 0})
+	f.Add(uint8(2), []byte{0x81, 0x82, 3, 4, 1, 2})
 	f.Fuzz(func(t *testing.T, max uint8, keys []byte) {
 		bound := 1 + int(max%8)
 		r, _ := testRegistry(t, bound)
 		current := map[key]*entry{}
 		evicted := map[*entry]bool{}
 		for _, kb := range keys {
-			k := key{target: fmt.Sprint(kb % 16), method: "/s/M"}
+			k := key{target: fmt.Sprint(kb & 0x0f), method: "/s/M"}
 			before := map[key]*entry{}
 			for kk, e := range *r.m.Load() {
 				before[kk] = e
@@ -63,21 +68,35 @@ func FuzzRegistry(f *testing.F) {
 			if evicted[e] {
 				t.Fatalf("get(%v) returned an evicted entry", k)
 			}
-			if old, ok := current[k]; ok && before[k] == old && e != old {
-				t.Fatalf("get(%v) replaced a live entry", k)
-			}
-			current[k] = e
 			now := *r.m.Load()
 			if len(now) > bound {
 				t.Fatalf("%d entries, bound %d", len(now), bound)
 			}
 			for kk, old := range before {
 				if now[kk] != old {
+					if old.b.State() != breaker.StateClosed {
+						t.Fatalf("get(%v) evicted %v, whose breaker is %v", k, kk, old.b.State())
+					}
 					evicted[old] = true
 				}
 			}
+			if e == r.overflow.Load() {
+				for kk, held := range now {
+					if held.b.State() == breaker.StateClosed {
+						t.Fatalf("get(%v) got the overflow breaker while %v's is closed", k, kk)
+					}
+				}
+				continue
+			}
+			if old, ok := current[k]; ok && before[k] == old && e != old {
+				t.Fatalf("get(%v) replaced a live entry", k)
+			}
+			current[k] = e
 			if now[k] != e {
 				t.Fatalf("get(%v) returned an entry the registry does not hold", k)
+			}
+			if kb&0x80 != 0 {
+				e.b.SetMode(breaker.ModeForcedOpen)
 			}
 		}
 	})
