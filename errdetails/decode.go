@@ -220,19 +220,17 @@ func unmarshalOnce[T any, PT interface {
 
 // RetryDelay returns the server's retry delay hint that err carries: the
 // google.rpc.RetryInfo of its status (with or without an ErrorInfo beside
-// it), or the RetryAfter of an in-process ApplicationError. A negative delay
-// is the server asking not to retry, as a negative grpc-retry-pushback-ms
-// is. It reports false when there is no hint, and for a status larger than
-// MaxDecodeBytes.
-func RetryDelay(err error) (time.Duration, bool) {
+// it), or the RetryAfter of a retryable in-process ApplicationError. ok
+// reports whether the caller may retry after the delay. A negative delay,
+// returned with ok false, is the server asking not to retry at all (as a
+// negative grpc-retry-pushback-ms is). It reports 0 and false when there is
+// no hint, and for a status larger than MaxDecodeBytes.
+func RetryDelay(err error) (d time.Duration, ok bool) {
 	if err == nil {
 		return 0, false
 	}
 	var ae *ApplicationError
 	if errors.As(err, &ae) && ae != nil && ae.wire == nil {
-		if ae.RetryAfter < 0 {
-			return ae.RetryAfter, true
-		}
 		return ae.RetryAfter, ae.Retryable && ae.RetryAfter > 0
 	}
 	st, ok := status.FromError(err)
@@ -249,7 +247,8 @@ func RetryDelay(err error) (time.Duration, bool) {
 		}
 		var ri *errdetails.RetryInfo
 		if unmarshalOnce(a, &ri); ri.GetRetryDelay().IsValid() {
-			return ri.GetRetryDelay().AsDuration(), true
+			d := ri.GetRetryDelay().AsDuration()
+			return d, d >= 0
 		}
 		return 0, false
 	}
