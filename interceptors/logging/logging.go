@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -13,7 +14,6 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 	"github.com/bulwarkrpc/bulwark/internal/sent"
-	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
 // Logging logs finished calls to a *slog.Logger; its methods return the
@@ -54,7 +54,7 @@ func (l *Logging) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
 		err := handler(srv, ss)
-		l.log(ss.Context(), "server", unregistered.Method(srv, info.FullMethod), rpc.Type(info.IsClientStream, info.IsServerStream), err, start)
+		l.log(ss.Context(), "server", bounded(info.FullMethod), rpc.Type(info.IsClientStream, info.IsServerStream), err, start)
 		return err
 	}
 }
@@ -131,4 +131,16 @@ func logText(err error) string {
 		return s.Cause.Error()
 	}
 	return err.Error()
+}
+
+// maxMethodBytes bounds the method names the server logs: a server with
+// grpc.UnknownServiceHandler logs the names its callers choose.
+const maxMethodBytes = 256
+
+// bounded returns fullMethod cut to maxMethodBytes.
+func bounded(fullMethod string) string {
+	if len(fullMethod) <= maxMethodBytes {
+		return fullMethod
+	}
+	return strings.ToValidUTF8(fullMethod[:maxMethodBytes], "")
 }
