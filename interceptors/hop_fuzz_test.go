@@ -61,6 +61,16 @@ func FuzzDownstreamStatus(f *testing.F) {
 		anyOf(&rpcdetails.ErrorInfo{Reason: "STOCKOUT", Metadata: map[string]string{"k": strings.Repeat("v", 9000)}}),
 		anyOf(&bulwarkv1.ApplicationError{Code: "STOCKOUT", Unprocessed: true, Retryable: true}),
 		anyOf(&rpcdetails.RetryInfo{RetryDelay: durationpb.New(-1)})}}))
+	huge := &rpcdetails.BadRequest{}
+	for i := range 800 {
+		huge.FieldViolations = append(huge.FieldViolations, &rpcdetails.BadRequest_FieldViolation{Field: fmt.Sprint("f", i), Description: strings.Repeat("d", 90)})
+	}
+	f.Add(false, seed(&spb.Status{Code: int32(codes.Unavailable), Message: "over the decode bound", Details: []*anypb.Any{
+		anyOf(&rpcdetails.ErrorInfo{Reason: "SERVER_OVERLOADED", Domain: "inventory.internal"}),
+		anyOf(&bulwarkv1.ApplicationError{Code: "SERVER_OVERLOADED", Unprocessed: true, Retryable: true}),
+		anyOf(&rpcdetails.DebugInfo{Detail: secret}), anyOf(huge)}}))
+	f.Add(false, seed(&spb.Status{Code: int32(codes.Unavailable), Message: "no reason", Details: []*anypb.Any{
+		anyOf(&bulwarkv1.ApplicationError{Unprocessed: true, Retryable: true})}}))
 	f.Add(false, seed(&spb.Status{Code: int32(codes.Unavailable), Message: `connection error: desc = "transport: Error while dialing: dial tcp 10.9.8.7:443: i/o timeout"`}))
 	f.Add(true, []byte("10.20.30.40:8443"))
 	f.Add(true, []byte{0xff, 0x01, 0x02, 0x03, 0x04, 0x05})

@@ -32,6 +32,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency/limit"
+	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
@@ -439,7 +440,9 @@ func TestHopCriticalityHeaderNeedsTrust(t *testing.T) {
 }
 
 // Defect 5: methods a proxy server has not registered share one metrics
-// label and one breaker, and never evict an open breaker.
+// label and one breaker, and never evict an open breaker: 1,500 method
+// names chosen by the caller add no series to any metric family after the
+// first, and the only registered breaker, open, keeps refusing.
 func TestHopUnregisteredMethodsAreBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m, err := metrics.New()
@@ -449,8 +452,10 @@ func TestHopUnregisteredMethodsAreBounded(t *testing.T) {
 		reg := prometheus.NewPedanticRegistry()
 		reg.MustRegister(m)
 		failing := &grpctest.Service{UnaryFunc: unavailable}
-		sc := serverChain(t, []interceptors.ServerOption{interceptors.WithMetrics(m), interceptors.WithCircuitBreaker(
-			circuit.WithMaxBreakers(4), circuit.WithBreakerOptions(breaker.WithConsecutiveFailures(1)))})
+		sc := serverChain(t, []interceptors.ServerOption{interceptors.WithMetrics(m),
+			interceptors.WithDeadline(deadline.WithMaxDeadline(time.Second)),
+			interceptors.WithConcurrency(concurrency.WithLimit(10)),
+			interceptors.WithCircuitBreaker(circuit.WithMaxBreakers(1), circuit.WithBreakerOptions(breaker.WithConsecutiveFailures(1)))})
 		proxy := grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error {
 			return status.Error(codes.Unimplemented, "no route")
 		})
@@ -460,17 +465,22 @@ func TestHopUnregisteredMethodsAreBounded(t *testing.T) {
 		if s := sc.Circuit().ServerBreaker(unaryMethod).State(); s != breaker.StateOpen {
 			t.Fatalf("breaker = %v; want open", s)
 		}
-		for i := range 1500 {
+		invoke := func(i int) {
 			_ = env.Conn.Invoke(t.Context(), fmt.Sprintf("/attacker.S%d/M%d", i, i), &testpb.UnaryRequest{}, &testpb.UnaryResponse{})
 		}
-		if n := testutil.CollectAndCount(m, "grpc_server_started_total"); n > 2 {
-			t.Errorf("%d series of grpc_server_started_total after 1,500 unregistered methods; want at most 2", n)
+		invoke(0)
+		first := testutil.CollectAndCount(m)
+		for i := 1; i < 1500; i++ {
+			invoke(i)
 		}
-		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); !errors.Is(err, breaker.ErrOpen) && errdetails.HasCode(err, errdetails.CodeCircuitOpen) == false {
+		if n := testutil.CollectAndCount(m); n != first {
+			t.Errorf("%d series in all after 1,500 unregistered methods, %d after the first; want no growth", n, first)
+		}
+		if n := testutil.CollectAndCount(m, "grpc_server_started_total"); n != 2 {
+			t.Errorf("%d series of grpc_server_started_total; want 2 (Unary and other)", n)
+		}
+		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); !errdetails.HasCode(err, errdetails.CodeCircuitOpen) {
 			t.Errorf("Unary after 1,500 unregistered methods: %v; want the open breaker's refusal", err)
-		}
-		if n := testutil.CollectAndCount(m, "grpc_server_handled_total"); n > 3 {
-			t.Errorf("%d series of grpc_server_handled_total; want at most 3", n)
 		}
 	})
 }
@@ -550,6 +560,88 @@ func TestHopNegativeRetryInfoStopsRetries(t *testing.T) {
 		}
 		if n := g.frontendSvc.Calls("Unary"); n != 1 {
 			t.Fatalf("the frontend was called %d times; want 1", n)
+		}
+	})
+}
+
+// Defect 2 at any size: a downstream status too large to decode (70 KiB,
+// from a backend that is not Bulwark), saying unprocessed, is cut to the
+// bound and still not forwarded as unprocessed; the unsafe method's side
+// effect runs once.
+func TestHopOversizedDownstreamStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		big := &rpcdetails.BadRequest{}
+		for i := range 700 {
+			big.FieldViolations = append(big.FieldViolations, &rpcdetails.BadRequest_FieldViolation{
+				Field: fmt.Sprintf("items[%d].name", i), Description: strings.Repeat("too long ", 10)})
+		}
+		st, err := status.New(codes.Unavailable, "overloaded").WithDetails(
+			&rpcdetails.ErrorInfo{Reason: errdetails.CodeServerOverloaded, Domain: "inventory.internal"},
+			&bulwarkv1.ApplicationError{Code: errdetails.CodeServerOverloaded, Unprocessed: true, Retryable: true},
+			&rpcdetails.ResourceInfo{ResourceName: "pg-7.internal:5432/orders"}, big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := proto.Size(st.Proto()); n < 70<<10 {
+			t.Fatalf("the backend's status is %d bytes; want over 70 KiB", n)
+		}
+		backend := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			return nil, st.Err()
+		}}
+		var sideEffects atomic.Int64
+		passOn := func(ctx context.Context, c testpb.TestServiceClient) error {
+			sideEffects.Add(1)
+			return callBackend(ctx, c)
+		}
+		g := newGraph(t, backend, passOn, hopConfig{backendServer: []grpc.ServerOption{},
+			client: []interceptors.ClientOption{interceptors.WithRetry()}})
+		var tr metadata.MD
+		_, err = g.frontend.Client.UnaryUnsafe(t.Context(), &testpb.UnaryUnsafeRequest{}, grpc.Trailer(&tr))
+		if n := sideEffects.Load(); n != 1 {
+			t.Errorf("the unsafe method's side effect ran %d times; want 1", n)
+		}
+		got := sent{err: err, st: status.Convert(err), trailer: tr}
+		if ae, ok := errdetails.FromError(err); ok && ae.Unprocessed {
+			t.Errorf("caller told unprocessed: %+v", ae)
+		}
+		if n := got.wireBytes(); n > wireLimit {
+			t.Errorf("%d bytes on the wire; want at most %d", n, wireLimit)
+		}
+		if strings.Contains(got.everything(), "pg-7.internal") {
+			t.Errorf("the backend's ResourceInfo reached the caller: %v", detailNames(got.st))
+		}
+	})
+}
+
+// The server's own time limit is not the caller's: a handler that runs out
+// of the server's maximum deadline (a hung dependency) still counts against
+// the server's breaker and shrinks its adaptive limit.
+func TestHopServerOwnDeadlineStillCounts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hung := &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			<-ctx.Done() // a dependency that never answers
+			return nil, errdetails.Database("", ctx.Err())
+		}}
+		aimd, err := limit.NewAIMD(limit.AIMDConfig{Initial: 20, Min: 1, Max: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := serverChain(t, []interceptors.ServerOption{
+			interceptors.WithDeadline(deadline.WithMaxDeadline(100 * time.Millisecond)),
+			interceptors.WithConcurrency(concurrency.WithAdaptive(aimd), concurrency.WithWindow(time.Millisecond, 1)),
+			interceptors.WithCircuitBreaker(circuit.WithBreakerOptions(breaker.WithConsecutiveFailures(5)))})
+		env := grpctest.Start(t, hung, grpctest.Options{Server: sc.ServerOptions(), Dial: clientChain(t, nil).DialOptions()})
+		for range 5 {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			_, _ = env.Client.Unary(ctx, &testpb.UnaryRequest{})
+			cancel()
+			synctest.Wait()
+		}
+		if s := sc.Circuit().ServerBreaker(unaryMethod).State(); s != breaker.StateOpen {
+			t.Errorf("server breaker = %v after 5 calls that ran out of the server's own deadline; want open", s)
+		}
+		if got := sc.Limiter().Stats().Limit; got >= 20 {
+			t.Errorf("adaptive limit = %d; want it below 20 after the server's own timeouts", got)
 		}
 	})
 }
