@@ -67,7 +67,7 @@ func (c *callState) attemptEnded(now time.Time) {
 func (t *Telemetry) startCall(ctx context.Context, cc *grpc.ClientConn, fullMethod string, opts []grpc.CallOption) (context.Context, *callState) {
 	// A view may drop some instruments: the call is measured while either
 	// of its duration histograms is kept.
-	metrics := t.in.callDuration.Enabled(ctx) || t.in.attemptDuration.Enabled(ctx)
+	metrics := !t.noMetrics && (t.in.callDuration.Enabled(ctx) || t.in.attemptDuration.Enabled(ctx))
 	if !metrics && !(t.spanEvents && trace.SpanFromContext(ctx).IsRecording()) {
 		return ctx, nil
 	}

@@ -40,7 +40,7 @@ func (t *Telemetry) ServerStatsHandler() stats.Handler { return serverHandler{t}
 type serverHandler struct{ t *Telemetry }
 
 func (h serverHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
-	if !h.t.in.serverDuration.Enabled(ctx) && !h.t.in.serverStarted.Enabled(ctx) {
+	if h.t.noMetrics || !h.t.in.serverDuration.Enabled(ctx) && !h.t.in.serverStarted.Enabled(ctx) {
 		return ctx
 	}
 	markUsed(&h.t.serverUsed)

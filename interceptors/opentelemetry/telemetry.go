@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/grpc"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
@@ -23,6 +24,7 @@ const instrumentationName = "github.com/bulwarkrpc/bulwark/interceptors/opentele
 // chains of a process; it is safe for concurrent use.
 type Telemetry struct {
 	in         instruments
+	noMetrics  bool // the MeterProvider is the API's noop one: skip Enabled
 	spanEvents bool
 	registry   *errdetails.Registry
 
@@ -74,6 +76,7 @@ func New(opts ...Option) (*Telemetry, error) {
 	}
 	t := &Telemetry{
 		in: in, spanEvents: o.spanEvents, registry: o.registry,
+		noMetrics: isNoop(o.provider),
 		clientApp: attrCache{extraKey: keyAppCode},
 		serverApp: attrCache{extraKey: keyAppCode},
 		circuit:   attrCache{extraKey: keyState},
@@ -84,6 +87,16 @@ func New(opts ...Option) (*Telemetry, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// isNoop reports whether mp is the API's noop MeterProvider, whose
+// instruments are never enabled.
+func isNoop(mp metric.MeterProvider) bool {
+	switch mp.(type) {
+	case noop.MeterProvider, *noop.MeterProvider:
+		return true
+	}
+	return false
 }
 
 // observe reports the gauges read from the tracked components.
