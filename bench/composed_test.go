@@ -127,7 +127,6 @@ func grpcChainStreamHandler(ics []grpc.StreamServerInterceptor, curr int, info *
 var composedImpls = []string{"bulwark", "bare"}
 
 func composedStack(b *testing.B, impl string) stacks.Stack {
-	b.Helper()
 	s, err := stacks.New(impl, true)
 	if err != nil {
 		b.Fatal(err)
@@ -334,7 +333,6 @@ func reportCPU(b *testing.B, start time.Duration) {
 // reportPerMessage adds ns/msg and allocs/msg (from n allocations in
 // all) to the benchmark's figures.
 func reportPerMessage(b *testing.B, n uint64) {
-	b.Helper()
 	msgs := float64(b.N * streamMessages)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/msgs, "ns/msg")
 	b.ReportMetric(float64(n)/msgs, "allocs/msg")

@@ -37,7 +37,6 @@ var (
 // chainOptions returns the options of the benchmarked chains (stacks.New's
 // bulwark with logging), less the component named without ("" for none).
 func chainOptions(tb testing.TB, without string) ([]interceptors.ClientOption, []interceptors.ServerOption) {
-	tb.Helper()
 	var copts []interceptors.ClientOption
 	var sopts []interceptors.ServerOption
 	both := func(o interceptors.Option) {
@@ -73,7 +72,6 @@ func chainOptions(tb testing.TB, without string) ([]interceptors.ClientOption, [
 }
 
 func chains(tb testing.TB, without string) (*interceptors.ClientChain, *interceptors.ServerChain) {
-	tb.Helper()
 	copts, sopts := chainOptions(tb, without)
 	cc, err := interceptors.NewClientChain(copts...)
 	if err != nil {

@@ -32,7 +32,6 @@ func benchLogger() *slog.Logger { return stacks.Logger() }
 // newStack builds impl's stack; log adds the logging interceptors. The
 // stack is closed by tb.Cleanup.
 func newStack(tb testing.TB, impl string, log bool) stack {
-	tb.Helper()
 	s, err := stacks.New(impl, log)
 	if err != nil {
 		tb.Fatal(err)
