@@ -113,7 +113,7 @@ bench:
 ## bench-e2e: whole calls over TCP (client and server in one process) with
 ## each stack against bare gRPC: paired ratios over E2EROUNDS interleaved
 ## rounds of E2ECALLS calls each, as a markdown table (bench/cmd/e2e). The
-## raw figures go to .bin/bench-e2e.txt. About 3 minutes with the defaults.
+## raw figures go to .bin/bench-e2e.txt. About 2 minutes with the defaults.
 E2EROUNDS ?= 6
 E2ECALLS  ?= 20000
 bench-e2e:

@@ -206,3 +206,25 @@ func BenchmarkLayerParallelServer(b *testing.B) {
 	}
 	run("chain", grpcChainUnaryServer(ics))
 }
+
+var (
+	clockSink time.Time
+	sinceSink time.Duration
+)
+
+// BenchmarkClock: what one clock read costs on this machine, wall and
+// monotonic (time.Now) or monotonic only (time.Since), to price the reads
+// the chains make per call.
+func BenchmarkClock(b *testing.B) {
+	b.Run("read=now", func(b *testing.B) {
+		for b.Loop() {
+			clockSink = time.Now()
+		}
+	})
+	b.Run("read=since", func(b *testing.B) {
+		start := time.Now()
+		for b.Loop() {
+			sinceSink = time.Since(start)
+		}
+	})
+}
