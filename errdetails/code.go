@@ -1,6 +1,7 @@
 package errdetails
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -38,9 +39,13 @@ const (
 	CodeDeadlineTooShort = "DEADLINE_TOO_SHORT"
 )
 
-// MaxCodeLength is the longest application code accepted, the limit AIP-193
+// maxCodeLength is the longest application code accepted, the limit AIP-193
 // sets on google.rpc.ErrorInfo.reason.
-const MaxCodeLength = 63
+const maxCodeLength = 63
+
+// errInvalidCode is matched (with errors.Is) by every error that reports an
+// application code that is not UPPER_SNAKE_CASE or is too long.
+var errInvalidCode = errors.New("errdetails: invalid application code")
 
 // Kind is what a Registry knows of an application code: the gRPC code it is
 // sent with and whether a caller may retry it by default.
@@ -61,8 +66,8 @@ type Registry struct {
 	kinds atomic.Pointer[map[string]Kind]
 }
 
-// Default is the registry that New, Validation, Database, ExternalService
-// and Register use, and that FromError consults for the default
+// Default is the registry that New, Validation, Database and
+// ExternalService use, and that FromError consults for the default
 // retryability of a code sent without a Bulwark ApplicationError.
 var Default = NewRegistry()
 
@@ -86,11 +91,11 @@ func NewRegistry() *Registry {
 }
 
 // Register adds code to r. It fails, and changes nothing, when code is not
-// a valid application code (see ValidateCode), when grpcCode is codes.OK or
+// a valid application code (UPPER_SNAKE_CASE, at most 63 characters), when grpcCode is codes.OK or
 // not a gRPC code, or when code is already registered with another Kind.
 // Registering the same code with the same Kind again is not an error.
 func (r *Registry) Register(code string, grpcCode codes.Code, retryable bool) error {
-	if err := ValidateCode(code); err != nil {
+	if err := validateCode(code); err != nil {
 		return fmt.Errorf("errdetails: Register(%q): %w", code, err)
 	}
 	if grpcCode == codes.OK || grpcCode > codes.Unauthenticated {
@@ -117,14 +122,6 @@ func (r *Registry) Register(code string, grpcCode codes.Code, retryable bool) er
 	return nil
 }
 
-// MustRegister is like Register but panics on error. It is meant for
-// package-level code tables, where a bad code is a programming error.
-func (r *Registry) MustRegister(code string, grpcCode codes.Code, retryable bool) {
-	if err := r.Register(code, grpcCode, retryable); err != nil {
-		panic(err)
-	}
-}
-
 // Lookup returns the Kind registered for code.
 func (r *Registry) Lookup(code string) (Kind, bool) {
 	m := r.kinds.Load()
@@ -135,25 +132,20 @@ func (r *Registry) Lookup(code string) (Kind, bool) {
 	return k, ok
 }
 
-// Register adds code to the Default registry; see Registry.Register.
-func Register(code string, grpcCode codes.Code, retryable bool) error {
-	return Default.Register(code, grpcCode, retryable)
-}
-
-// ValidateCode reports whether code is a valid application code:
+// validateCode reports whether code is a valid application code:
 // UPPER_SNAKE_CASE (A to Z, 0 to 9 and single underscores, starting with a
-// letter, not ending with an underscore) and at most MaxCodeLength
+// letter, not ending with an underscore) and at most maxCodeLength
 // characters. The error says which rule code breaks.
-func ValidateCode(code string) error {
+func validateCode(code string) error {
 	switch {
 	case code == "":
-		return fmt.Errorf("%w: empty", ErrInvalidCode)
-	case len(code) > MaxCodeLength:
-		return fmt.Errorf("%w: %d characters, at most %d", ErrInvalidCode, len(code), MaxCodeLength)
+		return fmt.Errorf("%w: empty", errInvalidCode)
+	case len(code) > maxCodeLength:
+		return fmt.Errorf("%w: %d characters, at most %d", errInvalidCode, len(code), maxCodeLength)
 	case code[0] < 'A' || code[0] > 'Z':
-		return fmt.Errorf("%w: must start with a letter A to Z", ErrInvalidCode)
+		return fmt.Errorf("%w: must start with a letter A to Z", errInvalidCode)
 	case code[len(code)-1] == '_':
-		return fmt.Errorf("%w: must not end with an underscore", ErrInvalidCode)
+		return fmt.Errorf("%w: must not end with an underscore", errInvalidCode)
 	}
 	for i := 0; i < len(code); i++ {
 		c := code[i]
@@ -161,10 +153,10 @@ func ValidateCode(code string) error {
 		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
 		case c == '_':
 			if code[i-1] == '_' {
-				return fmt.Errorf("%w: two underscores in a row at byte %d", ErrInvalidCode, i)
+				return fmt.Errorf("%w: two underscores in a row at byte %d", errInvalidCode, i)
 			}
 		default:
-			return fmt.Errorf("%w: byte %d (%q) is not A to Z, 0 to 9 or an underscore", ErrInvalidCode, i, c)
+			return fmt.Errorf("%w: byte %d (%q) is not A to Z, 0 to 9 or an underscore", errInvalidCode, i, c)
 		}
 	}
 	return nil

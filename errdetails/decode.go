@@ -10,13 +10,14 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
 )
 
-// MaxDecodeBytes bounds the statuses FromStatus decodes. A larger status is
-// left as it is: gRPC's own header limits make one unlikely, and decoding it
-// would only cost memory.
-const MaxDecodeBytes = 64 << 10
+// maxDecodeBytes bounds the statuses FromStatus decodes: 64 KiB. A larger
+// status is left as it is: gRPC's own header limits make one unlikely, and
+// decoding it would only cost memory.
+const maxDecodeBytes = wire.MaxDecodeBytes
 
 // FromError returns the ApplicationError err is, wraps, or carries in its
 // status details. It understands a Bulwark status (ErrorInfo plus
@@ -83,7 +84,7 @@ func FromStatus(st *status.Status) (*ApplicationError, bool) {
 		return nil, false
 	}
 	p := st.Proto()
-	if len(p.GetDetails()) == 0 || proto.Size(p) > MaxDecodeBytes {
+	if len(p.GetDetails()) == 0 || proto.Size(p) > maxDecodeBytes {
 		return nil, false
 	}
 	var d decoded
@@ -224,7 +225,7 @@ func unmarshalOnce[T any, PT interface {
 // reports whether the caller may retry after the delay. A negative delay,
 // returned with ok false, is the server asking not to retry at all (as a
 // negative grpc-retry-pushback-ms is). It reports 0 and false when there is
-// no hint, and for a status larger than MaxDecodeBytes.
+// no hint, and for a status larger than maxDecodeBytes.
 func RetryDelay(err error) (d time.Duration, ok bool) {
 	if err == nil {
 		return 0, false
@@ -238,7 +239,7 @@ func RetryDelay(err error) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	p := st.Proto()
-	if proto.Size(p) > MaxDecodeBytes {
+	if proto.Size(p) > maxDecodeBytes {
 		return 0, false
 	}
 	for _, a := range p.GetDetails() {

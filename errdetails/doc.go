@@ -15,7 +15,9 @@
 // (interceptors/boundary) logs it and sends only the code, the safe message
 // and the details. Register your own codes once, at start-up:
 //
-//	errdetails.Default.MustRegister("PAYMENT_DECLINED", codes.FailedPrecondition, false)
+//	if err := errdetails.Default.Register("PAYMENT_DECLINED", codes.FailedPrecondition, false); err != nil {
+//		log.Fatal(err)
+//	}
 //
 // # On the wire
 //
@@ -25,7 +27,7 @@
 // unprocessed, time, delay, typed details), and where they apply
 // google.rpc.RetryInfo, RequestInfo, BadRequest, PreconditionFailure,
 // QuotaFailure and ResourceInfo. DebugInfo is sent only when the operator
-// opts in. The whole status stays within MaxStatusBytes, so the trailers
+// opts in. The whole status stays within 4096 bytes, so the trailers
 // of a failed call stay under the 8 KiB that grpc-java accepts by default.
 //
 // # On the client

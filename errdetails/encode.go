@@ -18,20 +18,14 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
 )
 
-// Size limits of an encoded status. Together they keep the trailers of a
-// failed call (grpc-status-details-bin in base64, grpc-message
-// percent-encoded, grpc-status and grpc-retry-pushback-ms) under 8 KiB,
-// grpc-java's default limit on received metadata.
+// Size limits of an encoded status (see internal/wire).
 const (
-	// MaxStatusBytes bounds the marshalled google.rpc.Status, details and
-	// message included (at most 5,462 bytes once base64-encoded).
-	MaxStatusBytes = 4096
-	// MaxMessageBytes bounds the status message (at most 1,536 bytes once
-	// percent-encoded).
-	MaxMessageBytes = 512
+	maxStatusBytes  = wire.MaxStatusBytes
+	maxMessageBytes = wire.MaxMessageBytes
 )
 
 // genericInternalMessage is all a caller learns of an error that cannot be
@@ -52,8 +46,9 @@ const genericInternalMessage = "internal error"
 //   - google.rpc.BadRequest, PreconditionFailure, QuotaFailure and
 //     ResourceInfo when e has violations, preconditions, quotas or a resource.
 //
-// The cause and Debug are never included (see DebugStatus). The encoded
-// status stays within MaxStatusBytes: long strings are cut and optional
+// The cause and Debug are never included (the error boundary adds them as
+// google.rpc.DebugInfo only when its operator opts in). The encoded
+// status stays within 4096 bytes: long strings are cut and optional
 // details dropped in a fixed order (debug info, then typed details and
 // lists, then metadata and field violations) rather than failing the call.
 // An e that Validate refuses is sent as INTERNAL with code CodeInternal.
@@ -64,10 +59,10 @@ func (e *ApplicationError) GRPCStatus() *status.Status {
 	return status.FromProto(e.encode(false))
 }
 
-// DebugStatus is GRPCStatus plus google.rpc.DebugInfo holding the cause and
-// Debug. Only the error boundary calls it, and only when the operator opts
-// in: it sends internals to the caller.
-func (e *ApplicationError) DebugStatus() *status.Status {
+// debugStatus is GRPCStatus plus google.rpc.DebugInfo holding the cause and
+// Debug. Only the error boundary calls it (through internal/wire), and only
+// when the operator opts in: it sends internals to the caller.
+func (e *ApplicationError) debugStatus() *status.Status {
 	if e.wire != nil {
 		return e.wire
 	}
@@ -102,7 +97,7 @@ func (e *ApplicationError) encode(debug bool) *spb.Status {
 	}
 	for level := levelFull; ; level++ {
 		st := src.build(level, debug)
-		if level == levelMinimal || proto.Size(st) <= MaxStatusBytes {
+		if level == levelMinimal || proto.Size(st) <= maxStatusBytes {
 			return st
 		}
 	}
@@ -110,7 +105,7 @@ func (e *ApplicationError) encode(debug bool) *spb.Status {
 
 // build encodes e at the given level.
 func (e *ApplicationError) build(level int, debug bool) *spb.Status {
-	strMax, listMax, msgMax, idMax := 0, 0, MaxMessageBytes, 0 // 0: no limit
+	strMax, listMax, msgMax, idMax := 0, 0, maxMessageBytes, 0 // 0: no limit
 	switch {
 	case level >= levelMinimal:
 		strMax, listMax, msgMax, idMax = 64, 0, 128, 64

@@ -16,10 +16,11 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
 )
 
-func TestValidateCode(t *testing.T) {
+func TestValidate(t *testing.T) {
 	tests := []struct {
 		code    string
 		wantErr string // "" when valid
@@ -39,15 +40,15 @@ func TestValidateCode(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.code, func(t *testing.T) {
-			err := errdetails.ValidateCode(tc.code)
+			err := (&errdetails.ApplicationError{Code: tc.code, GRPCCode: codes.Internal}).Validate()
 			if tc.wantErr == "" {
 				if err != nil {
-					t.Fatalf("ValidateCode(%q) = %v; want nil", tc.code, err)
+					t.Fatalf("Validate(%q) = %v; want nil", tc.code, err)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, errdetails.ErrInvalidCode) {
-				t.Fatalf("ValidateCode(%q) = %v; want ErrInvalidCode saying %q", tc.code, err, tc.wantErr)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "errdetails: invalid application code") {
+				t.Fatalf("Validate(%q) = %v; want an invalid application code saying %q", tc.code, err, tc.wantErr)
 			}
 		})
 	}
@@ -81,7 +82,10 @@ func TestRegistry(t *testing.T) {
 	if k, _ := r.Lookup("PAYMENT_DECLINED"); k.GRPCCode != codes.FailedPrecondition {
 		t.Errorf("a refused re-registration changed the kind to %v", k.GRPCCode)
 	}
-	e := r.New("PAYMENT_DECLINED", "card declined")
+	if err := errdetails.Default.Register("TEST_PAYMENT_DECLINED", codes.FailedPrecondition, false); err != nil {
+		t.Fatal(err)
+	}
+	e := errdetails.New("TEST_PAYMENT_DECLINED", "card declined")
 	if e.GRPCCode != codes.FailedPrecondition || e.Retryable {
 		t.Errorf("New = %v retryable %v; want FailedPrecondition, not retryable", e.GRPCCode, e.Retryable)
 	}
@@ -92,18 +96,9 @@ func TestRegistry(t *testing.T) {
 	if err := zero.Register("X", codes.Internal, false); err != nil {
 		t.Errorf("zero Registry Register = %v", err)
 	}
-	if u := r.New("NOT_REGISTERED", "m"); u.GRPCCode != codes.Unknown || u.Retryable {
+	if u := errdetails.New("NOT_REGISTERED", "m"); u.GRPCCode != codes.Unknown || u.Retryable {
 		t.Errorf("unregistered code = %v retryable %v; want Unknown, not retryable", u.GRPCCode, u.Retryable)
 	}
-}
-
-func TestMustRegisterPanics(t *testing.T) {
-	defer func() {
-		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "ErrInvalid") && !strings.Contains(fmt.Sprint(r), "invalid application code") {
-			t.Errorf("recover() = %v; want an invalid code panic", r)
-		}
-	}()
-	errdetails.NewRegistry().MustRegister("lower", codes.Internal, false)
 }
 
 func TestConstructors(t *testing.T) {
@@ -144,7 +139,7 @@ func TestConstructors(t *testing.T) {
 		})
 	}
 	db := errdetails.Database("", cause)
-	if !errors.Is(db, cause) || db.Cause() != cause {
+	if !errors.Is(db, cause) || db.Unwrap() != cause {
 		t.Error("Database does not unwrap to its cause")
 	}
 	if !strings.Contains(db.Error(), "connection refused") {
@@ -164,8 +159,8 @@ func TestIsMatchesCode(t *testing.T) {
 	if errors.Is(err, errdetails.New("OTHER", "")) {
 		t.Error("errors.Is matches another code")
 	}
-	if !errdetails.HasCode(err, "USER_NOT_FOUND") || errdetails.HasCode(nil, "USER_NOT_FOUND") {
-		t.Error("HasCode is wrong")
+	if ae, ok := errdetails.FromError(err); !ok || ae.Code != "USER_NOT_FOUND" {
+		t.Error("FromError does not find the wrapped error")
 	}
 }
 
@@ -199,9 +194,11 @@ func details(st *status.Status) []string {
 func TestGRPCStatusContract(t *testing.T) {
 	e := errdetails.Database("read failed", errors.New("secret cause"),
 		errdetails.WithRetryAfter(250*time.Millisecond), errdetails.WithDomain("users.example.com"),
-		errdetails.WithRequestID("req-1"), errdetails.WithDetail("table", "users"), errdetails.WithDetail("shard", 3),
-		errdetails.WithResource("user", "42"), errdetails.WithQuota("project:1", "reads per minute"),
-		errdetails.WithPrecondition("TOS", "user:42", "terms not accepted"), errdetails.WithViolation("id", "must be positive"))
+		errdetails.WithRequestID("req-1"), errdetails.WithDetail("table", "users"), errdetails.WithDetail("shard", 3))
+	e.Resource = &errdetails.Resource{Type: "user", Name: "42"}
+	e.Quotas = []errdetails.QuotaViolation{{Subject: "project:1", Description: "reads per minute"}}
+	e.Preconditions = []errdetails.PreconditionViolation{{Type: "TOS", Subject: "user:42", Description: "terms not accepted"}}
+	e.Violations = []errdetails.FieldViolation{{Field: "id", Description: "must be positive"}}
 	st := e.GRPCStatus()
 	if st.Code() != codes.Unavailable || st.Message() != "read failed" {
 		t.Fatalf("status = %v %q", st.Code(), st.Message())
@@ -238,7 +235,7 @@ func TestGRPCStatusContract(t *testing.T) {
 	if strings.Contains(st.String(), "secret cause") {
 		t.Error("GRPCStatus sent the cause")
 	}
-	dbg := e.DebugStatus()
+	dbg := wire.DebugStatus(e)
 	if got := details(dbg); got[len(got)-1] != "google.rpc.DebugInfo" || !strings.Contains(fmt.Sprint(dbg.Proto()), "secret cause") {
 		t.Errorf("DebugStatus details = %v; want DebugInfo with the cause last", got)
 	}
@@ -271,23 +268,28 @@ func TestInvalidCodeIsSentAsInternal(t *testing.T) {
 func TestEncodedSizeStaysBounded(t *testing.T) {
 	big := strings.Repeat("x", 10_000)
 	opts := []errdetails.Option{errdetails.WithDomain(big), errdetails.WithRequestID(big), errdetails.WithRetryAfter(time.Second),
-		errdetails.WithResource(big, big), errdetails.WithCause(errors.New(big))}
+		errdetails.WithCause(errors.New(big))}
 	for i := range 200 {
-		opts = append(opts, errdetails.WithDetail(fmt.Sprintf("key%d", i), big), errdetails.WithViolation(big, big),
-			errdetails.WithQuota(big, big), errdetails.WithPrecondition(big, big, big))
+		opts = append(opts, errdetails.WithDetail(fmt.Sprintf("key%d", i), big))
 	}
 	e := errdetails.Database(big, nil, opts...)
+	e.Resource = &errdetails.Resource{Type: big, Name: big}
+	for range 200 {
+		e.Violations = append(e.Violations, errdetails.FieldViolation{Field: big, Description: big})
+		e.Quotas = append(e.Quotas, errdetails.QuotaViolation{Subject: big, Description: big})
+		e.Preconditions = append(e.Preconditions, errdetails.PreconditionViolation{Type: big, Subject: big, Description: big})
+	}
 	e.Debug = &errdetails.Debug{Detail: big, Stack: []string{big, big, big}}
-	for name, st := range map[string]*status.Status{"GRPCStatus": e.GRPCStatus(), "DebugStatus": e.DebugStatus()} {
+	for name, st := range map[string]*status.Status{"GRPCStatus": e.GRPCStatus(), "DebugStatus": wire.DebugStatus(e)} {
 		p := st.Proto()
-		if n := proto.Size(p); n > errdetails.MaxStatusBytes {
-			t.Errorf("%s: %d bytes; want at most %d", name, n, errdetails.MaxStatusBytes)
+		if n := proto.Size(p); n > 4096 {
+			t.Errorf("%s: %d bytes; want at most %d", name, n, 4096)
 		}
 		got, ok := errdetails.FromStatus(st)
 		if !ok || got.Code != errdetails.CodeDatabase || !got.Retryable || got.RetryAfter != time.Second || got.RequestID == "" {
 			t.Errorf("%s: the essentials did not survive: %+v, %v", name, got, ok)
 		}
-		if len(got.Message) > errdetails.MaxMessageBytes {
+		if len(got.Message) > 512 {
 			t.Errorf("%s: message of %d bytes", name, len(got.Message))
 		}
 	}
@@ -295,10 +297,10 @@ func TestEncodedSizeStaysBounded(t *testing.T) {
 	// A moderately large error keeps its optional parts, dropping only debug info.
 	mid := errdetails.Database("m", nil)
 	mid.Debug = &errdetails.Debug{Stack: []string{big}}
-	if got := details(mid.DebugStatus()); strings.Join(got, ",") != "google.rpc.ErrorInfo,bulwark.v1.ApplicationError,google.rpc.DebugInfo" {
+	if got := details(wire.DebugStatus(mid)); strings.Join(got, ",") != "google.rpc.ErrorInfo,bulwark.v1.ApplicationError,google.rpc.DebugInfo" {
 		t.Errorf("details = %v; want the debug info cut, not dropped", got)
 	}
-	if n := proto.Size(mid.DebugStatus().Proto()); n > errdetails.MaxStatusBytes {
+	if n := proto.Size(wire.DebugStatus(mid).Proto()); n > 4096 {
 		t.Errorf("short debug: %d bytes", n)
 	}
 }
@@ -306,8 +308,11 @@ func TestEncodedSizeStaysBounded(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	e := errdetails.ExternalService("payments", "payments slow", nil, errdetails.WithRetryAfter(2*time.Second),
 		errdetails.WithDetail("attempt", 2), errdetails.WithDetail("tags", []any{"a", "b"}), errdetails.WithUnprocessed(),
-		errdetails.WithRequestID("rid"), errdetails.WithDomain("shop"), errdetails.WithViolation("card", "expired"),
-		errdetails.WithResource("order", "9"), errdetails.WithQuota("user:1", "q"), errdetails.WithPrecondition("T", "S", "D"))
+		errdetails.WithRequestID("rid"), errdetails.WithDomain("shop"))
+	e.Violations = []errdetails.FieldViolation{{Field: "card", Description: "expired"}}
+	e.Resource = &errdetails.Resource{Type: "order", Name: "9"}
+	e.Quotas = []errdetails.QuotaViolation{{Subject: "user:1", Description: "q"}}
+	e.Preconditions = []errdetails.PreconditionViolation{{Type: "T", Subject: "S", Description: "D"}}
 	got, ok := errdetails.FromError(fmt.Errorf("call: %w", e.GRPCStatus().Err()))
 	if !ok {
 		t.Fatal("FromError did not decode")
@@ -366,7 +371,7 @@ func TestFromStatusForeignAndMalformed(t *testing.T) {
 			{TypeUrl: "type.googleapis.com/acme.Thing", Value: []byte("x")}}}, false, "", false, 0},
 		{"empty reason", &spb.Status{Code: int32(codes.Internal), Details: []*anypb.Any{anyOf(t, &rpcdetails.ErrorInfo{})}}, false, "", false, 0},
 		{"no details", &spb.Status{Code: int32(codes.Internal)}, false, "", false, 0},
-		{"oversized", &spb.Status{Code: int32(codes.Internal), Message: strings.Repeat("m", errdetails.MaxDecodeBytes),
+		{"oversized", &spb.Status{Code: int32(codes.Internal), Message: strings.Repeat("m", 64<<10),
 			Details: []*anypb.Any{anyOf(t, info)}}, false, "", false, 0},
 		{"OK status", &spb.Status{Code: 0, Details: []*anypb.Any{anyOf(t, info)}}, false, "", false, 0},
 	}
@@ -440,17 +445,6 @@ func TestRetryDelay(t *testing.T) {
 		got, ok := errdetails.RetryDelay(tc.err)
 		if ok != tc.ok || ((ok || tc.want < 0) && got != tc.want) {
 			t.Errorf("%s: RetryDelay = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
-func TestPushbackValue(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "", -1: "-1", -time.Hour: "-1", time.Nanosecond: "1", time.Millisecond: "1",
-		1500 * time.Microsecond: "2", 250 * time.Millisecond: "250", 3 * time.Second: "3000",
-	} {
-		if got := errdetails.PushbackValue(d); got != want {
-			t.Errorf("PushbackValue(%v) = %q; want %q", d, got, want)
 		}
 	}
 }

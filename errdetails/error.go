@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 // ApplicationError is an application error that travels to remote callers:
@@ -24,7 +26,7 @@ import (
 // it, so one may be shared (for example as a package-level error).
 type ApplicationError struct {
 	// Code is the application code, for example "DB_ERROR": UPPER_SNAKE_CASE,
-	// at most MaxCodeLength characters (see ValidateCode).
+	// at most 63 characters (see Validate).
 	Code string
 	// Message is shown to remote callers. It must not hold internals.
 	Message string
@@ -66,8 +68,8 @@ type ApplicationError struct {
 	// RequestID identifies the request in the server's logs, sent as
 	// google.rpc.RequestInfo. The error boundary fills it in.
 	RequestID string
-	// Debug is sent as google.rpc.DebugInfo, and only by DebugStatus, which
-	// the error boundary calls when the operator opts in. On the client it
+	// Debug is sent as google.rpc.DebugInfo, and only by the error boundary,
+	// when the operator opts in (boundary.WithDebugInfo). On the client it
 	// holds what such a server sent.
 	Debug *Debug
 
@@ -124,20 +126,15 @@ type Debug struct {
 	Stack []string
 }
 
-// New returns an ApplicationError with the given code and safe message,
-// mapped by the Default registry; see Registry.New.
-func New(code, message string, opts ...Option) *ApplicationError {
-	return Default.New(code, message, opts...)
-}
-
 // New returns an ApplicationError with the given code and safe message.
-// Its gRPC code and retryability come from r; a code r does not know is sent
-// as codes.Unknown and not retryable unless WithGRPCCode or WithRetryable say
-// otherwise. A code that ValidateCode refuses is sent as CodeInternal, so
-// use ValidateCode or Registry.Register to catch it early.
-func (r *Registry) New(code, message string, opts ...Option) *ApplicationError {
+// Its gRPC code and retryability come from the Default registry; a code it
+// does not know is sent as codes.Unknown and not retryable unless
+// WithGRPCCode or WithRetryable say otherwise. A code that Validate refuses
+// is sent as CodeInternal, so register your codes with Default.Register to
+// catch a bad one early.
+func New(code, message string, opts ...Option) *ApplicationError {
 	e := &ApplicationError{Code: code, Message: message, GRPCCode: codes.Unknown, Time: time.Now()}
-	if k, ok := r.Lookup(code); ok {
+	if k, ok := Default.Lookup(code); ok {
 		e.GRPCCode, e.Retryable = k.GRPCCode, k.Retryable
 	}
 	for _, o := range opts {
@@ -149,7 +146,7 @@ func (r *Registry) New(code, message string, opts ...Option) *ApplicationError {
 // Validation returns a VALIDATION_ERROR (INVALID_ARGUMENT, not retryable)
 // about one field of the request. Its message is "invalid <field>:
 // <description>" and its status carries a google.rpc.BadRequest naming the
-// field; add more fields with WithViolation.
+// field; append more fields to its Violations.
 func Validation(field, description string, opts ...Option) *ApplicationError {
 	e := New(CodeValidation, "invalid "+field+": "+description, opts...)
 	e.Violations = append([]FieldViolation{{Field: field, Description: description}}, e.Violations...)
@@ -205,15 +202,25 @@ func (e *ApplicationError) Error() string {
 // ApplicationError to the error it was made from.
 func (e *ApplicationError) Unwrap() error { return e.cause }
 
-// Remote reports whether e was decoded from a status another process sent
+// remote reports whether e was decoded from a status another process sent
 // (by FromError, FromStatus, or the client chain's decoder), rather than
 // made in this one. A server's error boundary re-encodes a remote error
 // that a handler passes on with its downstream policy, instead of
 // forwarding it as it came.
-func (e *ApplicationError) Remote() bool { return e.wire != nil }
+func (e *ApplicationError) remote() bool { return e.wire != nil }
 
-// Cause returns the error the ApplicationError was made from, or nil.
-func (e *ApplicationError) Cause() error { return e.cause }
+func init() {
+	wire.Remote = func(err error) bool {
+		e, ok := err.(*ApplicationError)
+		return ok && e != nil && e.remote()
+	}
+	wire.DebugStatus = func(err error) *status.Status {
+		if e, ok := err.(*ApplicationError); ok && e != nil {
+			return e.debugStatus()
+		}
+		return nil
+	}
+}
 
 // Is reports whether target is an *ApplicationError with the same Code, so
 // that errors.Is(err, errdetails.New("USER_NOT_FOUND", "")) matches any
@@ -226,21 +233,16 @@ func (e *ApplicationError) Is(target error) bool {
 	return t.Code != "" && t.Code == e.Code
 }
 
-// Validate reports whether e can be sent as it is: its code is valid and its
-// gRPC code is an error code.
+// Validate reports whether e can be sent as it is: its code is valid
+// (UPPER_SNAKE_CASE: A to Z, 0 to 9 and single underscores, starting with a
+// letter, not ending with an underscore, at most 63 characters) and its
+// gRPC code is an error code. The error says which rule e breaks.
 func (e *ApplicationError) Validate() error {
-	if err := ValidateCode(e.Code); err != nil {
+	if err := validateCode(e.Code); err != nil {
 		return err
 	}
 	if e.GRPCCode == codes.OK || e.GRPCCode > codes.Unauthenticated {
 		return errors.New("errdetails: gRPC code " + e.GRPCCode.String() + " of " + e.Code + " is not an error code")
 	}
 	return nil
-}
-
-// HasCode reports whether err is, wraps or decodes to an ApplicationError
-// with the given code.
-func HasCode(err error, code string) bool {
-	e, ok := FromError(err)
-	return ok && e.Code == code
 }

@@ -51,10 +51,10 @@ func ExampleValidation() {
 }
 
 func ExampleRegistry_Register() {
-	if err := errdetails.Register("PAYMENT_DECLINED", codes.FailedPrecondition, false); err != nil {
+	if err := errdetails.Default.Register("PAYMENT_DECLINED", codes.FailedPrecondition, false); err != nil {
 		fmt.Println(err)
 	}
-	fmt.Println(errdetails.Register("payment-declined", codes.FailedPrecondition, false))
+	fmt.Println(errdetails.Default.Register("payment-declined", codes.FailedPrecondition, false))
 
 	err := errdetails.New("PAYMENT_DECLINED", "card declined", errdetails.WithDetail("card_last4", "4242"))
 	fmt.Println(err.GRPCCode, err.Details)

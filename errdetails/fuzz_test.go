@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 // FuzzFromStatus feeds arbitrary bytes as a marshalled google.rpc.Status (the
@@ -22,9 +23,9 @@ func FuzzFromStatus(f *testing.F) {
 	for _, e := range []*errdetails.ApplicationError{
 		errdetails.Validation("email", "bad"),
 		errdetails.Database("", nil, errdetails.WithRetryAfter(time.Second), errdetails.WithRequestID("r"), errdetails.WithDetail("k", []any{1.0, "x"})),
-		errdetails.ExternalService("svc", "m", nil, errdetails.WithResource("t", "n"), errdetails.WithQuota("s", "d"), errdetails.WithPrecondition("a", "b", "c")),
+		withParts(errdetails.ExternalService("svc", "m", nil)),
 	} {
-		b, _ := proto.Marshal(e.DebugStatus().Proto())
+		b, _ := proto.Marshal(wire.DebugStatus(e).Proto())
 		f.Add(b)
 	}
 	a, _ := anypb.New(&rpcdetails.ErrorInfo{Reason: "R"})
@@ -50,8 +51,16 @@ func FuzzFromStatus(f *testing.F) {
 	})
 }
 
+// withParts gives e a resource, a quota and a precondition.
+func withParts(e *errdetails.ApplicationError) *errdetails.ApplicationError {
+	e.Resource = &errdetails.Resource{Type: "t", Name: "n"}
+	e.Quotas = []errdetails.QuotaViolation{{Subject: "s", Description: "d"}}
+	e.Preconditions = []errdetails.PreconditionViolation{{Type: "a", Subject: "b", Description: "c"}}
+	return e
+}
+
 // FuzzEncode builds errors from arbitrary strings: the encoding must stay
-// within MaxStatusBytes and decode back to the same code, retryability and
+// within 4096 bytes and decode back to the same code, retryability and
 // gRPC code (or to INTERNAL_ERROR for an invalid code).
 func FuzzEncode(f *testing.F) {
 	f.Add("DB_ERROR", "message", "key", "value", "domain", int64(time.Second), true, 3)
@@ -62,11 +71,14 @@ func FuzzEncode(f *testing.F) {
 		opts := []errdetails.Option{errdetails.WithDomain(domain), errdetails.WithRetryAfter(time.Duration(after)),
 			errdetails.WithRetryable(retryable), errdetails.WithGRPCCode(codes.Unavailable), errdetails.WithRequestID(val)}
 		for i := range min(max(n, 0), 40) {
-			opts = append(opts, errdetails.WithDetail(key+string(rune('a'+i%26))+strings.Repeat("z", i/26), val), errdetails.WithViolation(key, val))
+			opts = append(opts, errdetails.WithDetail(key+string(rune('a'+i%26))+strings.Repeat("z", i/26), val))
 		}
 		e := errdetails.New(code, msg, opts...)
-		for _, st := range []*status.Status{e.GRPCStatus(), e.DebugStatus()} {
-			if n := proto.Size(st.Proto()); n > errdetails.MaxStatusBytes {
+		for range min(max(n, 0), 40) {
+			e.Violations = append(e.Violations, errdetails.FieldViolation{Field: key, Description: val})
+		}
+		for _, st := range []*status.Status{e.GRPCStatus(), wire.DebugStatus(e)} {
+			if n := proto.Size(st.Proto()); n > 4096 {
 				t.Fatalf("encoded %d bytes", n)
 			}
 			got, ok := errdetails.FromStatus(st)
@@ -76,7 +88,7 @@ func FuzzEncode(f *testing.F) {
 			// A negative delay asks callers to stop, so it is sent as not
 			// retryable (see ApplicationError.RetryAfter).
 			wantCode, wantRetryable := code, retryable && after >= 0
-			if errdetails.ValidateCode(code) != nil {
+			if (&errdetails.ApplicationError{Code: code, GRPCCode: codes.Unavailable}).Validate() != nil {
 				wantCode, wantRetryable = errdetails.CodeInternal, false
 			}
 			if got.Code != wantCode || got.Retryable != wantRetryable {

@@ -59,34 +59,6 @@ func WithDomain(domain string) Option {
 	return optionFunc(func(e *ApplicationError) { e.Domain = domain })
 }
 
-// WithViolation adds a field violation, sent as google.rpc.BadRequest.
-func WithViolation(field, description string) Option {
-	return optionFunc(func(e *ApplicationError) {
-		e.Violations = append(e.Violations, FieldViolation{Field: field, Description: description})
-	})
-}
-
-// WithPrecondition adds a failed precondition, sent as
-// google.rpc.PreconditionFailure.
-func WithPrecondition(typ, subject, description string) Option {
-	return optionFunc(func(e *ApplicationError) {
-		e.Preconditions = append(e.Preconditions, PreconditionViolation{Type: typ, Subject: subject, Description: description})
-	})
-}
-
-// WithQuota adds an exhausted quota, sent as google.rpc.QuotaFailure.
-func WithQuota(subject, description string) Option {
-	return optionFunc(func(e *ApplicationError) {
-		e.Quotas = append(e.Quotas, QuotaViolation{Subject: subject, Description: description})
-	})
-}
-
-// WithResource names the resource the error is about, sent as
-// google.rpc.ResourceInfo.
-func WithResource(typ, name string) Option {
-	return optionFunc(func(e *ApplicationError) { e.Resource = &Resource{Type: typ, Name: name} })
-}
-
 // WithRequestID sets the request id sent as google.rpc.RequestInfo. The
 // error boundary sets it for you from the request.
 func WithRequestID(id string) Option {

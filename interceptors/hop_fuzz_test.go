@@ -24,6 +24,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
 )
 
@@ -54,7 +55,7 @@ func FuzzDownstreamStatus(f *testing.F) {
 	overloaded := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(),
 		errdetails.WithRetryAfter(50_000_000), errdetails.WithRequestID("backend-id"))
 	f.Add(false, seed(overloaded.GRPCStatus().Proto()))
-	f.Add(false, seed(errdetails.Database("db down", errors.New(secret)).DebugStatus().Proto()))
+	f.Add(false, seed(wire.DebugStatus(errdetails.Database("db down", errors.New(secret))).Proto()))
 	f.Add(false, seed(&spb.Status{Code: int32(codes.Internal), Message: "boom", Details: []*anypb.Any{
 		anyOf(&rpcdetails.DebugInfo{Detail: secret, StackEntries: []string{strings.Repeat("frame ", 2000)}})}}))
 	f.Add(false, seed(&spb.Status{Code: int32(codes.Unavailable), Message: strings.Repeat("é", 6000), Details: []*anypb.Any{

@@ -424,7 +424,7 @@ func TestHopCriticalityHeaderNeedsTrust(t *testing.T) {
 					go func() { _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); done <- err }()
 				}
 				synctest.Wait()
-				ctx := metadata.AppendToOutgoingContext(t.Context(), concurrency.CriticalityKey, "critical")
+				ctx := metadata.AppendToOutgoingContext(t.Context(), "x-bulwark-criticality", "critical")
 				go func() { _, err := env.Client.Unary(ctx, &testpb.UnaryRequest{}); done <- err }()
 				synctest.Wait()
 				if got := sc.Limiter().Stats().InFlight; (got == 9) != trusted {
@@ -479,7 +479,7 @@ func TestHopUnregisteredMethodsAreBounded(t *testing.T) {
 		if n := testutil.CollectAndCount(m, "grpc_server_started_total"); n != 2 {
 			t.Errorf("%d series of grpc_server_started_total; want 2 (Unary and other)", n)
 		}
-		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); !errdetails.HasCode(err, errdetails.CodeCircuitOpen) {
+		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); !hasCode(err, errdetails.CodeCircuitOpen) {
 			t.Errorf("Unary after 1,500 unregistered methods: %v; want the open breaker's refusal", err)
 		}
 	})
@@ -644,4 +644,11 @@ func TestHopServerOwnDeadlineStillCounts(t *testing.T) {
 			t.Errorf("adaptive limit = %d; want it below 20 after the server's own timeouts", got)
 		}
 	})
+}
+
+// hasCode reports whether err is, wraps or decodes to an
+// *errdetails.ApplicationError with the given code.
+func hasCode(err error, code string) bool {
+	ae, ok := errdetails.FromError(err)
+	return ok && ae.Code == code
 }

@@ -21,12 +21,8 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
 	"github.com/bulwarkrpc/bulwark/internal/sent"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
-
-// PushbackKey is the trailer through which gRPC clients in every language
-// learn a server's retry delay (gRFC A6): milliseconds, or a negative number
-// asking them not to retry.
-const PushbackKey = errdetails.PushbackTrailer
 
 // Boundary holds the configuration of the error boundary; its methods return
 // the interceptors. It is safe for concurrent use.
@@ -41,26 +37,6 @@ func New(opts ...Option) (*Boundary, error) {
 		return nil, err
 	}
 	return &Boundary{opts: o}, nil
-}
-
-func mustNew(opts []Option) *Boundary {
-	b, err := New(opts...)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-// UnaryServerInterceptor returns the server-side unary error boundary built
-// from opts. It panics on an invalid option; use New to get the error.
-func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
-	return mustNew(opts).UnaryServerInterceptor()
-}
-
-// StreamServerInterceptor returns the server-side stream error boundary
-// built from opts. It panics on an invalid option; use New to get the error.
-func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
-	return mustNew(opts).StreamServerInterceptor()
 }
 
 // UnaryServerInterceptor returns the server-side unary error boundary: it
@@ -113,7 +89,7 @@ func (b *Boundary) Convert(ctx context.Context, fullMethod string, err error, se
 	own := refusal.Is(err) // this server's own refusal, made before the handler ran
 	var ae *errdetails.ApplicationError
 	if errors.As(err, &ae) && ae != nil {
-		if ae.Remote() {
+		if wire.Remote(ae) {
 			return b.downstream(ctx, fullMethod, ae, err, setTrailer)
 		}
 		return b.application(ctx, fullMethod, ae, err, own, setTrailer)
@@ -139,7 +115,7 @@ func (b *Boundary) Convert(ctx context.Context, fullMethod string, err error, se
 	case errors.Is(err, context.DeadlineExceeded):
 		return &sent.Error{Cause: err, Status: status.New(codes.DeadlineExceeded, "deadline exceeded")}
 	}
-	id := requestid.Ensure(ctx)
+	id := requestID(ctx)
 	b.opts.logger.LogAttrs(ctx, slog.LevelError, "unknown error sent as INTERNAL",
 		slog.String("grpc.method", fullMethod), slog.String("request_id", id), slog.Any("error", err))
 	return b.internal(fullMethod, id, err, nil)
@@ -156,25 +132,25 @@ func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errde
 		cp.Domain = b.domain(fullMethod)
 	}
 	if cp.RequestID == "" {
-		cp.RequestID = requestid.Ensure(ctx)
+		cp.RequestID = requestID(ctx)
 	}
 	if verr := cp.Validate(); verr != nil {
 		b.opts.logger.LogAttrs(ctx, slog.LevelError, "invalid application error sent as INTERNAL",
 			slog.String("grpc.method", fullMethod), slog.String("request_id", cp.RequestID),
 			slog.Any("error", err), slog.String("reason", verr.Error()))
-	} else if cause := cp.Cause(); cause != nil {
+	} else if cause := cp.Unwrap(); cause != nil {
 		b.opts.logger.LogAttrs(ctx, slog.LevelWarn, "application error",
 			slog.String("grpc.method", fullMethod), slog.String("request_id", cp.RequestID),
 			slog.String("app.code", cp.Code), slog.Any("error", cause))
 	}
 	if setTrailer != nil {
 		if ms := pushback(&cp); ms != "" {
-			_ = setTrailer(ctx, metadata.Pairs(PushbackKey, ms))
+			_ = setTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, ms))
 		}
 	}
 	st := cp.GRPCStatus()
 	if b.opts.debugInfo {
-		st = cp.DebugStatus()
+		st = wire.DebugStatus(&cp)
 	}
 	return &sent.Error{Cause: err, Status: st}
 }
@@ -185,7 +161,7 @@ func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errde
 // DebugInfo unless this server opts in, and within the size bound.
 func (b *Boundary) downstream(ctx context.Context, fullMethod string, remote *errdetails.ApplicationError, err error, setTrailer func(context.Context, metadata.MD) error) error {
 	fwd := b.opts.downstream(ctx, remote)
-	if fwd == nil || fwd.Remote() {
+	if fwd == nil || wire.Remote(fwd) {
 		// A policy that returns nothing, or the remote error itself, gets
 		// the default: a remote error's status would be forwarded as it
 		// came.
@@ -222,9 +198,9 @@ func Forward(_ context.Context, remote *errdetails.ApplicationError) *errdetails
 // which goes out byte for byte, as with plain gRPC, unless it breaks a
 // rule below. In either case: DebugInfo is dropped unless this server opts
 // in; a bulwark.v1.ApplicationError that did not decode (and might say
-// unprocessed) is dropped; a message over errdetails.MaxMessageBytes is
+// unprocessed) is dropped; a message over wire.MaxMessageBytes is
 // cut; details are dropped from the last until the status fits in
-// errdetails.MaxStatusBytes; and grpc-go's own error for a failed
+// wire.MaxStatusBytes; and grpc-go's own error for a failed
 // connection becomes UNAVAILABLE "upstream unavailable". A received status
 // keeps its code and message but only its google.rpc.BadRequest and
 // RetryInfo, the field violations and retry hint of the downstream rule,
@@ -233,7 +209,7 @@ func Forward(_ context.Context, remote *errdetails.ApplicationError) *errdetails
 func (b *Boundary) status(ctx context.Context, fullMethod string, err error, st *status.Status, received bool) error {
 	if transportError(st, received) {
 		b.opts.logger.LogAttrs(ctx, slog.LevelWarn, "transport error of an outgoing call sent as UNAVAILABLE",
-			slog.String("grpc.method", fullMethod), slog.String("request_id", requestid.Ensure(ctx)), slog.Any("error", err))
+			slog.String("grpc.method", fullMethod), slog.String("request_id", requestID(ctx)), slog.Any("error", err))
 		return &sent.Error{Cause: err, Status: status.New(codes.Unavailable, unavailableMessage)}
 	}
 	p := st.Proto()
@@ -250,10 +226,10 @@ func (b *Boundary) status(ctx context.Context, fullMethod string, err error, st 
 		return received
 	})
 	changed := len(p.Details) != n
-	if len(p.Message) > errdetails.MaxMessageBytes {
-		p.Message, changed = truncate(p.Message, errdetails.MaxMessageBytes), true
+	if len(p.Message) > wire.MaxMessageBytes {
+		p.Message, changed = truncate(p.Message, wire.MaxMessageBytes), true
 	}
-	for len(p.Details) > 0 && proto.Size(p) > errdetails.MaxStatusBytes {
+	for len(p.Details) > 0 && proto.Size(p) > wire.MaxStatusBytes {
 		p.Details, changed = p.Details[:len(p.Details)-1], true
 	}
 	if !changed {
@@ -264,15 +240,15 @@ func (b *Boundary) status(ctx context.Context, fullMethod string, err error, st 
 
 // fit returns st when it is small enough to decode (errdetails'
 // MaxDecodeBytes), else a copy cut to the status bound: its message cut to
-// errdetails.MaxMessageBytes and its details dropped from the last until
-// it fits in errdetails.MaxStatusBytes.
+// wire.MaxMessageBytes and its details dropped from the last until
+// it fits in wire.MaxStatusBytes.
 func fit(st *status.Status) *status.Status {
 	p := st.Proto()
-	if proto.Size(p) <= errdetails.MaxDecodeBytes {
+	if proto.Size(p) <= wire.MaxDecodeBytes {
 		return st
 	}
-	p.Message = truncate(p.Message, errdetails.MaxMessageBytes)
-	for len(p.Details) > 0 && proto.Size(p) > errdetails.MaxStatusBytes {
+	p.Message = truncate(p.Message, wire.MaxMessageBytes)
+	for len(p.Details) > 0 && proto.Size(p) > wire.MaxStatusBytes {
 		p.Details = p.Details[:len(p.Details)-1]
 	}
 	return status.FromProto(p)
@@ -285,14 +261,14 @@ func pushback(e *errdetails.ApplicationError) string {
 	if e.RetryAfter > 0 && !e.Retryable {
 		return ""
 	}
-	return errdetails.PushbackValue(e.RetryAfter)
+	return wire.PushbackValue(e.RetryAfter)
 }
 
 // recovered logs a panic with its stack and returns the INTERNAL error sent
 // in its place.
 func (b *Boundary) recovered(ctx context.Context, fullMethod string, p any) error {
 	stack := debug.Stack()
-	id := requestid.Ensure(ctx)
+	id := requestID(ctx)
 	b.opts.logger.LogAttrs(ctx, slog.LevelError, "handler panicked, sent as INTERNAL",
 		slog.String("grpc.method", fullMethod), slog.String("request_id", id),
 		slog.Any("panic", p), slog.String("stack", string(stack)))
@@ -306,7 +282,7 @@ func (b *Boundary) internal(fullMethod, id string, cause error, stack []string) 
 	st := ae.GRPCStatus()
 	if b.opts.debugInfo {
 		ae.Debug = &errdetails.Debug{Detail: cause.Error(), Stack: stack}
-		st = ae.DebugStatus()
+		st = wire.DebugStatus(ae)
 	}
 	return &sent.Error{Cause: ae, Status: st}
 }
@@ -316,4 +292,13 @@ func (b *Boundary) domain(fullMethod string) string {
 		return b.opts.domain
 	}
 	return method.Service(fullMethod)
+}
+
+// requestID returns the request id of the server-side ctx (see
+// requestid.Incoming), or a new one when it has none.
+func requestID(ctx context.Context) string {
+	if id, ok := requestid.Incoming(ctx); ok {
+		return id
+	}
+	return requestid.New()
 }

@@ -3,8 +3,8 @@
 //
 // # Server side
 //
-// The server interceptors (unary and stream) turn every error that leaves a
-// handler into a well-formed status. An error a handler returns is this
+// New returns a Boundary; its server interceptors (unary and stream) turn
+// every error that leaves a handler into a well-formed status. An error a handler returns is this
 // server's answer, whatever it came from:
 //   - an *errdetails.ApplicationError made in this process, or an error
 //     wrapping one, is sent with its code and details (see
@@ -18,9 +18,9 @@
 //     where absent;
 //   - a status error keeps its code, message and details byte for byte
 //     (a wrapping error's text is not sent), except that DebugInfo is
-//     dropped unless WithDebugInfo, a message over errdetails.MaxMessageBytes
+//     dropped unless WithDebugInfo, a message over 512 bytes
 //     is cut, details are dropped from the last while the status is over
-//     errdetails.MaxStatusBytes, and grpc-go's own errors for a failed
+//     4096 bytes, and grpc-go's own errors for a failed
 //     outgoing call (which name addresses) become UNAVAILABLE "upstream
 //     unavailable";
 //   - context.Canceled and context.DeadlineExceeded become CANCELLED and
@@ -41,7 +41,7 @@
 //
 // # Client side
 //
-// The client interceptors (unary and stream) return an
+// The Boundary's client interceptors (unary and stream) return an
 // *errdetails.ApplicationError for every failed call whose status carries
 // Bulwark's or AIP-193 details, so errors.As works; status.Code and
 // status.FromError still return what the server sent. They belong innermost,

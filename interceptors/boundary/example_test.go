@@ -13,6 +13,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 func Example() {
@@ -56,7 +57,7 @@ func Example_downstream() {
 		errdetails.WithUnprocessed(), errdetails.WithRetryAfter(200*time.Millisecond),
 		errdetails.WithCause(errors.New("queue full at 10.0.3.7:9000")))
 	// What the frontend's client decoded from the backend's status.
-	received, _ := errdetails.FromStatus(backendSays.DebugStatus())
+	received, _ := errdetails.FromError(wire.DebugStatus(backendSays).Err())
 
 	frontend, err := boundary.New(boundary.WithLogger(slog.New(slog.DiscardHandler)), boundary.WithDomain("frontend.example.com"))
 	if err != nil {

@@ -1,6 +1,7 @@
 package concurrency
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -57,8 +58,10 @@ func (c *controller) record(p *Permit, now time.Duration, dropped bool) {
 		c.start, c.calls, c.drops, c.sum, c.inflight = now, 0, 0, 0, 0
 	}
 	c.mu.Unlock()
-	c.obs.OnSample(SampleEvent{RTT: rtt, InFlight: p.inflight, Dropped: dropped})
-	if changed {
-		c.obs.OnLimit(ev)
+	if c.obs.OnSample != nil {
+		c.obs.OnSample(context.Background(), SampleEvent{RTT: rtt, InFlight: p.inflight, Dropped: dropped})
+	}
+	if changed && c.obs.OnLimit != nil {
+		c.obs.OnLimit(context.Background(), ev)
 	}
 }

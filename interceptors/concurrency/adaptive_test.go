@@ -276,7 +276,7 @@ func TestAdaptiveClientAIMD(t *testing.T) {
 			t.Fatal(err)
 		}
 		obs := &events{}
-		cl := newLimiter(t, concurrency.WithAdaptive(a), concurrency.WithObserver(obs))
+		cl := newLimiter(t, concurrency.WithAdaptive(a), concurrency.WithObserver(obs.observer()))
 		env := grpctest.Start(t, &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			time.Sleep(50 * time.Millisecond)
 			return &testpb.UnaryResponse{}, nil

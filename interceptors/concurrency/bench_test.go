@@ -13,7 +13,7 @@ import (
 // BenchmarkAcquireRelease is the uncontended path: take and give back one
 // permit of a fixed global limit.
 func BenchmarkAcquireRelease(b *testing.B) {
-	l := newLimiter(b, concurrency.WithLimit(concurrency.MaxLimit))
+	l := newLimiter(b, concurrency.WithLimit(2097151))
 	b.ReportAllocs()
 	for b.Loop() {
 		if p, ok := l.TryAcquire(unaryMethod, concurrency.DefaultCriticality); ok {
@@ -24,7 +24,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 
 // BenchmarkAcquireReleaseParallel is the same from every P at once.
 func BenchmarkAcquireReleaseParallel(b *testing.B) {
-	l := newLimiter(b, concurrency.WithLimit(concurrency.MaxLimit))
+	l := newLimiter(b, concurrency.WithLimit(2097151))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -38,7 +38,7 @@ func BenchmarkAcquireReleaseParallel(b *testing.B) {
 // BenchmarkAcquireReleaseMethodLimit adds a method limit: a map lookup and
 // a second semaphore.
 func BenchmarkAcquireReleaseMethodLimit(b *testing.B) {
-	l := newLimiter(b, concurrency.WithLimit(concurrency.MaxLimit), concurrency.WithMethodLimit(unaryMethod, concurrency.MaxLimit))
+	l := newLimiter(b, concurrency.WithLimit(2097151), concurrency.WithMethodLimit(unaryMethod, 2097151))
 	b.ReportAllocs()
 	for b.Loop() {
 		if p, ok := l.TryAcquire(unaryMethod, concurrency.DefaultCriticality); ok {
@@ -50,7 +50,7 @@ func BenchmarkAcquireReleaseMethodLimit(b *testing.B) {
 // BenchmarkAcquireReleaseAdaptive adds the adaptive limit: two clock reads
 // and a sample per call.
 func BenchmarkAcquireReleaseAdaptive(b *testing.B) {
-	g, err := limit.NewGradient(limit.GradientConfig{Initial: concurrency.MaxLimit, Max: concurrency.MaxLimit})
+	g, err := limit.NewGradient(limit.GradientConfig{Initial: 2097151, Max: 2097151})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func BenchmarkAcquireReleaseAdaptive(b *testing.B) {
 
 // BenchmarkAcquireReleaseAdaptiveParallel is the adaptive path from every P.
 func BenchmarkAcquireReleaseAdaptiveParallel(b *testing.B) {
-	g, err := limit.NewGradient(limit.GradientConfig{Initial: concurrency.MaxLimit, Max: concurrency.MaxLimit})
+	g, err := limit.NewGradient(limit.GradientConfig{Initial: 2097151, Max: 2097151})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func BenchmarkAcquireReleaseAdaptiveParallel(b *testing.B) {
 // BenchmarkUnaryServerInterceptor is the whole server interceptor around a
 // handler that does nothing.
 func BenchmarkUnaryServerInterceptor(b *testing.B) {
-	l := newLimiter(b, concurrency.WithLimit(concurrency.MaxLimit))
+	l := newLimiter(b, concurrency.WithLimit(2097151))
 	icpt := l.UnaryServerInterceptor()
 	info := &grpc.UnaryServerInfo{FullMethod: unaryMethod}
 	handler := func(context.Context, any) (any, error) { return nil, nil }
@@ -97,7 +97,7 @@ func BenchmarkUnaryServerInterceptor(b *testing.B) {
 // BenchmarkUnaryClientInterceptor is the whole client interceptor around an
 // invoker that does nothing.
 func BenchmarkUnaryClientInterceptor(b *testing.B) {
-	l := newLimiter(b, concurrency.WithLimit(concurrency.MaxLimit))
+	l := newLimiter(b, concurrency.WithLimit(2097151))
 	icpt := l.UnaryClientInterceptor()
 	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
 	ctx := context.Background()

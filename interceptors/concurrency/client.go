@@ -10,23 +10,26 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
-	"github.com/bulwarkrpc/bulwark/internal/method"
 )
 
 // UnaryClientInterceptor returns the client-side unary interceptor (a
 // bulkhead): each call, or each attempt when it runs inside the retry
 // interceptor, holds a permit while it is on the network. A call that gets
-// none fails at once with a *RejectError that never reaches the network and
-// matches outcome.ErrLocalReject, so a circuit breaker does not count it.
+// none fails at once with an error that never reaches the network: it
+// matches ErrRejected and outcome.ErrLocalReject (so a circuit breaker does
+// not count it) and converts with errors.As to an
+// *errdetails.ApplicationError with code CLIENT_CONCURRENCY_LIMIT. Each call
+// also carries its context's criticality downstream (see
+// CriticalityFromContext) in x-bulwark-criticality metadata, unless it is
+// the default or the call already carries one.
 func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		c := l.clientCriticality(ctx)
 		p, r, s := l.take(ctx, fullMethod, c, targetOf(cc))
 		if r != 0 {
-			return l.clientReject(fullMethod, targetOf(cc), r, c, s)
+			return l.clientReject(ctx, fullMethod, targetOf(cc), r, c, s)
 		}
 		returned := false
 		defer func() {
@@ -34,7 +37,7 @@ func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 				p.Ignore()
 			}
 		}()
-		err := invoker(ctx, fullMethod, req, reply, cc, opts...)
+		err := invoker(withOutgoingCriticality(ctx), fullMethod, req, reply, cc, opts...)
 		returned = true
 		p.end(l.clientSample(ctx, err))
 		return err
@@ -53,7 +56,7 @@ func (l *Limiter) StreamClientInterceptor() grpc.StreamClientInterceptor {
 		c := l.clientCriticality(ctx)
 		p, r, s := l.take(ctx, fullMethod, c, targetOf(cc))
 		if r != 0 {
-			return nil, l.clientReject(fullMethod, targetOf(cc), r, c, s)
+			return nil, l.clientReject(ctx, fullMethod, targetOf(cc), r, c, s)
 		}
 		returned := false
 		defer func() {
@@ -61,7 +64,7 @@ func (l *Limiter) StreamClientInterceptor() grpc.StreamClientInterceptor {
 				p.Ignore()
 			}
 		}()
-		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
+		cs, err := streamer(withOutgoingCriticality(ctx), desc, cc, fullMethod, opts...)
 		returned = true
 		if err != nil {
 			p.Ignore()
@@ -99,7 +102,7 @@ func (l *Limiter) clientSample(ctx context.Context, err error) sampleKind {
 	case codes.Canceled:
 		return sampleNone
 	}
-	switch l.classifier.Classify(ctx, outcome.Result{Err: err, Pushback: outcome.NoPushback}) {
+	switch l.classifier(ctx, outcome.Attempt{Err: err}) {
 	case outcome.RetryableFailure, outcome.Shed:
 		return sampleDrop
 	case outcome.Success, outcome.FatalFailure:
@@ -109,29 +112,11 @@ func (l *Limiter) clientSample(ctx context.Context, err error) sampleKind {
 }
 
 // clientReject builds the error for a call refused on the client.
-func (l *Limiter) clientReject(fullMethod, target string, r Reason, c Criticality, s *limiter.Semaphore) *RejectError {
-	l.obs.OnReject(rejectEvent(fullMethod, target, r, c, s))
-	return &RejectError{Reason: r, Method: fullMethod, Client: true}
-}
-
-// clientStatus is the status of a client-side rejection, should it travel
-// further: RESOURCE_EXHAUSTED (or the context's code) with
-// CLIENT_CONCURRENCY_LIMIT, not retryable, unprocessed.
-func clientStatus(e *RejectError) *status.Status {
-	msg := "client concurrency limit reached"
-	switch e.Reason {
-	case ReasonDeadline:
-		msg = "deadline exceeded waiting for a client permit"
-	case ReasonCanceled:
-		msg = "canceled waiting for a client permit"
+func (l *Limiter) clientReject(ctx context.Context, fullMethod, target string, r reason, c Criticality, s *limiter.Semaphore) *rejectError {
+	if l.obs.OnReject != nil {
+		l.obs.OnReject(ctx, rejectEvent(fullMethod, target, r, c, s))
 	}
-	return errdetails.New(CodeClientLimit, msg,
-		errdetails.WithGRPCCode(codeOf(e.Reason)),
-		errdetails.WithRetryable(false),
-		errdetails.WithUnprocessed(),
-		errdetails.WithDomain(method.Service(e.Method)),
-		errdetails.WithDetail("rejection", e.Reason.String()),
-	).GRPCStatus()
+	return &rejectError{reason: r, method: fullMethod, client: true}
 }
 
 // permitStream gives its permit back when the stream ends.

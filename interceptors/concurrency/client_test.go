@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -31,7 +32,7 @@ func client(t *testing.T, l *concurrency.Limiter, svc *grpctest.Service, inner .
 func TestClientBulkheadRejectsLocally(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &events{}
-		l := newLimiter(t, concurrency.WithLimit(2), concurrency.WithObserver(obs))
+		l := newLimiter(t, concurrency.WithLimit(2), concurrency.WithObserver(obs.observer()))
 		g := newGate()
 		defer g.release()
 		svc := &grpctest.Service{UnaryFunc: func(_ context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
@@ -50,21 +51,20 @@ func TestClientBulkheadRejectsLocally(t *testing.T) {
 		if !errors.Is(err, outcome.ErrLocalReject) || !errors.Is(err, concurrency.ErrRejected) {
 			t.Fatalf("err = %v; want a local reject", err)
 		}
-		if o := outcome.Of(t.Context(), err); o != outcome.LocalReject {
+		if o := outcome.Default(t.Context(), outcome.Attempt{Err: err}); o != outcome.LocalReject {
 			t.Errorf("outcome = %v; want local_reject (never counted by a breaker)", o)
 		}
-		if outcome.Default.Classify(t.Context(), outcome.Result{Err: err, Pushback: outcome.NoPushback}).Counts() {
+		if o := outcome.Default(t.Context(), outcome.Attempt{Err: err}); o == outcome.Success || o.IsFailure() {
 			t.Error("a breaker would count the rejection")
 		}
-		var re *concurrency.RejectError
-		if !errors.As(err, &re) || !re.Client || re.Reason != concurrency.ReasonLimit || re.Method != unaryMethod {
-			t.Errorf("RejectError = %+v", re)
+		if got := rejection(err); got != "limit" || !strings.Contains(err.Error(), "client rejected "+unaryMethod) {
+			t.Errorf("rejection = %q (%v); want a client limit rejection of %s", got, err, unaryMethod)
 		}
 		st := status.Convert(err)
 		if st.Code() != codes.ResourceExhausted {
 			t.Errorf("code = %v; want ResourceExhausted", st.Code())
 		}
-		if ae, ok := errdetails.FromStatus(st); !ok || ae.Code != concurrency.CodeClientLimit || ae.Retryable || !ae.Unprocessed {
+		if ae, ok := errdetails.FromError(st.Err()); !ok || ae.Code != errdetails.CodeClientConcurrencyLimit || ae.Retryable || !ae.Unprocessed {
 			t.Errorf("details = %+v, %v", ae, ok)
 		}
 		if n := svc.Calls("Unary"); n != 2 {
@@ -83,7 +83,7 @@ func TestAcquireWaitReasons(t *testing.T) {
 		name    string
 		ctx     func(context.Context) (context.Context, context.CancelFunc)
 		cancel  bool
-		reason  concurrency.Reason
+		reason  string
 		is      error
 		code    codes.Code
 		elapsed time.Duration
@@ -93,7 +93,7 @@ func TestAcquireWaitReasons(t *testing.T) {
 			ctx: func(c context.Context) (context.Context, context.CancelFunc) {
 				return context.WithTimeout(c, 20*time.Millisecond)
 			},
-			reason:  concurrency.ReasonDeadline,
+			reason:  "deadline",
 			is:      context.DeadlineExceeded,
 			code:    codes.DeadlineExceeded,
 			elapsed: 20 * time.Millisecond,
@@ -102,7 +102,7 @@ func TestAcquireWaitReasons(t *testing.T) {
 			name:    "canceled",
 			ctx:     func(c context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(c) },
 			cancel:  true,
-			reason:  concurrency.ReasonCanceled,
+			reason:  "canceled",
 			is:      context.Canceled,
 			code:    codes.Canceled,
 			elapsed: 5 * time.Millisecond,
@@ -110,7 +110,7 @@ func TestAcquireWaitReasons(t *testing.T) {
 		{
 			name:    "max wait",
 			ctx:     func(c context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(c) },
-			reason:  concurrency.ReasonQueueTimeout,
+			reason:  "queue_timeout",
 			is:      outcome.ErrLocalReject,
 			code:    codes.ResourceExhausted,
 			elapsed: 50 * time.Millisecond,
@@ -120,7 +120,7 @@ func TestAcquireWaitReasons(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				obs := &events{}
-				l := newLimiter(t, concurrency.WithLimit(1), concurrency.WithQueue(1, 50*time.Millisecond), concurrency.WithObserver(obs))
+				l := newLimiter(t, concurrency.WithLimit(1), concurrency.WithQueue(1, 50*time.Millisecond), concurrency.WithObserver(obs.observer()))
 				held, err := l.Acquire(t.Context(), unaryMethod)
 				if err != nil {
 					t.Fatal(err)
@@ -136,8 +136,7 @@ func TestAcquireWaitReasons(t *testing.T) {
 				if el := time.Since(start); el != tc.elapsed {
 					t.Errorf("waited %v; want %v", el, tc.elapsed)
 				}
-				var re *concurrency.RejectError
-				if !errors.As(err, &re) || re.Reason != tc.reason || !errors.Is(err, tc.is) || !errors.Is(err, outcome.ErrLocalReject) {
+				if rejection(err) != tc.reason || !errors.Is(err, tc.is) || !errors.Is(err, outcome.ErrLocalReject) {
 					t.Fatalf("err = %v; want reason %v matching %v", err, tc.reason, tc.is)
 				}
 				if status.Code(err) != tc.code {

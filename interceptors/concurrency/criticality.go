@@ -3,15 +3,14 @@ package concurrency
 import (
 	"context"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
 )
 
-// CriticalityKey is the metadata key that carries a call's criticality:
+// criticalityHeader is the metadata key that carries a call's criticality:
 // "critical", "default" or "sheddable".
-const CriticalityKey = "x-bulwark-criticality"
+const criticalityHeader = "x-bulwark-criticality"
 
 // Criticality is how important a call is. With WithPriority, a limiter near
 // its limit refuses sheddable calls first, then default ones, and critical
@@ -38,9 +37,9 @@ func (c Criticality) String() string {
 	return "unknown"
 }
 
-// ParseCriticality parses the text of a criticality; ok is false for text
+// parseCriticality parses the text of a criticality; ok is false for text
 // that is not one.
-func ParseCriticality(s string) (c Criticality, ok bool) {
+func parseCriticality(s string) (c Criticality, ok bool) {
 	for i, n := range criticalityNames {
 		if s == n {
 			return Criticality(i), true
@@ -70,7 +69,7 @@ func NewCriticalityContext(ctx context.Context, c Criticality) context.Context {
 // CriticalityFromContext returns the criticality of ctx: the one set with
 // NewCriticalityContext (a server's limiter sets it for a trusted caller's
 // critical call, see WithTrustedCriticality), else the one the incoming
-// call carried in its CriticalityKey metadata when that lowers it (so a
+// call carried in its x-bulwark-criticality metadata when that lowers it (so a
 // handler's outgoing calls inherit a sheddable criticality, but a caller
 // cannot raise them by saying so), else DefaultCriticality.
 func CriticalityFromContext(ctx context.Context) Criticality {
@@ -86,40 +85,26 @@ func CriticalityFromContext(ctx context.Context) Criticality {
 // requestedCriticality reads the criticality an incoming call's metadata
 // asks for; nothing in it is trusted yet.
 func requestedCriticality(ctx context.Context) Criticality {
-	for _, v := range metadata.ValueFromIncomingContext(ctx, CriticalityKey) {
-		if c, ok := ParseCriticality(v); ok {
+	for _, v := range metadata.ValueFromIncomingContext(ctx, criticalityHeader) {
+		if c, ok := parseCriticality(v); ok {
 			return c
 		}
 	}
 	return DefaultCriticality
 }
 
-// CriticalityUnaryClientInterceptor returns a client interceptor that sends
-// the criticality of each call's context (see CriticalityFromContext) in
-// CriticalityKey metadata, unless it is the default or the call already
-// carries one. Installed on the connections a server's handlers call
-// through, it propagates each incoming call's criticality downstream.
-func CriticalityUnaryClientInterceptor() grpc.UnaryClientInterceptor {
-	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		return invoker(withOutgoingCriticality(ctx), method, req, reply, cc, opts...)
-	}
-}
-
-// CriticalityStreamClientInterceptor is CriticalityUnaryClientInterceptor
-// for streams.
-func CriticalityStreamClientInterceptor() grpc.StreamClientInterceptor {
-	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		return streamer(withOutgoingCriticality(ctx), desc, cc, method, opts...)
-	}
-}
-
+// withOutgoingCriticality returns ctx with the criticality of the call
+// made with it (see CriticalityFromContext) in its outgoing metadata,
+// unless it is the default or the call already carries one. The Limiter's
+// client interceptors call it, so that a handler's outgoing calls carry
+// the criticality of the request it serves downstream.
 func withOutgoingCriticality(ctx context.Context) context.Context {
 	c := CriticalityFromContext(ctx)
 	if c == DefaultCriticality {
 		return ctx
 	}
-	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(CriticalityKey)) > 0 {
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(criticalityHeader)) > 0 {
 		return ctx
 	}
-	return metadata.AppendToOutgoingContext(ctx, CriticalityKey, c.String())
+	return metadata.AppendToOutgoingContext(ctx, criticalityHeader, c.String())
 }

@@ -43,16 +43,14 @@
 //
 // A refused call never reaches the handler and no response header has been
 // sent. It fails with UNAVAILABLE and these details: google.rpc.ErrorInfo
-// with reason SERVER_OVERLOADED (metadata "rejection" names the Reason), a
-// bulwark.v1.ApplicationError marked unprocessed (so even a call with side
-// effects may be retried), google.rpc.RetryInfo with the WithRetryAfter delay
-// (100 ms by default), and the same delay in the grpc-retry-pushback-ms
-// trailer, which the interceptor sets itself. The error is a *RejectError
-// whose status already carries these details and which does not wrap an
-// *errdetails.ApplicationError, so the error boundary (package
-// interceptors/boundary) sends it as it is and does not add a second
-// pushback trailer: the trailer holds exactly one value with or without the
-// boundary in the chain.
+// with reason SERVER_OVERLOADED (metadata "rejection" names the reason, see
+// RejectEvent.Reason), a bulwark.v1.ApplicationError marked unprocessed (so
+// even a call with side effects may be retried), and google.rpc.RetryInfo
+// with the WithRetryAfter delay (100 ms by default). The error matches
+// ErrRejected and converts with errors.As to that
+// *errdetails.ApplicationError; the error boundary (package
+// interceptors/boundary) sends it, with the same delay in the
+// grpc-retry-pushback-ms trailer.
 //
 // The rejection asks the caller not to retry at all (pushback -1, RetryInfo
 // left out, retryable false), so that retries do not pile onto an overloaded
@@ -69,12 +67,13 @@
 // # Client rejections
 //
 // A call refused by a client-side limiter never reaches the network. Its
-// *RejectError matches outcome.ErrLocalReject, so the outcome classifier
+// error matches ErrRejected and outcome.ErrLocalReject, so the outcome classifier
 // calls it a LocalReject: never retried and never counted by a circuit
 // breaker. Its status is RESOURCE_EXHAUSTED (a local resource, the bulkhead,
 // is exhausted; CANCELLED or DEADLINE_EXCEEDED when the caller gave up while
-// it waited in the queue) with ErrorInfo reason CLIENT_CONCURRENCY_LIMIT,
-// not retryable: should a handler return it, its own callers will not retry
+// it waited in the queue) with ErrorInfo reason CLIENT_CONCURRENCY_LIMIT
+// (the *errdetails.ApplicationError it converts to with errors.As), not
+// retryable: should a handler return it, its own callers will not retry
 // it either.
 //
 // # Adaptive limits
@@ -88,7 +87,8 @@
 // On the client, DEADLINE_EXCEEDED and retryable failures are drops,
 // cancellations and local rejects are ignored, and the rest are latency
 // samples. Streams hold permits but do not feed the algorithm. The current
-// limit is Stats().Limit; Observer.OnLimit reports each change.
+// limit is Stats().Limit; the Observer's OnLimit hook reports each
+// change.
 //
 // # Priority
 //
@@ -98,13 +98,13 @@
 // it, and in the queue they are served first. A server reads the criticality
 // from the x-bulwark-criticality metadata of each call; a client from the
 // call's context (NewCriticalityContext), else from the incoming call a
-// handler is serving. CriticalityUnaryClientInterceptor and
-// CriticalityStreamClientInterceptor forward it on outgoing calls, so it
-// propagates down a call graph.
+// handler is serving. The Limiter's client interceptors forward it on
+// outgoing calls in the same metadata, so it propagates down a call graph.
 //
 // # Observability
 //
-// An Observer (WithObserver) receives rejections with their Reason (limit,
+// An Observer (WithObserver), a struct of optional hooks that each take a
+// context and one event, receives rejections with their reason (limit,
 // shed_priority, queue_full, queue_timeout, deadline, canceled), the end of
 // each wait in the queue, the samples of the adaptive limit and its
 // changes. In-flight calls, the limit and the queue length are read with

@@ -2,6 +2,7 @@ package concurrency_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/grpc"
@@ -29,9 +30,10 @@ func Example() {
 	handler = func(ctx context.Context, req any) (any, error) {
 		if depth++; depth == 1 {
 			_, err := icpt(ctx, req, info, handler)
-			st := status.Convert(err)
-			ae, _ := errdetails.FromStatus(st)
-			fmt.Println("second call:", st.Code(), ae.Code, "unprocessed:", ae.Unprocessed, "retry after:", ae.RetryAfter)
+			var ae *errdetails.ApplicationError
+			errors.As(err, &ae) // what the error boundary sends
+			fmt.Println("second call:", status.Code(err), ae.Code, "unprocessed:", ae.Unprocessed, "retry after:", ae.RetryAfter,
+				"rejection:", ae.Details["rejection"])
 			fmt.Println("in flight:", l.Stats().InFlight)
 		}
 		return "hello", nil
@@ -40,7 +42,7 @@ func Example() {
 	fmt.Println("first call:", resp, err)
 	fmt.Println("in flight:", l.Stats().InFlight)
 	// Output:
-	// second call: Unavailable SERVER_OVERLOADED unprocessed: true retry after: 100ms
+	// second call: Unavailable SERVER_OVERLOADED unprocessed: true retry after: 100ms rejection: limit
 	// in flight: 1
 	// first call: hello <nil>
 	// in flight: 0

@@ -1,6 +1,7 @@
 package concurrency_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -53,6 +54,23 @@ func serve(t *testing.T, l *concurrency.Limiter, svc *grpctest.Service, withBoun
 	})
 }
 
+// propagate returns a dial option with the client interceptor of a Limiter
+// that never refuses, which carries each call's criticality downstream.
+func propagate(t testing.TB) grpc.DialOption {
+	return grpc.WithChainUnaryInterceptor(newLimiter(t, concurrency.WithLimit(1000)).UnaryClientInterceptor())
+}
+
+// parseCriticality parses the text of a criticality; DefaultCriticality for
+// text that is not one.
+func parseCriticality(s string) concurrency.Criticality {
+	for _, c := range []concurrency.Criticality{concurrency.Critical, concurrency.Sheddable} {
+		if s == c.String() {
+			return c
+		}
+	}
+	return concurrency.DefaultCriticality
+}
+
 func newLimiter(t testing.TB, opts ...concurrency.Option) *concurrency.Limiter {
 	t.Helper()
 	l, err := concurrency.New(opts...)
@@ -100,7 +118,7 @@ func checkOverloaded(t *testing.T, err error, trailer metadata.MD, reason, pushb
 	if st.Code() != codes.Unavailable {
 		t.Fatalf("code = %v (%v); want Unavailable", st.Code(), err)
 	}
-	ae, ok := errdetails.FromStatus(st)
+	ae, ok := errdetails.FromError(st.Err())
 	if !ok || ae.Code != errdetails.CodeServerOverloaded {
 		t.Fatalf("FromStatus = %+v, %v; want SERVER_OVERLOADED", ae, ok)
 	}
@@ -133,7 +151,6 @@ func checkOverloaded(t *testing.T, err error, trailer metadata.MD, reason, pushb
 
 // events records an Observer's events.
 type events struct {
-	concurrency.NopObserver
 	mu      sync.Mutex
 	rejects []concurrency.RejectEvent
 	waits   []concurrency.WaitEvent
@@ -141,38 +158,55 @@ type events struct {
 	limits  []concurrency.LimitEvent
 }
 
-func (e *events) OnReject(ev concurrency.RejectEvent) {
+// observer returns the Observer whose hooks record into e.
+func (e *events) observer() concurrency.Observer {
+	return concurrency.Observer{OnReject: e.OnReject, OnWait: e.OnWait, OnSample: e.OnSample, OnLimit: e.OnLimit}
+}
+
+func (e *events) OnReject(_ context.Context, ev concurrency.RejectEvent) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rejects = append(e.rejects, ev)
 }
 
-func (e *events) OnWait(ev concurrency.WaitEvent) {
+func (e *events) OnWait(_ context.Context, ev concurrency.WaitEvent) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.waits = append(e.waits, ev)
 }
 
-func (e *events) OnSample(concurrency.SampleEvent) {
+func (e *events) OnSample(context.Context, concurrency.SampleEvent) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.samples++
 }
 
-func (e *events) OnLimit(ev concurrency.LimitEvent) {
+func (e *events) OnLimit(_ context.Context, ev concurrency.LimitEvent) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.limits = append(e.limits, ev)
 }
 
-func (e *events) rejectReasons() []concurrency.Reason {
+func (e *events) rejectReasons() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var out []concurrency.Reason
+	var out []string
 	for _, r := range e.rejects {
 		out = append(out, r.Reason)
 	}
 	return out
+}
+
+// rejection returns the reason of a Limiter's rejection, the detail
+// "rejection" of the *errdetails.ApplicationError it converts to, or "" when
+// err is no rejection.
+func rejection(err error) string {
+	var ae *errdetails.ApplicationError
+	if !errors.Is(err, concurrency.ErrRejected) || !errors.As(err, &ae) {
+		return ""
+	}
+	r, _ := ae.Details["rejection"].(string)
+	return r
 }
 
 var errBoom = errors.New("boom")

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"google.golang.org/grpc"
-
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
 )
@@ -60,39 +58,6 @@ func New(opts ...Option) (*Limiter, error) {
 		}
 	}
 	return l, nil
-}
-
-func mustNew(opts []Option) *Limiter {
-	l, err := New(opts...)
-	if err != nil {
-		panic(err)
-	}
-	return l
-}
-
-// UnaryServerInterceptor returns a server-side unary interceptor with its
-// own Limiter built from opts. It panics on an invalid option; use New to
-// get the error, and to share one Limiter between unary and stream calls.
-func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
-	return mustNew(opts).UnaryServerInterceptor()
-}
-
-// StreamServerInterceptor returns a server-side stream interceptor with its
-// own Limiter built from opts; see UnaryServerInterceptor.
-func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
-	return mustNew(opts).StreamServerInterceptor()
-}
-
-// UnaryClientInterceptor returns a client-side unary interceptor with its
-// own Limiter built from opts; see UnaryServerInterceptor.
-func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
-	return mustNew(opts).UnaryClientInterceptor()
-}
-
-// StreamClientInterceptor returns a client-side stream interceptor with its
-// own Limiter built from opts; see UnaryServerInterceptor.
-func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
-	return mustNew(opts).StreamClientInterceptor()
 }
 
 // Stats describes one limit.
@@ -155,10 +120,10 @@ func (l *Limiter) now() time.Duration { return time.Since(l.epoch) }
 
 // Acquire takes a permit for a call of fullMethod, waiting in the queue
 // (see WithQueue) if there is one. The criticality is ctx's (see
-// CriticalityFromContext) when WithPriority is on. A refusal returns a
-// *RejectError that, like a client-side one, matches outcome.ErrLocalReject.
-// The caller must end the permit with exactly one of Release, Drop or
-// Ignore.
+// CriticalityFromContext) when WithPriority is on. A refusal returns an
+// error that, like a client-side one, matches ErrRejected and
+// outcome.ErrLocalReject. The caller must end the permit with exactly one
+// of Release, Drop or Ignore.
 func (l *Limiter) Acquire(ctx context.Context, fullMethod string) (Permit, error) {
 	c := DefaultCriticality
 	if l.priority {
@@ -166,20 +131,20 @@ func (l *Limiter) Acquire(ctx context.Context, fullMethod string) (Permit, error
 	}
 	p, r, s := l.take(ctx, fullMethod, c, "")
 	if r != 0 {
-		return Permit{}, l.clientReject(fullMethod, "", r, c, s)
+		return Permit{}, l.clientReject(ctx, fullMethod, "", r, c, s)
 	}
 	return p, nil
 }
 
 // take takes a permit for a call, waiting in the queue if there is one. On
 // refusal it returns the reason and the semaphore that refused.
-func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, target string) (Permit, Reason, *limiter.Semaphore) {
+func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, target string) (Permit, reason, *limiter.Semaphore) {
 	class := c.class()
 	var ms *limiter.Semaphore
 	var waited time.Duration
 	if l.methods != nil {
 		if ms = l.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
-			var r Reason
+			var r reason
 			if r, waited = l.wait(ctx, ms, class, l.maxWait, fullMethod, target); r != 0 {
 				return Permit{}, r, ms
 			}
@@ -202,48 +167,50 @@ func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, ta
 
 // wait queues for a permit of s. It returns 0 and how long it waited when
 // it got one, else the reason it did not.
-func (l *Limiter) wait(ctx context.Context, s *limiter.Semaphore, class limiter.Class, maxWait time.Duration, fullMethod, target string) (Reason, time.Duration) {
+func (l *Limiter) wait(ctx context.Context, s *limiter.Semaphore, class limiter.Class, maxWait time.Duration, fullMethod, target string) (reason, time.Duration) {
 	if l.queueLen == 0 {
 		return l.fullReason(s, class), 0
 	}
 	if maxWait <= 0 {
-		return ReasonQueueTimeout, 0
+		return reasonQueueTimeout, 0
 	}
 	start := time.Now()
 	res := s.Acquire(ctx, class, maxWait)
-	var r Reason
+	var r reason
 	switch res {
 	case limiter.Acquired:
 	case limiter.Full:
 		return l.fullReason(s, class), 0
 	case limiter.QueueFull:
-		return ReasonQueueFull, 0
+		return reasonQueueFull, 0
 	case limiter.Timeout:
-		r = ReasonQueueTimeout
+		r = reasonQueueTimeout
 	case limiter.Done:
-		r = ReasonCanceled
+		r = reasonCanceled
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			r = ReasonDeadline
+			r = reasonDeadline
 		}
 	}
 	waited := time.Since(start)
-	l.obs.OnWait(WaitEvent{Method: fullMethod, Target: target, Waited: waited, Acquired: r == 0})
+	if l.obs.OnWait != nil {
+		l.obs.OnWait(ctx, WaitEvent{Method: fullMethod, Target: target, Waited: waited, Acquired: r == 0})
+	}
 	return r, waited
 }
 
 // fullReason tells a full limit from one that had room only for more
 // critical calls.
-func (l *Limiter) fullReason(s *limiter.Semaphore, class limiter.Class) Reason {
+func (l *Limiter) fullReason(s *limiter.Semaphore, class limiter.Class) reason {
 	if l.priority && class != limiter.Critical && s.InFlight() < s.Limit() {
-		return ReasonPriority
+		return reasonPriority
 	}
-	return ReasonLimit
+	return reasonLimit
 }
 
 // rejectEvent describes a rejection for the Observer.
-func rejectEvent(fullMethod, target string, r Reason, c Criticality, s *limiter.Semaphore) RejectEvent {
+func rejectEvent(fullMethod, target string, r reason, c Criticality, s *limiter.Semaphore) RejectEvent {
 	st := statsOf(s)
-	return RejectEvent{Method: fullMethod, Target: target, Reason: r, Criticality: c, Limit: st.Limit, InFlight: st.InFlight, Queued: st.Queued}
+	return RejectEvent{Method: fullMethod, Target: target, Reason: r.String(), Criticality: c, Limit: st.Limit, InFlight: st.InFlight, Queued: st.Queued}
 }
 
 // Permit is a permit to run one call. End it with exactly one of Release,
@@ -296,5 +263,5 @@ func (p *Permit) end(k sampleKind) {
 }
 
 func clampLimit(n int) int {
-	return max(1, min(n, MaxLimit))
+	return max(1, min(n, maxLimit))
 }

@@ -1,47 +1,45 @@
 package concurrency
 
 import (
+	"context"
 	"time"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency/limit"
+	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
-// Observer receives a Limiter's events, for metrics and logs. Methods are
-// called after the limiter's locks are released, from the goroutine of the
-// call concerned; they must be safe for concurrent use, return quickly and
-// not allocate on the healthy path. Embed NopObserver to implement only some
-// of them.
+// Observer receives a Limiter's events, for metrics and logs: a struct of
+// optional hooks, each given the context of the call concerned and one
+// event. A nil hook is not called. Hooks are called after the limiter's
+// locks are released, from the goroutine of the call concerned; they must be
+// safe for concurrent use, return quickly and not allocate on the healthy
+// path.
 //
 // In-flight calls, the limit and the queue length are not events: read them
 // with Limiter.Stats and Limiter.MethodStats (for example from a Prometheus
 // GaugeFunc), which costs the calls nothing.
-type Observer interface {
+type Observer struct {
 	// OnReject is called for every call the limiter refuses.
-	OnReject(RejectEvent)
+	OnReject func(ctx context.Context, e RejectEvent)
 	// OnWait is called when a call that had to queue stops waiting, with
 	// or without a permit.
-	OnWait(WaitEvent)
-	// OnSample is called for every call that feeds the adaptive limit.
-	OnSample(SampleEvent)
-	// OnLimit is called when the adaptive limit changes.
-	OnLimit(LimitEvent)
+	OnWait func(ctx context.Context, e WaitEvent)
+	// OnSample is called for every call that feeds the adaptive limit. Its
+	// context is context.Background(): a sample is taken when the permit
+	// ends, which knows no call's context.
+	OnSample func(ctx context.Context, e SampleEvent)
+	// OnLimit is called when the adaptive limit changes, with
+	// context.Background(): the limit belongs to no one call.
+	OnLimit func(ctx context.Context, e LimitEvent)
 }
 
-// NopObserver ignores every event. Embed it in an Observer to implement only
-// the methods you need.
-type NopObserver struct{}
-
-// OnReject does nothing.
-func (NopObserver) OnReject(RejectEvent) {}
-
-// OnWait does nothing.
-func (NopObserver) OnWait(WaitEvent) {}
-
-// OnSample does nothing.
-func (NopObserver) OnSample(SampleEvent) {}
-
-// OnLimit does nothing.
-func (NopObserver) OnLimit(LimitEvent) {}
+// add makes o call the hooks of x too, after its own.
+func (o *Observer) add(x Observer) {
+	o.OnReject = observe.Join(o.OnReject, x.OnReject)
+	o.OnWait = observe.Join(o.OnWait, x.OnWait)
+	o.OnSample = observe.Join(o.OnSample, x.OnSample)
+	o.OnLimit = observe.Join(o.OnLimit, x.OnLimit)
+}
 
 // RejectEvent describes a refused call.
 type RejectEvent struct {
@@ -49,8 +47,13 @@ type RejectEvent struct {
 	Method string
 	// Target is the client connection's target; empty on the server.
 	Target string
-	// Reason says why the call was refused.
-	Reason Reason
+	// Reason says why the call was refused: "limit" (no permit was free and
+	// there is no queue), "shed_priority" (a permit was free for more
+	// critical calls only, see WithPriority), "queue_full", "queue_timeout"
+	// (the call waited the longest wait, see WithQueue), "deadline" or
+	// "canceled" (the caller's context ended while the call waited). The
+	// rejection's ApplicationError carries it as its detail "rejection".
+	Reason string
 	// Criticality is the call's criticality.
 	Criticality Criticality
 	// Stop is true when a server rejection asked the caller not to retry.
@@ -90,37 +93,4 @@ type LimitEvent struct {
 	Old, New int
 	// Sample is the window that caused the change.
 	Sample limit.Sample
-}
-
-// observers is what WithObserver makes of several Observers: it hands each
-// event to every one, in order.
-type observers []Observer
-
-func (l observers) OnReject(e RejectEvent) {
-	for _, o := range l {
-		o.OnReject(e)
-	}
-}
-
-func (l observers) OnWait(e WaitEvent) {
-	for _, o := range l {
-		o.OnWait(e)
-	}
-}
-
-func (l observers) OnSample(e SampleEvent) {
-	for _, o := range l {
-		o.OnSample(e)
-	}
-}
-
-func (l observers) OnLimit(e LimitEvent) {
-	for _, o := range l {
-		o.OnLimit(e)
-	}
-}
-
-func isNop(o Observer) bool {
-	_, ok := o.(NopObserver)
-	return ok
 }

@@ -2,6 +2,7 @@ package concurrency
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,11 +10,10 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
 	"github.com/bulwarkrpc/bulwark/internal/method"
-	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
-// MaxLimit is the largest limit a Limiter accepts.
-const MaxLimit = limiter.MaxLimit
+// maxLimit is the largest limit a Limiter accepts: 2,097,151.
+const maxLimit = limiter.MaxLimit
 
 // An Option configures a Limiter.
 type Option interface {
@@ -46,11 +46,11 @@ func (o *options) fail(format string, args ...any) {
 }
 
 // WithLimit bounds the calls in flight through the Limiter, over all
-// methods, to n (1 to MaxLimit). Default: no global limit.
+// methods, to n (1 to 2,097,151). Default: no global limit.
 func WithLimit(n int) Option {
 	return optionFunc(func(o *options) {
-		if n < 1 || n > MaxLimit {
-			o.fail("WithLimit(%d): must be between 1 and %d", n, MaxLimit)
+		if n < 1 || n > maxLimit {
+			o.fail("WithLimit(%d): must be between 1 and %d", n, maxLimit)
 			return
 		}
 		o.limit = n
@@ -58,7 +58,7 @@ func WithLimit(n int) Option {
 }
 
 // WithMethodLimit bounds the calls of one method in flight to n (1 to
-// MaxLimit), within the global limit if there is one. fullMethod is
+// 2,097,151), within the global limit if there is one. fullMethod is
 // "/package.Service/Method". Default: no method limits.
 func WithMethodLimit(fullMethod string, n int) Option {
 	return optionFunc(func(o *options) {
@@ -66,8 +66,8 @@ func WithMethodLimit(fullMethod string, n int) Option {
 			o.fail("WithMethodLimit(%q, %d): the method must be /package.Service/Method", fullMethod, n)
 			return
 		}
-		if n < 1 || n > MaxLimit {
-			o.fail("WithMethodLimit(%q, %d): must be between 1 and %d", fullMethod, n, MaxLimit)
+		if n < 1 || n > maxLimit {
+			o.fail("WithMethodLimit(%q, %d): must be between 1 and %d", fullMethod, n, maxLimit)
 			return
 		}
 		if o.methodLimits == nil {
@@ -147,7 +147,7 @@ func WithRetryAfter(d time.Duration) Option {
 // 0 < sheddable <= normal <= 1. A server takes the criticality from the
 // request's context when an interceptor before the limiter set one with
 // NewCriticalityContext (an authentication interceptor, say); else from the
-// CriticalityKey metadata of the call, which may lower it freely but raise
+// x-bulwark-criticality metadata of the call, which may lower it freely but raise
 // it to critical only where WithTrustedCriticality allows. A client reads
 // the call's context (see CriticalityFromContext). Default: off (every call
 // may use the whole limit).
@@ -163,7 +163,7 @@ func WithPriority(sheddable, normal float64) Option {
 }
 
 // WithTrustedCriticality lets the callers for which trusted returns true
-// raise their calls to critical with the CriticalityKey metadata. trusted
+// raise their calls to critical with the x-bulwark-criticality metadata. trusted
 // receives the request's context, where the peer (peer.FromContext) and
 // anything an authentication interceptor added can be read. Every caller
 // may lower its calls to sheddable; without this option, a header that asks
@@ -180,17 +180,11 @@ func WithTrustedCriticality(trusted func(ctx context.Context) bool) Option {
 }
 
 // WithObserver adds an Observer that receives the Limiter's events. Given
-// more than once, every Observer receives every event, in the order given
-// (the client and server chains add their metrics and logging first). nil
-// is refused. Default: NopObserver.
+// more than once, every hook of every Observer is called, in the order
+// given (the client and server chains add their metrics and logging first).
+// Default: none.
 func WithObserver(obs Observer) Option {
-	return optionFunc(func(o *options) {
-		if obs == nil {
-			o.fail("WithObserver(nil): the observer must not be nil")
-			return
-		}
-		o.observer = observe.Add[Observer, observers](o.observer, obs, isNop)
-	})
+	return optionFunc(func(o *options) { o.observer.add(obs) })
 }
 
 // WithClassifier sets the classifier with which a client-side adaptive
@@ -213,7 +207,6 @@ func newOptions(opts []Option) (options, error) {
 		retryAfter:  100 * time.Millisecond,
 		windowTime:  100 * time.Millisecond,
 		windowCalls: 10,
-		observer:    NopObserver{},
 		classifier:  outcome.Default,
 	}
 	for _, opt := range opts {
@@ -231,8 +224,5 @@ func newOptions(opts []Option) (options, error) {
 			o.fail("no limit: use WithLimit, WithMethodLimit or WithAdaptive")
 		}
 	}
-	if len(o.errs) > 0 {
-		return o, o.errs[0]
-	}
-	return o, nil
+	return o, errors.Join(o.errs...)
 }

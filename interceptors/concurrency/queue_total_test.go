@@ -2,7 +2,6 @@ package concurrency_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -62,8 +61,7 @@ func TestQueueWaitIsBoundedAcrossMethodAndGlobalQueues(t *testing.T) {
 			t.Fatalf("global limit: %d in flight, %d queued; want B and D in flight and C queued", s.InFlight, s.Queued)
 		}
 		c := <-cDone
-		var rej *concurrency.RejectError
-		if !errors.As(c.err, &rej) || rej.Reason != concurrency.ReasonQueueTimeout {
+		if rejection(c.err) != "queue_timeout" {
 			t.Fatalf("C: %v; want a queue timeout", c.err)
 		}
 		if c.waited != maxWait {

@@ -30,11 +30,7 @@ func (l *Limiter) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		c, raised := l.serverCriticality(ctx)
 		p, r, s := l.take(ctx, info.FullMethod, c, "")
 		if r != 0 {
-			err := l.serverReject(ctx, info.FullMethod, r, c, s)
-			if v := errdetails.PushbackValue(err.RetryAfter); v != "" {
-				_ = grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, v))
-			}
-			return nil, refusal.Mark(err)
+			return nil, refusal.Mark(l.serverReject(ctx, info.FullMethod, r, c, s))
 		}
 		if raised {
 			// A trusted caller's critical call: its handler's outgoing calls
@@ -70,11 +66,7 @@ func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		c, raised := l.serverCriticality(ctx)
 		p, r, s := l.take(ctx, fullMethod, c, "")
 		if r != 0 {
-			err := l.serverReject(ctx, fullMethod, r, c, s)
-			if v := errdetails.PushbackValue(err.RetryAfter); v != "" {
-				ss.SetTrailer(metadata.Pairs(errdetails.PushbackTrailer, v))
-			}
-			return refusal.Mark(err)
+			return refusal.Mark(l.serverReject(ctx, fullMethod, r, c, s))
 		}
 		defer p.Ignore()
 		if raised {
@@ -143,8 +135,9 @@ func serverSample(ctx context.Context, err error) sampleKind {
 }
 
 // serverReject builds the error for a refused call: UNAVAILABLE with
-// SERVER_OVERLOADED, unprocessed, and a delay hint or a request to stop.
-func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r Reason, c Criticality, s *limiter.Semaphore) *RejectError {
+// SERVER_OVERLOADED, unprocessed, and a delay hint or a request to stop,
+// which the error boundary sends as grpc-retry-pushback-ms.
+func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r reason, c Criticality, s *limiter.Semaphore) *rejectError {
 	retryAfter := l.retryAfter
 	if l.severe(ctx, r) {
 		retryAfter = -1
@@ -161,11 +154,13 @@ func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r Reason,
 	if id, ok := requestid.Incoming(ctx); ok {
 		opts = append(opts, errdetails.WithRequestID(id))
 	}
-	e := &RejectError{Reason: r, Method: fullMethod, RetryAfter: retryAfter}
-	e.st = errdetails.New(errdetails.CodeServerOverloaded, "server overloaded", opts...).GRPCStatus()
-	ev := rejectEvent(fullMethod, "", r, c, s)
-	ev.Stop = retryAfter < 0
-	l.obs.OnReject(ev)
+	e := &rejectError{reason: r, method: fullMethod, retryAfter: retryAfter,
+		app: errdetails.New(errdetails.CodeServerOverloaded, "server overloaded", opts...)}
+	if l.obs.OnReject != nil {
+		ev := rejectEvent(fullMethod, "", r, c, s)
+		ev.Stop = retryAfter < 0
+		l.obs.OnReject(ctx, ev)
+	}
 	return e
 }
 
@@ -174,9 +169,9 @@ func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r Reason,
 // it until its wait or its deadline ran out (the backlog is at its bound,
 // so the overload is not a blip); or the caller's deadline leaves no time
 // for a retry after the delay.
-func (l *Limiter) severe(ctx context.Context, r Reason) bool {
+func (l *Limiter) severe(ctx context.Context, r reason) bool {
 	switch r {
-	case ReasonQueueFull, ReasonQueueTimeout, ReasonDeadline, ReasonCanceled:
+	case reasonQueueFull, reasonQueueTimeout, reasonDeadline, reasonCanceled:
 		return true
 	}
 	for _, v := range metadata.ValueFromIncomingContext(ctx, retrystate.PreviousAttemptsHeader) {

@@ -78,7 +78,9 @@ func TestServerNeverExceedsLimit(t *testing.T) {
 }
 
 // TestPushbackExactlyOnce checks the pushback trailer with and without the
-// error boundary outside the limiter, for a first attempt and for a retry.
+// error boundary outside the limiter, for a first attempt and for a retry:
+// the boundary writes exactly one; without it the status is the same and
+// there is no trailer.
 func TestPushbackExactlyOnce(t *testing.T) {
 	for _, withBoundary := range []bool{false, true} {
 		for _, retrying := range []bool{false, true} {
@@ -107,9 +109,20 @@ func TestPushbackExactlyOnce(t *testing.T) {
 					if retrying {
 						ctx = metadata.AppendToOutgoingContext(ctx, "grpc-previous-rpc-attempts", "1")
 					}
+					check := func(err error, tr metadata.MD) {
+						t.Helper()
+						if withBoundary {
+							checkOverloaded(t, err, tr, "limit", want)
+							return
+						}
+						checkOverloaded(t, err, metadata.Pairs(pushbackKey, want), "limit", want)
+						if got := tr.Get(pushbackKey); len(got) != 0 {
+							t.Errorf("pushback trailer %q without the boundary; want none", got)
+						}
+					}
 					var tr metadata.MD
 					_, err := env.Client.Unary(ctx, &testpb.UnaryRequest{}, grpc.Trailer(&tr))
-					checkOverloaded(t, err, tr, "limit", want)
+					check(err, tr)
 
 					stream, err := env.Client.ServerStream(ctx, &testpb.ServerStreamRequest{})
 					if err != nil {
@@ -118,7 +131,7 @@ func TestPushbackExactlyOnce(t *testing.T) {
 					if _, err := stream.Recv(); err == nil {
 						t.Fatal("stream Recv succeeded; want the rejection")
 					} else {
-						checkOverloaded(t, err, stream.Trailer(), "limit", want)
+						check(err, stream.Trailer())
 					}
 					if hdr, _ := stream.Header(); len(hdr) != 0 {
 						t.Errorf("rejected stream sent headers %v", hdr)
@@ -139,7 +152,7 @@ func TestPushbackStopsWhenDeadlineTooShortForRetry(t *testing.T) {
 		defer g.release()
 		env := serve(t, l, &grpctest.Service{UnaryFunc: func(_ context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			return g.unary(req)
-		}}, false)
+		}}, true)
 		go env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
@@ -254,7 +267,7 @@ func TestServerReleasesPermitOnEveryPath(t *testing.T) {
 func TestServerStreamHoldsPermitForItsLife(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimiter(t, concurrency.WithLimit(1))
-		env := serve(t, l, &grpctest.Service{}, false)
+		env := serve(t, l, &grpctest.Service{}, true)
 		bidi, err := env.Client.BidiStream(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -286,14 +299,13 @@ func TestPriorityShedding(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &events{}
 		trusted := func(context.Context) bool { return true }
-		l := newLimiter(t, concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8), concurrency.WithObserver(obs),
+		l := newLimiter(t, concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8), concurrency.WithObserver(obs.observer()),
 			concurrency.WithTrustedCriticality(trusted))
 		g := newGate()
 		defer g.release()
 		env := serve(t, l, &grpctest.Service{UnaryFunc: func(_ context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			return g.unary(req)
-		}}, false,
-			grpc.WithChainUnaryInterceptor(concurrency.CriticalityUnaryClientInterceptor()))
+		}}, true, propagate(t))
 		call := func(c concurrency.Criticality) (metadata.MD, error) {
 			var tr metadata.MD
 			errc := make(chan error, 1)
@@ -366,14 +378,12 @@ func TestCriticalityPropagates(t *testing.T) {
 					defer mu.Unlock()
 					// What the header says, before any trust decision.
 					c := concurrency.DefaultCriticality
-					if v := metadata.ValueFromIncomingContext(ctx, concurrency.CriticalityKey); len(v) > 0 {
-						c, _ = concurrency.ParseCriticality(v[0])
+					if v := metadata.ValueFromIncomingContext(ctx, "x-bulwark-criticality"); len(v) > 0 {
+						c = parseCriticality(v[0])
 					}
 					seen = append(seen, c)
 					return &testpb.UnaryResponse{}, nil
-				}}, grpctest.Options{Dial: []grpc.DialOption{
-					grpc.WithChainUnaryInterceptor(concurrency.CriticalityUnaryClientInterceptor()),
-				}})
+				}}, grpctest.Options{Dial: []grpc.DialOption{propagate(t)}})
 				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8)}
 				if tc.trusted {
 					opts = append(opts, concurrency.WithTrustedCriticality(func(context.Context) bool { return true }))
@@ -383,7 +393,7 @@ func TestCriticalityPropagates(t *testing.T) {
 					return downstream.Client.Unary(ctx, &testpb.UnaryRequest{})
 				}}, grpctest.Options{
 					Server: []grpc.ServerOption{grpc.ChainUnaryInterceptor(l.UnaryServerInterceptor())},
-					Dial:   []grpc.DialOption{grpc.WithChainUnaryInterceptor(concurrency.CriticalityUnaryClientInterceptor())},
+					Dial:   []grpc.DialOption{propagate(t)},
 				})
 				for _, c := range []concurrency.Criticality{concurrency.Sheddable, concurrency.Critical, concurrency.DefaultCriticality} {
 					if _, err := upstream.Client.Unary(concurrency.NewCriticalityContext(t.Context(), c), &testpb.UnaryRequest{}); err != nil {
@@ -446,7 +456,7 @@ func TestCriticalityIsNotTrustedFromTheNetwork(t *testing.T) {
 				if s := l.Stats(); s.InFlight != 8 {
 					t.Fatalf("in flight = %d; want 8", s.InFlight)
 				}
-				ctx := metadata.AppendToOutgoingContext(t.Context(), concurrency.CriticalityKey, tc.header.String())
+				ctx := metadata.AppendToOutgoingContext(t.Context(), "x-bulwark-criticality", tc.header.String())
 				errc := make(chan error, 1)
 				go func() {
 					_, err := env.Client.Unary(ctx, &testpb.UnaryRequest{})
@@ -488,7 +498,7 @@ func TestQueue(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				obs := &events{}
-				l := newLimiter(t, concurrency.WithLimit(1), concurrency.WithQueue(2, 100*time.Millisecond), concurrency.WithObserver(obs))
+				l := newLimiter(t, concurrency.WithLimit(1), concurrency.WithQueue(2, 100*time.Millisecond), concurrency.WithObserver(obs.observer()))
 				holder := make(chan struct{})
 				env := serve(t, l, &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 					if req.GetText() == "hold" {
@@ -530,7 +540,7 @@ func TestQueue(t *testing.T) {
 				}
 				synctest.Wait() // the server may see the deadline a moment after the client
 				if got := obs.rejectReasons(); tc.reason == "" && len(got) != 0 ||
-					tc.reason != "" && (len(got) != 1 || !strings.Contains("|"+tc.reason+"|", "|"+got[0].String()+"|")) {
+					tc.reason != "" && (len(got) != 1 || !strings.Contains("|"+tc.reason+"|", "|"+got[0]+"|")) {
 					t.Errorf("observed rejections %v; want one: %s", got, tc.reason)
 				}
 				stopWaiters()

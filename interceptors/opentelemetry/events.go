@@ -12,9 +12,9 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/errdetails"
-	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
+	"github.com/bulwarkrpc/bulwark/internal/refusal"
 )
 
 // The span events, and their attribute keys. Durations are in seconds.
@@ -54,19 +54,22 @@ func defaultDeadlineEvent(ctx context.Context, span trace.Span) {
 // it is one. On the server (fromStatus), where the error boundary has
 // turned the refusal into a status, the application code tells it.
 func rejectionEvent(span trace.Span, err error, fromStatus bool) {
-	var oe *circuit.OpenError
-	var re *concurrency.RejectError
+	var oe refusal.Circuit
+	// A Limiter's rejection names its method and reason.
+	var re interface{ Rejection() (fullMethod, reason string) }
 	var te *deadline.TooShortError
 	switch {
 	case errors.As(err, &oe):
+		target, fullMethod := oe.CircuitKey()
 		span.AddEvent(eventCircuitRejected, trace.WithAttributes(
-			attribute.String(keyTarget, oe.Target), attribute.String(keyMethod, trimMethod(oe.Method)),
-			attribute.Float64(keyRetryAfter, oe.Remaining().Seconds())))
+			attribute.String(keyTarget, target), attribute.String(keyMethod, trimMethod(fullMethod)),
+			attribute.Float64(keyRetryAfter, oe.RefusesFor().Seconds())))
 	case errors.Is(err, breaker.ErrOpen):
 		span.AddEvent(eventCircuitRejected)
-	case errors.As(err, &re):
+	case errors.Is(err, concurrency.ErrRejected) && errors.As(err, &re):
+		fullMethod, reason := re.Rejection()
 		span.AddEvent(eventLimiterRejected, trace.WithAttributes(
-			attribute.String(keyMethod, trimMethod(re.Method)), attribute.String(keyReason, re.Reason.String())))
+			attribute.String(keyMethod, trimMethod(fullMethod)), attribute.String(keyReason, reason)))
 	case errors.As(err, &te), errors.Is(err, deadline.ErrTooShort):
 		span.AddEvent(eventDeadlineRejected)
 	case fromStatus:

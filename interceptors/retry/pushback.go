@@ -12,18 +12,22 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
-	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
+// noPushback is the pushback of a response without a
+// grpc-retry-pushback-ms trailer.
+const noPushback time.Duration = -1 << 63
+
 // parsePushback reads the values of a grpc-retry-pushback-ms trailer as gRFC
-// A6 and grpc-go do: outcome.NoPushback when there are none; the delay when
+// A6 and grpc-go do: noPushback when there are none; the delay when
 // there is one value that is a non-negative 32-bit decimal integer; and a
 // negative duration, meaning "do not retry", for a negative value, a value
 // that does not parse, or more than one value.
 func parsePushback(values []string) time.Duration {
 	switch len(values) {
 	case 0:
-		return outcome.NoPushback
+		return noPushback
 	case 1:
 	default:
 		return -1
@@ -41,12 +45,12 @@ func pushbackOf(md metadata.MD) time.Duration {
 }
 
 // serverDelay reads what the server said about retrying an attempt that
-// failed with err and carried pushback (outcome.NoPushback for none). stop
+// failed with err and carried pushback (noPushback for none). stop
 // is true when it asked not to retry: a negative grpc-retry-pushback-ms, or
 // a google.rpc.RetryInfo with a negative delay. Otherwise ok is true when
 // it set a delay, and d is the longer of the two with where it came from.
 func serverDelay(err error, pushback time.Duration) (d time.Duration, reason string, stop, ok bool) {
-	if pushback != outcome.NoPushback && pushback < 0 {
+	if pushback != noPushback && pushback < 0 {
 		return 0, delayPushback, true, false
 	}
 	d, reason = -1, delayPushback
@@ -86,7 +90,7 @@ func retryInfo(err error) (time.Duration, bool) {
 
 // firstDetail returns the first detail of type T in err's status that
 // unmarshals. Details come from the network: a status larger than
-// errdetails.MaxDecodeBytes is not decoded at all, and of the others only
+// wire.MaxDecodeBytes is not decoded at all, and of the others only
 // the details of type T are.
 func firstDetail[T any, PT interface {
 	*T
@@ -97,7 +101,7 @@ func firstDetail[T any, PT interface {
 		return nil, false
 	}
 	p := st.Proto()
-	if len(p.GetDetails()) == 0 || proto.Size(p) > errdetails.MaxDecodeBytes {
+	if len(p.GetDetails()) == 0 || proto.Size(p) > wire.MaxDecodeBytes {
 		return nil, false
 	}
 	name := PT(new(T)).ProtoReflect().Descriptor().FullName()

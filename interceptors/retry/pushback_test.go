@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
-	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 )
 
 func TestParsePushback(t *testing.T) {
@@ -24,7 +23,7 @@ func TestParsePushback(t *testing.T) {
 		values []string
 		want   time.Duration
 	}{
-		{"absent", nil, outcome.NoPushback},
+		{"absent", nil, noPushback},
 		{"delay", []string{"200"}, 200 * time.Millisecond},
 		{"zero: retry at once", []string{"0"}, 0},
 		{"largest int32", []string{"2147483647"}, 2147483647 * time.Millisecond},
@@ -84,7 +83,7 @@ func FuzzParsePushback(f *testing.F) {
 	f.Add("1", "2")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		one := parsePushback([]string{a})
-		if one == outcome.NoPushback {
+		if one == noPushback {
 			t.Fatalf("parsePushback(%q) reported no pushback", a)
 		}
 		ms, err := strconv.ParseInt(a, 10, 32)
@@ -109,7 +108,7 @@ func FuzzParsePushback(f *testing.F) {
 }
 
 // TestOversizedDetailsAreNotDecoded: status details come from the network,
-// so the Retrier decodes them within errdetails.MaxDecodeBytes. A status
+// so the Retrier decodes them within (64 << 10). A status
 // past the bound yields neither its RetryInfo nor its RequestInfo; the same
 // details one byte within it yield both.
 func TestOversizedDetailsAreNotDecoded(t *testing.T) {
@@ -126,12 +125,12 @@ func TestOversizedDetailsAreNotDecoded(t *testing.T) {
 		return status.FromProto(st.Proto()).Err()
 	}
 	// Find the padding that takes the status to exactly the bound.
-	pad := errdetails.MaxDecodeBytes - 200
-	for proto.Size(status.Convert(build(pad)).Proto()) < errdetails.MaxDecodeBytes {
+	pad := (64 << 10) - 200
+	for proto.Size(status.Convert(build(pad)).Proto()) < (64 << 10) {
 		pad++
 	}
-	if got := proto.Size(status.Convert(build(pad)).Proto()); got != errdetails.MaxDecodeBytes {
-		t.Fatalf("the status takes %d bytes; the test needs exactly %d", got, errdetails.MaxDecodeBytes)
+	if got := proto.Size(status.Convert(build(pad)).Proto()); got != (64 << 10) {
+		t.Fatalf("the status takes %d bytes; the test needs exactly %d", got, (64 << 10))
 	}
 	for _, tc := range []struct {
 		name string
@@ -143,7 +142,7 @@ func TestOversizedDetailsAreNotDecoded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := build(tc.pad)
-			if size := proto.Size(status.Convert(err).Proto()); (size <= errdetails.MaxDecodeBytes) != tc.want {
+			if size := proto.Size(status.Convert(err).Proto()); (size <= (64 << 10)) != tc.want {
 				t.Fatalf("the status takes %d bytes", size)
 			}
 			d, ok := retryInfoDelay(err)
@@ -154,7 +153,7 @@ func TestOversizedDetailsAreNotDecoded(t *testing.T) {
 			if ok != tc.want || (ok && id != "req-1") {
 				t.Errorf("requestInfoID = %q, %v; want decoded: %v", id, ok, tc.want)
 			}
-			if _, _, _, ok := serverDelay(err, outcome.NoPushback); ok != tc.want {
+			if _, _, _, ok := serverDelay(err, noPushback); ok != tc.want {
 				t.Errorf("serverDelay reports a delay: %v; want %v", ok, tc.want)
 			}
 		})

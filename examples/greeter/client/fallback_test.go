@@ -60,11 +60,18 @@ func TestClientFallback(t *testing.T) {
 	if err != nil || got != live {
 		t.Errorf("refused call for a cached name: %q, %v; want %q from the cache", got, err, live)
 	}
-	if _, err := hello("bob"); !errdetails.HasCode(err, errdetails.CodeCircuitOpen) {
+	if _, err := hello("bob"); !hasCode(err, errdetails.CodeCircuitOpen) {
 		t.Errorf("refused call for a new name: %v; want CIRCUIT_OPEN", err)
 	}
 	if cache.Served() != 1 || attempts.Count() != 3 || rejections.Map()["circuit_open"] != 2 {
 		t.Errorf("%d served from the cache, %d attempts, rejections %v; want 1, still 3, and 2 circuit_open",
 			cache.Served(), attempts.Count(), rejections.Map())
 	}
+}
+
+// hasCode reports whether err is, wraps or decodes to an
+// *errdetails.ApplicationError with the given code.
+func hasCode(err error, code string) bool {
+	ae, ok := errdetails.FromError(err)
+	return ok && ae.Code == code
 }

@@ -80,7 +80,7 @@ func validateFailCode(code string) error {
 	if code == "OK" {
 		return errors.New("OK is not a failure")
 	}
-	return errdetails.ValidateCode(code)
+	return (&errdetails.ApplicationError{Code: code, GRPCCode: codes.Unknown}).Validate()
 }
 
 // ErrorFor returns the error an injected failure with the given code

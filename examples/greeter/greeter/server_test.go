@@ -124,7 +124,7 @@ func TestServerDeadlineTooShort(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Microsecond)
 		defer cancel()
 		_, err := e.client.SayHello(ctx, &greeterv1.HelloRequest{})
-		if !errdetails.HasCode(err, errdetails.CodeDeadlineTooShort) || status.Code(err) != codes.DeadlineExceeded {
+		if !hasCode(err, errdetails.CodeDeadlineTooShort) || status.Code(err) != codes.DeadlineExceeded {
 			t.Errorf("a call with 0.5ms left = %v; want DEADLINE_EXCEEDED, DEADLINE_TOO_SHORT", err)
 		}
 		if st := e.svc.Stats(); st.Requests != 0 {
@@ -145,7 +145,7 @@ func TestServerCircuitBreaker(t *testing.T) {
 		for range 30 {
 			_, last = e.client.SayHello(t.Context(), &greeterv1.HelloRequest{})
 		}
-		if !errdetails.HasCode(last, errdetails.CodeCircuitOpen) {
+		if !hasCode(last, errdetails.CodeCircuitOpen) {
 			t.Errorf("the 30th call to a method that always fails = %v; want CIRCUIT_OPEN", last)
 		}
 		if st := e.svc.Stats(); st.Requests != 20 {
@@ -220,4 +220,11 @@ func TestSlowCalls(t *testing.T) {
 			})
 		})
 	}
+}
+
+// hasCode reports whether err is, wraps or decodes to an
+// *errdetails.ApplicationError with the given code.
+func hasCode(err error, code string) bool {
+	ae, ok := errdetails.FromError(err)
+	return ok && ae.Code == code
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	greeterv1 "github.com/bulwarkrpc/bulwark/examples/greeter/gen/greeter/v1"
 	"github.com/bulwarkrpc/bulwark/examples/greeter/greeter"
-	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
 )
 
 func withFault(ctx context.Context, fault string) context.Context {
@@ -150,7 +149,7 @@ func TestSayHelloFaults(t *testing.T) {
 					t.Errorf("server log lacks %q:\n%s", tc.wantLog, e.logs.String())
 				}
 				if tc.name == "retry after" {
-					if got := trailer.Get(boundary.PushbackKey); len(got) != 1 || got[0] != "300" {
+					if got := trailer.Get("grpc-retry-pushback-ms"); len(got) != 1 || got[0] != "300" {
 						t.Errorf("pushback trailer = %q; want 300", got)
 					}
 				}
@@ -462,7 +461,7 @@ func TestServerStreamFaults(t *testing.T) {
 						if found := leaks(status.Convert(err)); len(found) > 0 {
 							t.Errorf("status shows %q", found)
 						}
-						if !errdetails.HasCode(err, tc.wantApp) {
+						if !hasCode(err, tc.wantApp) {
 							t.Errorf("stream error %v; want %s", err, tc.wantApp)
 						}
 					}
