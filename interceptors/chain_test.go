@@ -27,7 +27,6 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
-	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
@@ -114,7 +113,7 @@ func TestClientDeadlineCoversAllAttempts(t *testing.T) {
 		retry.WithMaxAttempts(5), retry.WithBackoff(100*time.Millisecond, 1, time.Second), retry.WithJitter(retry.NoJitter()))}
 	synctest.Test(t, func(t *testing.T) {
 		svc := &grpctest.Service{UnaryFunc: slow}
-		env, _ := client(t, svc, interceptors.WithDeadline(deadline.WithDefaultTimeout(time.Second)), interceptors.WithRetry(retryOpts...))
+		env, _ := client(t, svc, interceptors.WithDeadline(deadline.WithDefaultTimeout(time.Second, 0)), interceptors.WithRetry(retryOpts...))
 		start := time.Now()
 		_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 		if took := time.Since(start); took > time.Second || err == nil {
@@ -126,7 +125,7 @@ func TestClientDeadlineCoversAllAttempts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := deadline.New(deadline.WithDefaultTimeout(time.Second))
+		d, err := deadline.New(deadline.WithDefaultTimeout(time.Second, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,20 +285,15 @@ bulwark_client_application_errors_total{app_code="CIRCUIT_OPEN",grpc_code="Unava
 	})
 }
 
-// countingCircuit and countingDeadline are a user's own observers.
-type countingCircuit struct {
-	circuit.NopObserver
-	calls atomic.Int64
-}
+// countingCircuit and countingDeadline count what a user's own observers
+// see.
+type countingCircuit struct{ calls atomic.Int64 }
 
-func (c *countingCircuit) OnCall(string, string, outcome.Outcome) { c.calls.Add(1) }
+func (c *countingCircuit) OnCall(context.Context, circuit.CallEvent) { c.calls.Add(1) }
 
-type countingDeadline struct {
-	deadline.NopObserver
-	defaults atomic.Int64
-}
+type countingDeadline struct{ defaults atomic.Int64 }
 
-func (c *countingDeadline) OnDefault(deadline.Event) { c.defaults.Add(1) }
+func (c *countingDeadline) OnDefault(context.Context, deadline.DefaultEvent) { c.defaults.Add(1) }
 
 // A user's own observer, given in a component's options, is added to the
 // chain's: the user's sees the events, and the metrics still count them.
@@ -311,8 +305,8 @@ func TestClientUserObserversAddToTheChains(t *testing.T) {
 		}
 		co, do := &countingCircuit{}, &countingDeadline{}
 		env, _ := client(t, &grpctest.Service{}, interceptors.WithMetrics(m),
-			interceptors.WithCircuitBreaker(circuit.WithObserver(co)),
-			interceptors.WithDeadline(deadline.WithObserver(do)))
+			interceptors.WithCircuitBreaker(circuit.WithObserver(circuit.Observer{OnCall: co.OnCall})),
+			interceptors.WithDeadline(deadline.WithObserver(deadline.Observer{OnDefault: do.OnDefault})))
 		for range 3 {
 			if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
 				t.Fatal(err)
@@ -482,7 +476,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"bad retry option", []interceptors.ClientOption{interceptors.WithRetry(retry.WithMaxAttempts(9))}, "interceptors: WithRetry: retry: WithMaxAttempts(9)"},
 		{"bad breaker option", []interceptors.ClientOption{interceptors.WithCircuitBreaker(circuit.WithBreakerOptions(breaker.WithFailureRate(2)))}, "interceptors: WithCircuitBreaker: "},
 		{"bad limit", []interceptors.ClientOption{interceptors.WithConcurrency(concurrency.WithLimit(-1))}, "interceptors: WithConcurrency: "},
-		{"bad deadline", []interceptors.ClientOption{interceptors.WithDeadline(deadline.WithDefaultTimeout(-time.Second))}, "interceptors: WithDeadline: "},
+		{"bad deadline", []interceptors.ClientOption{interceptors.WithDeadline(deadline.WithDefaultTimeout(-time.Second, 0))}, "interceptors: WithDeadline: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := interceptors.NewClientChain(tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -65,5 +65,5 @@ func BenchmarkServerWithDeadline(b *testing.B) {
 func BenchmarkServerShave(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	benchServer(b, ctx, deadline.WithShave(10*time.Millisecond))
+	benchServer(b, ctx, deadline.WithShave(10*time.Millisecond, 0))
 }

@@ -32,38 +32,6 @@ func New(opts ...Option) (*Policy, error) {
 	return &Policy{opts: o}, nil
 }
 
-func mustNew(opts []Option) *Policy {
-	p, err := New(opts...)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
-// UnaryClientInterceptor returns the client-side unary interceptor built
-// from opts. It panics on an invalid option; use New to get the error.
-func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
-	return mustNew(opts).UnaryClientInterceptor()
-}
-
-// StreamClientInterceptor returns the client-side stream interceptor built
-// from opts. It panics on an invalid option; use New to get the error.
-func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
-	return mustNew(opts).StreamClientInterceptor()
-}
-
-// UnaryServerInterceptor returns the server-side unary interceptor built
-// from opts. It panics on an invalid option; use New to get the error.
-func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
-	return mustNew(opts).UnaryServerInterceptor()
-}
-
-// StreamServerInterceptor returns the server-side stream interceptor built
-// from opts. It panics on an invalid option; use New to get the error.
-func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
-	return mustNew(opts).StreamServerInterceptor()
-}
-
 // UnaryClientInterceptor returns the client-side unary interceptor: a call
 // whose context has no deadline gets the default timeout; any other call
 // passes untouched, at no cost.
@@ -75,15 +43,18 @@ func (p *Policy) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		if _, ok := ctx.Deadline(); ok {
 			return invoker(ctx, fullMethod, req, reply, cc, opts...)
 		}
+		if p.opts.observer.OnDefault != nil {
+			p.opts.observer.OnDefault(ctx, DefaultEvent{Method: fullMethod, Target: targetOf(cc), Timeout: p.opts.timeout})
+		}
 		ctx, cancel := context.WithTimeout(ctx, p.opts.timeout)
 		defer cancel()
-		p.opts.observer.OnDefault(Event{Method: fullMethod, Target: targetOf(cc), Given: p.opts.timeout})
 		return invoker(ctx, fullMethod, req, reply, cc, opts...)
 	}
 }
 
 // StreamClientInterceptor returns the client-side stream interceptor: with
-// WithStreamTimeout, a stream whose context has no deadline gets that
+// a stream timeout (WithDefaultTimeout), a stream whose context has no
+// deadline gets that
 // timeout, released when the stream ends (RecvMsg returns an error or the
 // response of a client-streaming call, or SendMsg or Header fail).
 func (p *Policy) StreamClientInterceptor() grpc.StreamClientInterceptor {
@@ -94,8 +65,10 @@ func (p *Policy) StreamClientInterceptor() grpc.StreamClientInterceptor {
 		if _, ok := ctx.Deadline(); ok {
 			return streamer(ctx, desc, cc, fullMethod, opts...)
 		}
+		if p.opts.observer.OnDefault != nil {
+			p.opts.observer.OnDefault(ctx, DefaultEvent{Method: fullMethod, Target: targetOf(cc), Timeout: p.opts.streamTimeout})
+		}
 		ctx, cancel := context.WithTimeout(ctx, p.opts.streamTimeout)
-		p.opts.observer.OnDefault(Event{Method: fullMethod, Target: targetOf(cc), Given: p.opts.streamTimeout})
 		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
 		if err != nil {
 			cancel()
@@ -165,9 +138,11 @@ func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		case pl.reject:
 			return nil, refusal.Mark(p.reject(ctx, info.FullMethod, pl))
 		case pl.adjust:
+			if p.opts.observer.OnAdjust != nil {
+				p.opts.observer.OnAdjust(ctx, AdjustEvent{Method: info.FullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
+			}
 			ctx, cancel := pl.context(ctx)
 			defer cancel()
-			p.opts.observer.OnAdjust(Event{Method: info.FullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
 			return handler(ctx, req)
 		}
 		return handler(ctx, req)
@@ -190,9 +165,11 @@ func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		case pl.reject:
 			return refusal.Mark(p.reject(ctx, fullMethod, pl))
 		case pl.adjust:
+			if p.opts.observer.OnAdjust != nil {
+				p.opts.observer.OnAdjust(ctx, AdjustEvent{Method: fullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
+			}
 			ctx, cancel := pl.context(ctx)
 			defer cancel()
-			p.opts.observer.OnAdjust(Event{Method: fullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
 			return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
 		}
 		return handler(srv, ss)
@@ -262,7 +239,7 @@ func (p *Policy) plan(now, dl time.Time, has bool) plan {
 }
 
 // reject builds the error for a request with too little time left.
-func (p *Policy) reject(ctx context.Context, fullMethod string, pl plan) *TooShortError {
+func (p *Policy) reject(ctx context.Context, fullMethod string, pl plan) *tooShortError {
 	opts := []errdetails.Option{
 		errdetails.WithUnprocessed(),
 		errdetails.WithDomain(method.Service(fullMethod)),
@@ -272,12 +249,14 @@ func (p *Policy) reject(ctx context.Context, fullMethod string, pl plan) *TooSho
 	if id, ok := requestid.Incoming(ctx); ok {
 		opts = append(opts, errdetails.WithRequestID(id))
 	}
-	p.opts.observer.OnReject(Event{Method: fullMethod, HasDeadline: true, Remaining: pl.remaining, Given: pl.given})
-	return &TooShortError{
-		Method:    fullMethod,
-		Remaining: pl.given,
-		Min:       p.opts.minRemaining,
-		st:        errdetails.New(errdetails.CodeDeadlineTooShort, "deadline too short", opts...).GRPCStatus(),
+	if p.opts.observer.OnReject != nil {
+		p.opts.observer.OnReject(ctx, RejectEvent{Method: fullMethod, Remaining: pl.remaining, Given: pl.given})
+	}
+	return &tooShortError{
+		method:    fullMethod,
+		remaining: pl.given,
+		min:       p.opts.minRemaining,
+		app:       errdetails.New(errdetails.CodeDeadlineTooShort, "deadline too short", opts...),
 	}
 }
 

@@ -63,17 +63,24 @@ func (r *recorder) service() *grpctest.Service {
 
 // events records an Observer's events.
 type events struct {
-	mu                         sync.Mutex
-	defaults, rejects, adjusts []deadline.Event
+	mu       sync.Mutex
+	defaults []deadline.DefaultEvent
+	rejects  []deadline.RejectEvent
+	adjusts  []deadline.AdjustEvent
 }
 
-func (e *events) OnDefault(ev deadline.Event) { e.add(&e.defaults, ev) }
-func (e *events) OnReject(ev deadline.Event)  { e.add(&e.rejects, ev) }
-func (e *events) OnAdjust(ev deadline.Event)  { e.add(&e.adjusts, ev) }
+// observer returns the Observer whose hooks record into e.
+func (e *events) observer() deadline.Observer {
+	return deadline.Observer{
+		OnDefault: func(_ context.Context, ev deadline.DefaultEvent) { add(&e.mu, &e.defaults, ev) },
+		OnReject:  func(_ context.Context, ev deadline.RejectEvent) { add(&e.mu, &e.rejects, ev) },
+		OnAdjust:  func(_ context.Context, ev deadline.AdjustEvent) { add(&e.mu, &e.adjusts, ev) },
+	}
+}
 
-func (e *events) add(to *[]deadline.Event, ev deadline.Event) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+func add[E any](mu *sync.Mutex, to *[]E, ev E) {
+	mu.Lock()
+	defer mu.Unlock()
 	*to = append(*to, ev)
 }
 
@@ -105,17 +112,17 @@ func TestClientDefaultTimeout(t *testing.T) {
 		{name: "none set: default", caller: 0, want: 10 * time.Second, defaults: 1},
 		{name: "earlier kept", caller: 2 * time.Second, want: 2 * time.Second},
 		{name: "later kept", caller: time.Minute, want: time.Minute},
-		{name: "default off", opts: []deadline.Option{deadline.WithDefaultTimeout(0)}, want: -1},
-		{name: "custom default", opts: []deadline.Option{deadline.WithDefaultTimeout(3 * time.Second)}, want: 3 * time.Second, defaults: 1},
+		{name: "default off", opts: []deadline.Option{deadline.WithDefaultTimeout(0, 0)}, want: -1},
+		{name: "custom default", opts: []deadline.Option{deadline.WithDefaultTimeout(3*time.Second, 0)}, want: 3 * time.Second, defaults: 1},
 		{name: "stream: none by default", stream: true, want: -1},
-		{name: "stream timeout", stream: true, opts: []deadline.Option{deadline.WithStreamTimeout(5 * time.Second)}, want: 5 * time.Second, defaults: 1},
-		{name: "stream: caller's kept", stream: true, caller: time.Second, opts: []deadline.Option{deadline.WithStreamTimeout(5 * time.Second)}, want: time.Second},
+		{name: "stream timeout", stream: true, opts: []deadline.Option{deadline.WithDefaultTimeout(10*time.Second, 5*time.Second)}, want: 5 * time.Second, defaults: 1},
+		{name: "stream: caller's kept", stream: true, caller: time.Second, opts: []deadline.Option{deadline.WithDefaultTimeout(10*time.Second, 5*time.Second)}, want: time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				obs := &events{}
-				p := newPolicy(t, append(tc.opts, deadline.WithObserver(obs))...)
+				p := newPolicy(t, append(tc.opts, deadline.WithObserver(obs.observer()))...)
 				rec := &recorder{}
 				env := grpctest.Start(t, rec.service(), grpctest.Options{Dial: []grpc.DialOption{
 					grpc.WithChainUnaryInterceptor(p.UnaryClientInterceptor()),
@@ -142,7 +149,7 @@ func TestClientDefaultTimeout(t *testing.T) {
 				if len(obs.defaults) != tc.defaults {
 					t.Fatalf("OnDefault called %d times; want %d", len(obs.defaults), tc.defaults)
 				}
-				if tc.defaults > 0 && (obs.defaults[0].Given != tc.want || obs.defaults[0].Target != "passthrough:///bufnet") {
+				if tc.defaults > 0 && (obs.defaults[0].Timeout != tc.want || obs.defaults[0].Target != "passthrough:///bufnet") {
 					t.Errorf("OnDefault(%+v)", obs.defaults[0])
 				}
 			})
@@ -155,7 +162,7 @@ func TestClientDefaultTimeoutEndsCall(t *testing.T) {
 		env := grpctest.Start(t, &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
-		}}, grpctest.Options{Dial: []grpc.DialOption{grpc.WithChainUnaryInterceptor(deadline.UnaryClientInterceptor())}})
+		}}, grpctest.Options{Dial: []grpc.DialOption{grpc.WithChainUnaryInterceptor(newPolicy(t).UnaryClientInterceptor())}})
 		start := time.Now()
 		_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 		if status.Code(err) != codes.DeadlineExceeded || time.Since(start) != 10*time.Second {
@@ -190,7 +197,7 @@ func TestServerRejectsTooShort(t *testing.T) {
 		{name: "enough", caller: 2 * time.Millisecond},
 		{name: "no deadline", caller: 0},
 		{name: "custom minimum", opts: []deadline.Option{deadline.WithMinRemaining(50 * time.Millisecond)}, caller: 40 * time.Millisecond, reject: true, left: 40},
-		{name: "shave leaves too little", opts: []deadline.Option{deadline.WithShave(100 * time.Millisecond)}, caller: 100 * time.Millisecond, reject: true, left: 0},
+		{name: "shave leaves too little", opts: []deadline.Option{deadline.WithShave(100*time.Millisecond, 0)}, caller: 100 * time.Millisecond, reject: true, left: 0},
 	}
 	for _, tc := range tests {
 		for _, stream := range []bool{false, true} {
@@ -201,7 +208,7 @@ func TestServerRejectsTooShort(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					obs := &events{}
-					p := newPolicy(t, append(tc.opts, deadline.WithObserver(obs))...)
+					p := newPolicy(t, append(tc.opts, deadline.WithObserver(obs.observer()))...)
 					rec := &recorder{}
 					svc := rec.service()
 					env := server(t, p, svc)
@@ -232,7 +239,7 @@ func TestServerRejectsTooShort(t *testing.T) {
 						t.Errorf("%d calls reached the handler", n)
 					}
 					st := status.Convert(err)
-					ae, ok := errdetails.FromStatus(st)
+					ae, ok := errdetails.FromError(st.Err())
 					if st.Code() != codes.DeadlineExceeded || !ok || ae.Code != errdetails.CodeDeadlineTooShort {
 						t.Fatalf("err = %v (%+v); want DEADLINE_EXCEEDED with DEADLINE_TOO_SHORT", err, ae)
 					}
@@ -255,7 +262,7 @@ func TestServerRejectsTooShort(t *testing.T) {
 
 func TestServerCapAndShave(t *testing.T) {
 	cap5 := deadline.WithMaxDeadline(5 * time.Second)
-	shave := deadline.WithShave(100 * time.Millisecond)
+	shave := deadline.WithShave(100*time.Millisecond, 0)
 	tests := []struct {
 		name   string
 		opts   []deadline.Option
@@ -268,10 +275,10 @@ func TestServerCapAndShave(t *testing.T) {
 		{"shave", []deadline.Option{shave}, time.Second, 900 * time.Millisecond},
 		{"shave short", []deadline.Option{shave}, 150 * time.Millisecond, 50 * time.Millisecond},
 		{"shave: no deadline", []deadline.Option{shave}, 0, -1},
-		{"fraction", []deadline.Option{deadline.WithShaveFraction(0.1)}, time.Second, 900 * time.Millisecond},
-		{"fraction long", []deadline.Option{deadline.WithShaveFraction(0.1)}, 10 * time.Second, 9 * time.Second},
-		{"larger shave wins: fixed", []deadline.Option{shave, deadline.WithShaveFraction(0.05)}, time.Second, 900 * time.Millisecond},
-		{"larger shave wins: fraction", []deadline.Option{shave, deadline.WithShaveFraction(0.05)}, 10 * time.Second, 9500 * time.Millisecond},
+		{"fraction", []deadline.Option{deadline.WithShave(0, 0.1)}, time.Second, 900 * time.Millisecond},
+		{"fraction long", []deadline.Option{deadline.WithShave(0, 0.1)}, 10 * time.Second, 9 * time.Second},
+		{"larger shave wins: fixed", []deadline.Option{deadline.WithShave(100*time.Millisecond, 0.05)}, time.Second, 900 * time.Millisecond},
+		{"larger shave wins: fraction", []deadline.Option{deadline.WithShave(100*time.Millisecond, 0.05)}, 10 * time.Second, 9500 * time.Millisecond},
 		{"cap and shave: cap", []deadline.Option{cap5, shave}, 10 * time.Second, 5 * time.Second},
 		{"cap and shave: shave", []deadline.Option{cap5, shave}, time.Second, 900 * time.Millisecond},
 		{"nothing set", nil, time.Second, time.Second},
@@ -285,7 +292,7 @@ func TestServerCapAndShave(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					obs := &events{}
-					p := newPolicy(t, append(tc.opts, deadline.WithObserver(obs))...)
+					p := newPolicy(t, append(tc.opts, deadline.WithObserver(obs.observer()))...)
 					rec := &recorder{}
 					env := server(t, p, rec.service())
 					ctx, cancel := withTimeout(t.Context(), tc.caller)
@@ -325,7 +332,7 @@ func TestShavedHandlerCanStillAnswer(t *testing.T) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}}, grpctest.Options{})
-		p := newPolicy(t, deadline.WithShave(100*time.Millisecond))
+		p := newPolicy(t, deadline.WithShave(100*time.Millisecond, 0))
 		front := server(t, p, &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			if _, err := slow.Client.Unary(ctx, &testpb.UnaryRequest{}); status.Code(err) != codes.DeadlineExceeded {
 				return nil, err
@@ -354,12 +361,15 @@ func TestTooShortError(t *testing.T) {
 			t.Error("handler ran")
 			return nil, nil
 		})
-		var tse *deadline.TooShortError
-		if !errors.As(err, &tse) || !errors.Is(err, deadline.ErrTooShort) {
-			t.Fatalf("err = %T %v", err, err)
+		var ae *errdetails.ApplicationError
+		if !errors.As(err, &ae) || ae.Code != errdetails.CodeDeadlineTooShort {
+			t.Fatalf("err = %T %v; want one that converts to DEADLINE_TOO_SHORT", err, err)
 		}
-		if tse.Method != "/s.S/M" || tse.Remaining != time.Millisecond/2 || tse.Min != time.Millisecond {
-			t.Errorf("TooShortError %+v", tse)
+		if ae.Domain != "s.S" || ae.Details["remainingMs"] != 0.5 || ae.Details["minimumMs"] != 1.0 || !ae.Unprocessed || ae.Retryable {
+			t.Errorf("ApplicationError %+v", ae)
+		}
+		if st := status.Convert(err); st.Code() != codes.DeadlineExceeded {
+			t.Errorf("status %v; want DEADLINE_EXCEEDED", st)
 		}
 		if want := "deadline: /s.S/M refused: 500µs left, want more than 1ms"; err.Error() != want {
 			t.Errorf("Error() = %q; want %q", err.Error(), want)
@@ -375,14 +385,13 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		opt  deadline.Option
 		want string
 	}{
-		{deadline.WithDefaultTimeout(-1), "deadline: WithDefaultTimeout(-1ns): must not be negative"},
-		{deadline.WithStreamTimeout(-time.Second), "deadline: WithStreamTimeout(-1s)"},
+		{deadline.WithDefaultTimeout(-1, 0), "deadline: WithDefaultTimeout(-1ns, 0s): must not be negative"},
+		{deadline.WithDefaultTimeout(0, -time.Second), "deadline: WithDefaultTimeout(0s, -1s)"},
 		{deadline.WithMinRemaining(-time.Second), "deadline: WithMinRemaining(-1s)"},
 		{deadline.WithMaxDeadline(-time.Second), "deadline: WithMaxDeadline(-1s)"},
-		{deadline.WithShave(-time.Second), "deadline: WithShave(-1s)"},
-		{deadline.WithShaveFraction(1), "deadline: WithShaveFraction(1): must be in [0, 1)"},
-		{deadline.WithShaveFraction(-0.1), "deadline: WithShaveFraction(-0.1)"},
-		{deadline.WithObserver(nil), "deadline: WithObserver(nil)"},
+		{deadline.WithShave(-time.Second, 0), "deadline: WithShave(-1s, 0)"},
+		{deadline.WithShave(0, 1), "deadline: WithShave(0s, 1): d must not be negative and f must be in [0, 1)"},
+		{deadline.WithShave(0, -0.1), "deadline: WithShave(0s, -0.1)"},
 		{nil, "deadline: nil Option"},
 	}
 	for _, tc := range tests {
@@ -390,21 +399,13 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 			if _, err := deadline.New(tc.opt); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Fatalf("New = %v; want %q", err, tc.want)
 			}
-			for name, build := range map[string]func(){
-				"UnaryClientInterceptor":  func() { deadline.UnaryClientInterceptor(tc.opt) },
-				"StreamClientInterceptor": func() { deadline.StreamClientInterceptor(tc.opt) },
-				"UnaryServerInterceptor":  func() { deadline.UnaryServerInterceptor(tc.opt) },
-				"StreamServerInterceptor": func() { deadline.StreamServerInterceptor(tc.opt) },
-			} {
-				func() {
-					defer func() {
-						if recover() == nil {
-							t.Errorf("%s did not panic", name)
-						}
-					}()
-					build()
-				}()
-			}
 		})
+	}
+	// Every invalid option is reported, each naming itself.
+	_, err := deadline.New(deadline.WithMinRemaining(-1), nil, deadline.WithMaxDeadline(-1))
+	for _, want := range []string{"deadline: WithMinRemaining(-1ns)", "deadline: nil Option", "deadline: WithMaxDeadline(-1ns)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New with three invalid options = %v; want it to contain %q", err, want)
+		}
 	}
 }

@@ -3,13 +3,14 @@
 //
 // # Client side
 //
-// UnaryClientInterceptor gives a call whose context has no deadline a
-// default timeout (10 s, WithDefaultTimeout), so no call can wait forever on
+// The client interceptors come from a Policy (New). Policy.UnaryClientInterceptor
+// gives a call whose context has no deadline a default timeout (10 s,
+// WithDefaultTimeout), so no call can wait forever on
 // a peer that never answers. It never changes a deadline the caller set,
 // earlier or later: the caller knows best. It costs one
 // context.WithTimeout for a call without a deadline and nothing at all for
-// one with a deadline. StreamClientInterceptor does the same for streams
-// only when WithStreamTimeout is set, because many streams (watches,
+// one with a deadline. Policy.StreamClientInterceptor does the same for
+// streams only when WithDefaultTimeout gives streams a timeout, because many streams (watches,
 // subscriptions) are meant to outlive any fixed timeout; the timeout's
 // context is released when the stream ends.
 //
@@ -20,18 +21,19 @@
 //
 // # Server side
 //
-// UnaryServerInterceptor and StreamServerInterceptor refuse a request with
-// 1 ms or less left before its deadline (WithMinRemaining) before any work
-// is done: DEADLINE_EXCEEDED with google.rpc.ErrorInfo reason
-// DEADLINE_TOO_SHORT (metadata remainingMs and minimumMs), marked
-// unprocessed, not retryable. The error is a *TooShortError, which the error
-// boundary sends as it is.
+// Policy.UnaryServerInterceptor and Policy.StreamServerInterceptor refuse a
+// request with 1 ms or less left before its deadline (WithMinRemaining)
+// before any work is done: DEADLINE_EXCEEDED with google.rpc.ErrorInfo
+// reason DEADLINE_TOO_SHORT (metadata remainingMs and minimumMs), marked
+// unprocessed, not retryable. The error converts with errors.As to that
+// *errdetails.ApplicationError, which the error boundary sends.
 //
 // Two options change the deadline the handler sees, never to a later one:
 //   - WithMaxDeadline caps it: a request with no deadline, or a later one,
 //     gets now+max.
-//   - WithShave and WithShaveFraction end the handler's context that much
-//     before the caller's deadline (the larger of the two), so that the
+//   - WithShave ends the handler's context a fixed time or a fraction of
+//     the caller's remaining time before the caller's deadline (the larger
+//     of the two), so that the
 //     calls the handler makes with its context (which inherit its deadline)
 //     give up in time for the handler to answer its own caller, with a
 //     fallback or a clean error, before the caller gives up. A request whose
@@ -46,6 +48,8 @@
 //
 // # Observability
 //
-// An Observer (WithObserver) learns of each default timeout applied, each
-// request refused, and each handler deadline capped or shaved.
+// An Observer (WithObserver), a struct of optional hooks that each take the
+// call's context and one event, learns of each default timeout applied
+// (DefaultEvent), each request refused (RejectEvent), and each handler
+// deadline capped or shaved (AdjustEvent).
 package deadline

@@ -13,7 +13,7 @@ import (
 )
 
 func Example() {
-	p, err := deadline.New(deadline.WithDefaultTimeout(2*time.Second), deadline.WithShave(50*time.Millisecond))
+	p, err := deadline.New(deadline.WithDefaultTimeout(2*time.Second, 0), deadline.WithShave(50*time.Millisecond, 0))
 	if err != nil {
 		panic(err)
 	}

@@ -1,10 +1,9 @@
 package deadline
 
 import (
+	"errors"
 	"fmt"
 	"time"
-
-	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
 // An Option configures a Policy.
@@ -31,29 +30,17 @@ func (o *options) fail(format string, args ...any) {
 	o.errs = append(o.errs, fmt.Errorf("deadline: "+format, args...))
 }
 
-// WithDefaultTimeout sets the timeout a client gives a unary call whose
-// context has no deadline. Zero gives none; negative values are refused.
-// Default: 10 s.
-func WithDefaultTimeout(d time.Duration) Option {
+// WithDefaultTimeout sets the timeouts a client gives a call whose context
+// has no deadline: unary for a unary call, stream for a stream. Zero gives
+// none; negative values are refused. Default: 10 s for unary calls and none
+// for streams (streams are often meant to last).
+func WithDefaultTimeout(unary, stream time.Duration) Option {
 	return optionFunc(func(o *options) {
-		if d < 0 {
-			o.fail("WithDefaultTimeout(%v): must not be negative", d)
+		if unary < 0 || stream < 0 {
+			o.fail("WithDefaultTimeout(%v, %v): must not be negative", unary, stream)
 			return
 		}
-		o.timeout = d
-	})
-}
-
-// WithStreamTimeout sets the timeout a client gives a stream whose context
-// has no deadline. Zero gives none; negative values are refused. Default: 0
-// (streams are often meant to last).
-func WithStreamTimeout(d time.Duration) Option {
-	return optionFunc(func(o *options) {
-		if d < 0 {
-			o.fail("WithStreamTimeout(%v): must not be negative", d)
-			return
-		}
-		o.streamTimeout = d
+		o.timeout, o.streamTimeout = unary, stream
 	})
 }
 
@@ -84,53 +71,33 @@ func WithMaxDeadline(d time.Duration) Option {
 	})
 }
 
-// WithShave ends a server handler's context d before the caller's
-// deadline, so that the calls it makes give up in time for it to answer;
-// see the package documentation. Zero means no shave; negative values are
-// refused. Default: 0.
-func WithShave(d time.Duration) Option {
+// WithShave ends a server handler's context before the caller's deadline,
+// so that the calls it makes give up in time for it to answer (see the
+// package documentation): by d, or by the fraction f of the caller's
+// remaining time, whichever is larger. d must not be negative and f must be
+// in [0, 1); zero means no shave. Default: 0, 0.
+func WithShave(d time.Duration, f float64) Option {
 	return optionFunc(func(o *options) {
-		if d < 0 {
-			o.fail("WithShave(%v): must not be negative", d)
+		if d < 0 || !(f >= 0 && f < 1) {
+			o.fail("WithShave(%v, %v): d must not be negative and f must be in [0, 1)", d, f)
 			return
 		}
-		o.shave = d
-	})
-}
-
-// WithShaveFraction ends a server handler's context a fraction f of the
-// caller's remaining time before the caller's deadline (with WithShave too,
-// the larger shave wins). f must be in [0, 1); zero means no shave.
-// Default: 0.
-func WithShaveFraction(f float64) Option {
-	return optionFunc(func(o *options) {
-		if !(f >= 0 && f < 1) {
-			o.fail("WithShaveFraction(%v): must be in [0, 1)", f)
-			return
-		}
-		o.shaveFraction = f
+		o.shave, o.shaveFraction = d, f
 	})
 }
 
 // WithObserver adds an Observer that receives the Policy's events. Given
-// more than once, every Observer receives every event, in the order given
-// (the client and server chains add their metrics and logging first). nil
-// is refused. Default: NopObserver.
+// more than once, every hook of every Observer is called, in the order
+// given (the client and server chains add their metrics and logging first).
+// Default: none.
 func WithObserver(obs Observer) Option {
-	return optionFunc(func(o *options) {
-		if obs == nil {
-			o.fail("WithObserver(nil): the observer must not be nil")
-			return
-		}
-		o.observer = observe.Add[Observer, observers](o.observer, obs, isNop)
-	})
+	return optionFunc(func(o *options) { o.observer.add(obs) })
 }
 
 func newOptions(opts []Option) (options, error) {
 	o := options{
 		timeout:      10 * time.Second,
 		minRemaining: time.Millisecond,
-		observer:     NopObserver{},
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -139,8 +106,5 @@ func newOptions(opts []Option) (options, error) {
 		}
 		opt.apply(&o)
 	}
-	if len(o.errs) > 0 {
-		return o, o.errs[0]
-	}
-	return o, nil
+	return o, errors.Join(o.errs...)
 }

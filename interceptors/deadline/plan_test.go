@@ -17,7 +17,7 @@ func FuzzPlan(f *testing.F) {
 	f.Add(int64(-time.Second), true, int64(0), int64(0), int64(0), 0.0)
 	f.Fuzz(func(t *testing.T, remaining int64, has bool, minRemaining, maxDeadline, shave int64, fraction float64) {
 		p, err := New(WithMinRemaining(time.Duration(minRemaining)), WithMaxDeadline(time.Duration(maxDeadline)),
-			WithShave(time.Duration(shave)), WithShaveFraction(fraction))
+			WithShave(time.Duration(shave), fraction))
 		if err != nil {
 			return // an invalid option
 		}

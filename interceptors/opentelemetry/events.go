@@ -13,7 +13,6 @@ import (
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
-	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
 )
 
@@ -57,7 +56,8 @@ func rejectionEvent(span trace.Span, err error, fromStatus bool) {
 	var oe refusal.Circuit
 	// A Limiter's rejection names its method and reason.
 	var re interface{ Rejection() (fullMethod, reason string) }
-	var te *deadline.TooShortError
+	// A deadline Policy's refusal says how much time the request had.
+	var te interface{ TooShort() (remaining, min time.Duration) }
 	switch {
 	case errors.As(err, &oe):
 		target, fullMethod := oe.CircuitKey()
@@ -70,7 +70,7 @@ func rejectionEvent(span trace.Span, err error, fromStatus bool) {
 		fullMethod, reason := re.Rejection()
 		span.AddEvent(eventLimiterRejected, trace.WithAttributes(
 			attribute.String(keyMethod, trimMethod(fullMethod)), attribute.String(keyReason, reason)))
-	case errors.As(err, &te), errors.Is(err, deadline.ErrTooShort):
+	case errors.As(err, &te):
 		span.AddEvent(eventDeadlineRejected)
 	case fromStatus:
 		ae, ok := errdetails.FromError(err)

@@ -328,11 +328,11 @@ func chains(t *testing.T, sc scenario, m mode, rec, serverRec *recorder) (*inter
 		retryOpts = append(retryOpts, retry.WithHedging(hedgeDelay, maxAttempts))
 	}
 	client, err := interceptors.NewClientChain(
-		interceptors.WithDeadline(deadline.WithDefaultTimeout(deadlineAll)),
+		interceptors.WithDeadline(deadline.WithDefaultTimeout(deadlineAll, 0)),
 		interceptors.WithRetry(retryOpts...),
 		interceptors.WithConcurrency(concurrency.WithLimit(clientLimit)),
 		interceptors.WithCircuitBreaker(
-			circuit.WithObserver(rec),
+			circuit.WithObserver(rec.observer()),
 			circuit.WithBreakerOptions(breaker.WithRandSource(rand.NewPCG(seed, seed))),
 		),
 	)
@@ -352,7 +352,7 @@ func chains(t *testing.T, sc scenario, m mode, rec, serverRec *recorder) (*inter
 		interceptors.WithConcurrency(limit),
 	}
 	if sc.serverBreaker {
-		serverOpts = append(serverOpts, interceptors.WithCircuitBreaker(circuit.WithObserver(serverRec)))
+		serverOpts = append(serverOpts, interceptors.WithCircuitBreaker(circuit.WithObserver(serverRec.observer())))
 	}
 	server, err := interceptors.NewServerChain(serverOpts...)
 	if err != nil {
@@ -426,20 +426,24 @@ func (s *serviceTimer) list() []handled {
 // recorder is the client circuit's observer: it keeps the breaker's
 // transitions with their fake times and counts its refusals.
 type recorder struct {
-	circuit.NopObserver
 	begin   time.Time
 	mu      sync.Mutex
 	changes []transition
 	rejects atomic.Int64
 }
 
-func (r *recorder) OnStateChange(_, _ string, from, to breaker.State) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.changes = append(r.changes, transition{at: time.Since(r.begin), from: from, to: to})
+// observer returns the Observer whose hooks record into r.
+func (r *recorder) observer() circuit.Observer {
+	return circuit.Observer{OnStateChange: r.OnStateChange, OnReject: r.OnReject}
 }
 
-func (r *recorder) OnReject(string, string) { r.rejects.Add(1) }
+func (r *recorder) OnStateChange(_ context.Context, e circuit.StateEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.changes = append(r.changes, transition{at: time.Since(r.begin), from: e.From, to: e.To})
+}
+
+func (r *recorder) OnReject(context.Context, circuit.RejectEvent) { r.rejects.Add(1) }
 
 func (r *recorder) list() []transition {
 	r.mu.Lock()
