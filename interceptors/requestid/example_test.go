@@ -12,7 +12,10 @@ import (
 func Example() {
 	// A server receives a call that carries x-request-id.
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(requestid.MetadataKey, "checkout-7f3a"))
-	id := requestid.Ensure(ctx)
+	id, ok := requestid.Incoming(ctx)
+	if !ok {
+		id = requestid.New()
+	}
 	ctx = requestid.NewContext(ctx, id)
 
 	got, _ := requestid.FromContext(ctx)

@@ -14,9 +14,9 @@ import (
 // MetadataKey is the metadata key that carries the request id.
 const MetadataKey = "x-request-id"
 
-// MaxLength is the longest request id accepted from a caller; a longer or
+// maxLength is the longest request id accepted from a caller; a longer or
 // non-printable one is replaced by a new id.
-const MaxLength = 128
+const maxLength = 128
 
 type ctxKey struct{}
 
@@ -114,19 +114,10 @@ func incomingMetadata(ctx context.Context) (string, bool) {
 	return "", false
 }
 
-// Ensure returns the request id of a server-side ctx (see Incoming), or a new
-// one when it has none.
-func Ensure(ctx context.Context) string {
-	if id, ok := Incoming(ctx); ok {
-		return id
-	}
-	return New()
-}
-
-// Valid reports whether id may be used as a request id: 1 to MaxLength
+// Valid reports whether id may be used as a request id: 1 to 128
 // printable ASCII characters.
 func Valid(id string) bool {
-	if id == "" || len(id) > MaxLength {
+	if id == "" || len(id) > maxLength {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

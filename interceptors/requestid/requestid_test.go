@@ -44,10 +44,10 @@ func TestIncoming(t *testing.T) {
 	}
 }
 
-func TestEnsureMakesValidUniqueIDs(t *testing.T) {
-	a, b := requestid.Ensure(context.Background()), requestid.Ensure(context.Background())
+func TestNewMakesValidUniqueIDs(t *testing.T) {
+	a, b := requestid.New(), requestid.New()
 	if a == b || len(a) < 18 || !requestid.Valid(a) || !requestid.Valid(b) {
-		t.Errorf("Ensure = %q, %q; want two different valid ids", a, b)
+		t.Errorf("New = %q, %q; want two different valid ids", a, b)
 	}
 }
 
