@@ -45,13 +45,12 @@ type options struct {
 	errs        []error
 }
 
-// DefaultWindow is the default window over which calls per second are
+// defaultWindow is the default window over which calls per second are
 // measured.
-const DefaultWindow = time.Second
+const defaultWindow = time.Second
 
 // WithWindow sets the window over which calls and errors per second are
-// measured; reports give the rate of the last full window. Default:
-// DefaultWindow.
+// measured; reports give the rate of the last full window. Default: 1s.
 func WithWindow(d time.Duration) Option {
 	return optionFunc(func(o *options) {
 		if d <= 0 {
@@ -78,13 +77,13 @@ func WithMinReportingInterval(d time.Duration) Option {
 // New returns a Reporter of l's load, or an error naming each invalid
 // option.
 func New(l *concurrency.Limiter, opts ...Option) (*Reporter, error) {
-	o := options{window: DefaultWindow, minInterval: 30 * time.Second}
+	o := options{window: defaultWindow, minInterval: 30 * time.Second}
 	if l == nil {
 		o.errs = append(o.errs, errors.New("loadreport: New: nil Limiter"))
 	}
-	for i, opt := range opts {
+	for _, opt := range opts {
 		if opt == nil {
-			o.errs = append(o.errs, fmt.Errorf("loadreport: option %d is nil", i))
+			o.errs = append(o.errs, errors.New("loadreport: nil Option"))
 			continue
 		}
 		opt.apply(&o)

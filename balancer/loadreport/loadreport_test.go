@@ -23,7 +23,7 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, want := range []string{
 		"loadreport: New: nil Limiter",
-		"loadreport: option 0 is nil",
+		"loadreport: nil Option",
 		"loadreport: WithWindow(0s): must be positive",
 		"loadreport: WithMinReportingInterval(-1s): must not be negative",
 	} {
