@@ -63,7 +63,7 @@ func BenchmarkBreakerSuccess(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p.Done(breaker.Success)
+			p.Done(breaker.Succeeded)
 		}
 	})
 	b.Run("impl=bulwark/api=do", func(b *testing.B) {
@@ -129,7 +129,7 @@ func BenchmarkBreakerSuccessParallel(b *testing.B) {
 					b.Error(err)
 					return
 				}
-				p.Done(breaker.Success)
+				p.Done(breaker.Succeeded)
 			}
 		})
 	})

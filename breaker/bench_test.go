@@ -25,7 +25,7 @@ func BenchmarkClosedSuccess(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p.Done(breaker.Success)
+		p.Done(breaker.Succeeded)
 	}
 }
 
@@ -40,7 +40,7 @@ func BenchmarkClosedSuccessParallel(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			p.Done(breaker.Success)
+			p.Done(breaker.Succeeded)
 		}
 	})
 }
@@ -63,7 +63,7 @@ func BenchmarkClosedCountWindow(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p, _ := br.Allow()
-		p.Done(breaker.Success)
+		p.Done(breaker.Succeeded)
 	}
 }
 
@@ -74,14 +74,14 @@ func BenchmarkClosedSlowCalls(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p, _ := br.Allow()
-		p.Done(breaker.Success)
+		p.Done(breaker.Succeeded)
 	}
 }
 
 func openBench(b *testing.B) *breaker.Breaker {
 	br := newBench(b, breaker.WithConsecutiveFailures(1), breaker.WithOpenDuration(1e12))
 	p, _ := br.Allow()
-	p.Done(breaker.Failure)
+	p.Done(breaker.Failed)
 	if br.State() != breaker.StateOpen {
 		b.Fatal("breaker did not open")
 	}
@@ -122,9 +122,9 @@ func BenchmarkClosedFailure(b *testing.B) {
 	for b.Loop() {
 		p, _ := br.Allow()
 		if i++; i%2 == 0 {
-			p.Done(breaker.Failure)
+			p.Done(breaker.Failed)
 		} else {
-			p.Done(breaker.Success)
+			p.Done(breaker.Succeeded)
 		}
 	}
 }

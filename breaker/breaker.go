@@ -106,7 +106,7 @@ func New(opts ...Option) (*Breaker, error) {
 	c := defaultConfig()
 	for _, o := range opts {
 		if o == nil {
-			c.fail("New: nil Option")
+			c.fail("nil Option")
 			continue
 		}
 		o.apply(&c)
@@ -268,12 +268,12 @@ func (b *Breaker) setReclaimAtLocked() {
 // (before a transition, Reset or SetMode) is not counted; neither is the
 // report of a probe whose permit was reclaimed. Report each permit once:
 // a second report of a closed-state permit would count the call twice.
-func (p Permit) Done(r Result) {
+func (p Permit) Done(r Verdict) {
 	b := p.b
 	if b == nil {
 		return
 	}
-	if r == Success && p.probe == 0 && b.slow == 0 {
+	if r == Succeeded && p.probe == 0 && b.slow == 0 {
 		if b.word.Load()>>genShift == p.word>>genShift {
 			b.stripe().Add(1)
 		}
@@ -282,13 +282,13 @@ func (p Permit) Done(r Result) {
 	b.doneSlow(p, r)
 }
 
-func (b *Breaker) doneSlow(p Permit, r Result) {
+func (b *Breaker) doneSlow(p Permit, r Verdict) {
 	if p.probe != 0 {
 		b.probeDone(p, r)
 		return
 	}
-	if r != Success && r != Failure {
-		return // Ignored, or not a Result: nothing to count
+	if r != Succeeded && r != Failed {
+		return // Skipped, or not a Verdict: nothing to count
 	}
 	var now time.Duration
 	slow := false
@@ -296,7 +296,7 @@ func (b *Breaker) doneSlow(p Permit, r Result) {
 		now = b.now()
 		slow = now-p.start >= b.slow
 	}
-	if r == Success && !slow {
+	if r == Succeeded && !slow {
 		if b.word.Load()>>genShift == p.word>>genShift {
 			b.stripe().Add(1)
 		}
@@ -320,9 +320,9 @@ func (b *Breaker) doneSlow(p Permit, r Result) {
 
 // recordLocked counts a failure or a slow call in the closed state and trips
 // the breaker if a rule says so.
-func (b *Breaker) recordLocked(r Result, slow bool, now time.Duration) {
+func (b *Breaker) recordLocked(r Verdict, slow bool, now time.Duration) {
 	b.advanceLocked(now)
-	if r == Success {
+	if r == Succeeded {
 		b.succSlow++
 	} else {
 		b.fail++
@@ -333,7 +333,7 @@ func (b *Breaker) recordLocked(r Result, slow bool, now time.Duration) {
 	t := b.totalsLocked()
 	if b.cfg.window == windowCount {
 		pos := t.succ + t.fail - b.base.succ - b.base.fail
-		if r == Failure {
+		if r == Failed {
 			b.failQ.push(pos, uint64(b.cfg.size))
 		}
 		if slow {
@@ -341,7 +341,7 @@ func (b *Breaker) recordLocked(r Result, slow bool, now time.Duration) {
 		}
 	}
 	trip := false
-	if r == Failure {
+	if r == Failed {
 		if t.succ != b.consecSeen {
 			b.consec, b.consecSeen = 0, t.succ
 		}
@@ -349,9 +349,9 @@ func (b *Breaker) recordLocked(r Result, slow bool, now time.Duration) {
 		trip = b.cfg.consecutive > 0 && b.consec >= uint64(b.cfg.consecutive)
 	}
 	c := b.windowLocked(t)
-	if b.cfg.window != windowNone && c.Calls() >= uint64(b.cfg.minCalls) {
-		calls := float64(c.Calls())
-		if r == Failure && float64(c.Failures) >= b.cfg.failureRate*calls {
+	if b.cfg.window != windowNone && c.calls() >= uint64(b.cfg.minCalls) {
+		calls := float64(c.calls())
+		if r == Failed && float64(c.Failures) >= b.cfg.failureRate*calls {
 			trip = true
 		}
 		if slow && float64(c.Slow) >= b.cfg.slowRate*calls {
@@ -365,7 +365,7 @@ func (b *Breaker) recordLocked(r Result, slow bool, now time.Duration) {
 	}
 }
 
-func (b *Breaker) probeDone(p Permit, r Result) {
+func (b *Breaker) probeDone(p Permit, r Verdict) {
 	b.mu.Lock()
 	if b.word.Load()>>genShift != p.word>>genShift {
 		b.mu.Unlock()
@@ -383,13 +383,13 @@ func (b *Breaker) probeDone(p Permit, r Result) {
 	now := b.now()
 	slow := b.slow > 0 && now-p.start >= b.slow
 	switch {
-	case r == Failure || (r == Success && slow):
+	case r == Failed || (r == Succeeded && slow):
 		b.tripCounts = Counts{Successes: uint64(b.probeSucc), Failures: 1}
 		if slow {
 			b.tripCounts.Slow = 1
 		}
 		b.openLocked(now)
-	case r == Success:
+	case r == Succeeded:
 		b.probeSucc++
 		if b.probeSucc >= b.cfg.toClose {
 			b.closeLocked(now)
@@ -403,7 +403,7 @@ func (b *Breaker) probeDone(p Permit, r Result) {
 }
 
 // Do runs fn if the breaker allows it and reports its outcome, as decided by
-// the classifier (see WithClassifier). It returns fn's error, or an
+// the classifier (see WithVerdict). It returns fn's error, or an
 // *OpenError without running fn. If fn panics, the call counts as a failure
 // and the panic goes on.
 func (b *Breaker) Do(fn func() error) error {
@@ -414,7 +414,7 @@ func (b *Breaker) Do(fn func() error) error {
 	returned := false
 	defer func() {
 		if !returned {
-			p.Done(Failure)
+			p.Done(Failed)
 		}
 	}()
 	err = fn()
@@ -427,16 +427,9 @@ func (b *Breaker) Do(fn func() error) error {
 // the state machine, although no call is refused.
 func (b *Breaker) State() State { return State(b.word.Load() & stateMask) }
 
-// Mode returns the breaker's mode.
-func (b *Breaker) Mode() Mode {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.mode
-}
-
-// Remaining returns how long the breaker stays open from now: zero unless it
+// remaining returns how long the breaker stays open from now: zero unless it
 // is open (in ModeMetricsOnly too: the time its state machine stays open).
-func (b *Breaker) Remaining() time.Duration {
+func (b *Breaker) remaining() time.Duration {
 	u := time.Duration(b.openUntil.Load())
 	if u == 0 {
 		return 0
@@ -457,7 +450,7 @@ func (b *Breaker) RefusesFor() time.Duration {
 		if w&metricsBit != 0 {
 			return 0
 		}
-		return b.Remaining()
+		return b.remaining()
 	case StateForcedOpen:
 		return math.MaxInt64
 	}

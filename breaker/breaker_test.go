@@ -67,7 +67,7 @@ func newBreaker(t *testing.T, opts ...breaker.Option) (*breaker.Breaker, *record
 }
 
 // call makes one call that ends with r; it fails the test if refused.
-func call(t *testing.T, b *breaker.Breaker, r breaker.Result) {
+func call(t *testing.T, b *breaker.Breaker, r breaker.Verdict) {
 	t.Helper()
 	p, err := b.Allow()
 	if err != nil {
@@ -76,7 +76,7 @@ func call(t *testing.T, b *breaker.Breaker, r breaker.Result) {
 	p.Done(r)
 }
 
-func calls(t *testing.T, b *breaker.Breaker, n int, r breaker.Result) {
+func calls(t *testing.T, b *breaker.Breaker, n int, r breaker.Verdict) {
 	t.Helper()
 	for range n {
 		call(t, b, r)
@@ -94,7 +94,7 @@ func wantRefused(t *testing.T, b *breaker.Breaker) *breaker.OpenError {
 	t.Helper()
 	p, err := b.Allow()
 	if err == nil {
-		p.Done(breaker.Ignored)
+		p.Done(breaker.Skipped)
 		t.Fatalf("Allow in state %v: allowed, want refused", b.State())
 	}
 	if !errors.Is(err, breaker.ErrOpen) {
@@ -113,7 +113,7 @@ var noRate = breaker.WithTimeWindow(0, 0)
 // tripped opens b with consecutive failures (b must trip on one failure).
 func trip(t *testing.T, b *breaker.Breaker) {
 	t.Helper()
-	call(t, b, breaker.Failure)
+	call(t, b, breaker.Failed)
 	wantState(t, b, breaker.StateOpen)
 }
 
@@ -136,13 +136,13 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		{breaker.WithMaxOpenDuration(-1), "breaker: WithMaxOpenDuration(-1ns): must be positive"},
 		{breaker.WithMaxOpenDuration(time.Second), "breaker: WithMaxOpenDuration(1s): must be at least the open duration (5s)"},
 		{breaker.WithOpenJitter(1), "breaker: WithOpenJitter(1): must be in [0, 1)"},
-		{breaker.WithHalfOpenProbes(0), "breaker: WithHalfOpenProbes(0): must be in [1, 65536]"},
-		{breaker.WithSuccessesToClose(0), "breaker: WithSuccessesToClose(0): must be at least 1"},
+		{breaker.WithHalfOpen(0, 2), "breaker: WithHalfOpen(0, 2): probes must be in [1, 65536]"},
+		{breaker.WithHalfOpen(3, 0), "breaker: WithHalfOpen(3, 0): successes must be at least 1"},
 		{breaker.WithProbeTimeout(0), "breaker: WithProbeTimeout(0s): must be positive"},
 		{breaker.WithOnStateChange(nil), "breaker: WithOnStateChange(nil): the hook must not be nil"},
-		{breaker.WithClassifier(nil), "breaker: WithClassifier(nil): the classifier must not be nil"},
+		{breaker.WithVerdict(nil), "breaker: WithVerdict(nil): the classifier must not be nil"},
 		{breaker.WithRandSource(nil), "breaker: WithRandSource(nil): the source must not be nil"},
-		{nil, "breaker: New: nil Option"},
+		{nil, "breaker: nil Option"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
@@ -161,8 +161,8 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		}
 	})
 	t.Run("several errors", func(t *testing.T) {
-		_, err := breaker.New(breaker.WithMinCalls(0), breaker.WithHalfOpenProbes(0))
-		if err == nil || !strings.Contains(err.Error(), "WithMinCalls") || !strings.Contains(err.Error(), "WithHalfOpenProbes") {
+		_, err := breaker.New(breaker.WithMinCalls(0), breaker.WithHalfOpen(0, 2))
+		if err == nil || !strings.Contains(err.Error(), "WithMinCalls") || !strings.Contains(err.Error(), "WithHalfOpen") {
 			t.Fatalf("error = %v, want both options named", err)
 		}
 	})
@@ -171,15 +171,15 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 func TestConsecutiveFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, rec := newBreaker(t, noRate, breaker.WithConsecutiveFailures(3))
-		calls(t, b, 2, breaker.Failure)
-		call(t, b, breaker.Success) // resets the run
-		calls(t, b, 2, breaker.Failure)
-		call(t, b, breaker.Ignored) // does not
+		calls(t, b, 2, breaker.Failed)
+		call(t, b, breaker.Succeeded) // resets the run
+		calls(t, b, 2, breaker.Failed)
+		call(t, b, breaker.Skipped) // does not
 		wantState(t, b, breaker.StateClosed)
 		if c := b.Counts(); c.ConsecutiveFailures != 2 || c.Failures != 4 || c.Successes != 1 {
 			t.Fatalf("counts = %+v, want 2 consecutive, 4 failures, 1 success", c)
 		}
-		call(t, b, breaker.Failure)
+		call(t, b, breaker.Failed)
 		wantState(t, b, breaker.StateOpen)
 		if got := rec.String(); got != "closed>open" {
 			t.Fatalf("transitions = %q", got)
@@ -193,7 +193,7 @@ func TestConsecutiveFailures(t *testing.T) {
 func TestConsecutiveFailuresOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := newBreaker(t, breaker.WithConsecutiveFailures(0), breaker.WithCountWindow(1000), breaker.WithMinCalls(1000))
-		calls(t, b, 100, breaker.Failure)
+		calls(t, b, 100, breaker.Failed)
 		wantState(t, b, breaker.StateClosed)
 	})
 }
@@ -211,9 +211,9 @@ func TestFailureRateNeedsMinCalls(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				opts := append([]breaker.Option{breaker.WithConsecutiveFailures(0)}, tc.opts...)
 				b, _ := newBreaker(t, opts...) // 50 %, at least 20 calls
-				calls(t, b, 19, breaker.Failure)
+				calls(t, b, 19, breaker.Failed)
 				wantState(t, b, breaker.StateClosed) // 100 % of 19 calls: too few
-				call(t, b, breaker.Failure)
+				call(t, b, breaker.Failed)
 				wantState(t, b, breaker.StateOpen)
 			})
 		})
@@ -223,18 +223,18 @@ func TestFailureRateNeedsMinCalls(t *testing.T) {
 func TestFailureRateThreshold(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := newBreaker(t, breaker.WithConsecutiveFailures(0)) // 50 %, at least 20 calls
-		calls(t, b, 11, breaker.Success)
-		calls(t, b, 9, breaker.Failure)
-		call(t, b, breaker.Failure) // 10 of 21
+		calls(t, b, 11, breaker.Succeeded)
+		calls(t, b, 9, breaker.Failed)
+		call(t, b, breaker.Failed) // 10 of 21
 		wantState(t, b, breaker.StateClosed)
-		if c := b.Counts(); c.Calls() != 21 || c.Failures != 10 {
+		if c := b.Counts(); (c.Successes+c.Failures) != 21 || c.Failures != 10 {
 			t.Fatalf("counts = %+v", c)
 		}
-		calls(t, b, 5, breaker.Success) // successes never trip
-		call(t, b, breaker.Failure)     // 11 of 27
+		calls(t, b, 5, breaker.Succeeded) // successes never trip
+		call(t, b, breaker.Failed)        // 11 of 27
 		wantState(t, b, breaker.StateClosed)
 		for b.State() == breaker.StateClosed {
-			call(t, b, breaker.Failure)
+			call(t, b, breaker.Failed)
 		}
 		if c := b.Counts(); c.Failures != 16 || c.Successes != 16 {
 			t.Fatalf("tripped with %+v, want at 16 of 32", c)
@@ -246,14 +246,14 @@ func TestCountWindowSlides(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := newBreaker(t, breaker.WithConsecutiveFailures(0), breaker.WithCountWindow(10),
 			breaker.WithMinCalls(10), breaker.WithFailureRate(0.5))
-		calls(t, b, 4, breaker.Failure)
-		calls(t, b, 10, breaker.Success) // the failures slide out
-		if c := b.Counts(); c.Calls() != 10 || c.Failures != 0 {
+		calls(t, b, 4, breaker.Failed)
+		calls(t, b, 10, breaker.Succeeded) // the failures slide out
+		if c := b.Counts(); (c.Successes+c.Failures) != 10 || c.Failures != 0 {
 			t.Fatalf("counts = %+v, want 10 successes", c)
 		}
-		calls(t, b, 4, breaker.Failure) // 4 of the last 10
+		calls(t, b, 4, breaker.Failed) // 4 of the last 10
 		wantState(t, b, breaker.StateClosed)
-		call(t, b, breaker.Failure) // 5 of the last 10
+		call(t, b, breaker.Failed) // 5 of the last 10
 		wantState(t, b, breaker.StateOpen)
 	})
 }
@@ -262,10 +262,10 @@ func TestTimeWindowExpiresOldBuckets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// 10 s in 10 buckets of 1 s; the window starts with the first call.
 		b, _ := newBreaker(t, breaker.WithConsecutiveFailures(0))
-		calls(t, b, 10, breaker.Failure) // bucket [0 s, 1 s)
+		calls(t, b, 10, breaker.Failed) // bucket [0 s, 1 s)
 		time.Sleep(5 * time.Second)
-		calls(t, b, 5, breaker.Failure) // bucket [5 s, 6 s)
-		time.Sleep(5*time.Second - 1)   // 9.999… s: both buckets are in the window
+		calls(t, b, 5, breaker.Failed) // bucket [5 s, 6 s)
+		time.Sleep(5*time.Second - 1)  // 9.999… s: both buckets are in the window
 		synctest.Wait()
 		if c := b.Counts(); c.Failures != 15 {
 			t.Fatalf("at 10s-1ns: counts = %+v, want 15 failures", c)
@@ -275,15 +275,15 @@ func TestTimeWindowExpiresOldBuckets(t *testing.T) {
 		if c := b.Counts(); c.Failures != 5 {
 			t.Fatalf("at 10s: counts = %+v, want 5 failures", c)
 		}
-		calls(t, b, 14, breaker.Failure) // 19 in the window: too few to trip
+		calls(t, b, 14, breaker.Failed) // 19 in the window: too few to trip
 		wantState(t, b, breaker.StateClosed)
 		time.Sleep(20 * time.Second) // the timer sleeps when a bucket passes without calls
-		if c := b.Counts(); c.Calls() != 0 {
+		if c := b.Counts(); (c.Successes + c.Failures) != 0 {
 			t.Fatalf("after 20 s idle: counts = %+v, want none", c)
 		}
-		calls(t, b, 19, breaker.Failure)
+		calls(t, b, 19, breaker.Failed)
 		wantState(t, b, breaker.StateClosed)
-		call(t, b, breaker.Failure)
+		call(t, b, breaker.Failed)
 		wantState(t, b, breaker.StateOpen)
 	})
 }
@@ -291,13 +291,13 @@ func TestTimeWindowExpiresOldBuckets(t *testing.T) {
 func TestTimeWindowAfterIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := newBreaker(t, breaker.WithConsecutiveFailures(0), breaker.WithTimeWindow(4*time.Second, 4))
-		calls(t, b, 3, breaker.Failure)
+		calls(t, b, 3, breaker.Failed)
 		time.Sleep(90 * time.Second) // timer asleep since the bucket after the calls
 		// A late report of a permit given before the sleep lands in the
 		// current bucket, not in an old one.
 		p, _ := b.Allow()
 		time.Sleep(30 * time.Second)
-		p.Done(breaker.Failure)
+		p.Done(breaker.Failed)
 		if c := b.Counts(); c.Failures != 1 {
 			t.Fatalf("counts = %+v, want only the late failure", c)
 		}
@@ -312,7 +312,7 @@ func TestSlowCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := newBreaker(t, breaker.WithConsecutiveFailures(0), breaker.WithCountWindow(4), breaker.WithMinCalls(4),
 			breaker.WithSlowCalls(time.Second, 0.5))
-		slowCall := func(d time.Duration, r breaker.Result) {
+		slowCall := func(d time.Duration, r breaker.Verdict) {
 			p, err := b.Allow()
 			if err != nil {
 				t.Fatal(err)
@@ -320,14 +320,14 @@ func TestSlowCalls(t *testing.T) {
 			time.Sleep(d)
 			p.Done(r)
 		}
-		slowCall(999*time.Millisecond, breaker.Success)
-		slowCall(time.Second, breaker.Success) // slow
-		slowCall(10*time.Millisecond, breaker.Success)
-		if c := b.Counts(); c.Slow != 1 || c.Calls() != 3 {
+		slowCall(999*time.Millisecond, breaker.Succeeded)
+		slowCall(time.Second, breaker.Succeeded) // slow
+		slowCall(10*time.Millisecond, breaker.Succeeded)
+		if c := b.Counts(); c.Slow != 1 || (c.Successes+c.Failures) != 3 {
 			t.Fatalf("counts = %+v, want 1 slow of 3", c)
 		}
 		wantState(t, b, breaker.StateClosed)
-		slowCall(2*time.Second, breaker.Success) // 2 slow of 4
+		slowCall(2*time.Second, breaker.Succeeded) // 2 slow of 4
 		wantState(t, b, breaker.StateOpen)
 		if c := b.Counts(); c.Slow != 2 || c.Failures != 0 {
 			t.Fatalf("counts at trip = %+v", c)
@@ -347,7 +347,7 @@ func TestSlowProbeReopens(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second)
-		p.Done(breaker.Success)
+		p.Done(breaker.Succeeded)
 		if got := rec.String(); got != "closed>open open>half_open half_open>open" {
 			t.Fatalf("transitions = %q", got)
 		}
@@ -359,14 +359,14 @@ func TestOpenThenHalfOpen(t *testing.T) {
 		b, rec := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithOpenJitter(0))
 		start := time.Now()
 		trip(t, b)
-		if rem := wantRefused(t, b).Remaining(); rem != 5*time.Second {
-			t.Fatalf("Remaining = %v, want 5s", rem)
+		if rem := wantRefused(t, b).RefusesFor(); rem != 5*time.Second {
+			t.Fatalf("RefusesFor = %v, want 5s", rem)
 		}
 		time.Sleep(5*time.Second - 1)
 		synctest.Wait()
 		wantState(t, b, breaker.StateOpen)
-		if rem := wantRefused(t, b).Remaining(); rem != 1 {
-			t.Fatalf("Remaining = %v, want 1ns", rem)
+		if rem := wantRefused(t, b).RefusesFor(); rem != 1 {
+			t.Fatalf("RefusesFor = %v, want 1ns", rem)
 		}
 		time.Sleep(time.Nanosecond)
 		synctest.Wait()
@@ -374,16 +374,15 @@ func TestOpenThenHalfOpen(t *testing.T) {
 		if at := rec.last().at.Sub(start); at != 5*time.Second {
 			t.Fatalf("half-open after %v, want 5s", at)
 		}
-		if rem := b.Remaining(); rem != 0 {
-			t.Fatalf("Remaining when half-open = %v", rem)
+		if rem := b.RefusesFor(); rem != 0 {
+			t.Fatalf("RefusesFor when half-open = %v", rem)
 		}
 	})
 }
 
 func TestHalfOpenProbeLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithHalfOpenProbes(3),
-			breaker.WithSuccessesToClose(2))
+		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithHalfOpen(3, 2))
 		trip(t, b)
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
@@ -398,22 +397,22 @@ func TestHalfOpenProbeLimit(t *testing.T) {
 		if c := b.Counts(); c.Probes != 3 {
 			t.Fatalf("probes = %d, want 3", c.Probes)
 		}
-		if rem := wantRefused(t, b).Remaining(); rem != 0 {
-			t.Fatalf("Remaining = %v, want 0 when half-open", rem)
+		if rem := wantRefused(t, b).RefusesFor(); rem != 0 {
+			t.Fatalf("RefusesFor = %v, want 0 when half-open", rem)
 		}
-		ps[0].Done(breaker.Ignored) // gives the permit back, counts nothing
+		ps[0].Done(breaker.Skipped) // gives the permit back, counts nothing
 		wantState(t, b, breaker.StateHalfOpen)
 		p, err := b.Allow()
 		if err != nil {
 			t.Fatalf("after a probe was ignored: %v", err)
 		}
 		wantRefused(t, b)
-		p.Done(breaker.Success)
-		ps[1].Done(breaker.Success)
+		p.Done(breaker.Succeeded)
+		ps[1].Done(breaker.Succeeded)
 		wantState(t, b, breaker.StateClosed)
-		ps[2].Done(breaker.Failure) // a probe of the past state: not counted
+		ps[2].Done(breaker.Failed) // a probe of the past state: not counted
 		wantState(t, b, breaker.StateClosed)
-		if c := b.Counts(); c.Calls() != 0 {
+		if c := b.Counts(); (c.Successes + c.Failures) != 0 {
 			t.Fatalf("counts after closing = %+v, want none", c)
 		}
 	})
@@ -422,13 +421,13 @@ func TestHalfOpenProbeLimit(t *testing.T) {
 func TestReopenDoublesOpenTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, rec := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithOpenJitter(0),
-			breaker.WithSuccessesToClose(1))
+			breaker.WithHalfOpen(3, 1))
 		trip(t, b)
 		for _, want := range []time.Duration{5, 10, 20, 40, 60, 60} {
 			want *= time.Second
 			openedAt := rec.last().at
-			if rem := b.Remaining(); rem != want {
-				t.Fatalf("Remaining = %v, want %v", rem, want)
+			if rem := b.RefusesFor(); rem != want {
+				t.Fatalf("RefusesFor = %v, want %v", rem, want)
 			}
 			time.Sleep(want)
 			synctest.Wait()
@@ -436,23 +435,23 @@ func TestReopenDoublesOpenTime(t *testing.T) {
 			if got := rec.last().at.Sub(openedAt); got != want {
 				t.Fatalf("open for %v, want %v", got, want)
 			}
-			call(t, b, breaker.Failure) // reopens
+			call(t, b, breaker.Failed) // reopens
 			wantState(t, b, breaker.StateOpen)
 		}
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		call(t, b, breaker.Success) // closes: the open time starts over
+		call(t, b, breaker.Succeeded) // closes: the open time starts over
 		wantState(t, b, breaker.StateClosed)
 		trip(t, b)
-		if rem := b.Remaining(); rem != 5*time.Second {
-			t.Fatalf("Remaining after closing = %v, want 5s", rem)
+		if rem := b.RefusesFor(); rem != 5*time.Second {
+			t.Fatalf("RefusesFor after closing = %v, want 5s", rem)
 		}
 	})
 }
 
 func TestOpenJitterBounds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, rec := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithSuccessesToClose(1),
+		b, rec := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithHalfOpen(3, 1),
 			breaker.WithOpenJitter(0.5), breaker.WithRandSource(rand.NewPCG(1, 2)),
 			breaker.WithOpenDuration(time.Second), breaker.WithMaxOpenDuration(4*time.Second))
 		seen := map[time.Duration]bool{}
@@ -460,7 +459,7 @@ func TestOpenJitterBounds(t *testing.T) {
 		for i := range 200 {
 			trip(t, b)
 			d := min(time.Second<<level, 4*time.Second)
-			rem := b.Remaining()
+			rem := b.RefusesFor()
 			if rem <= d/2 || rem > d {
 				t.Fatalf("trip %d (level %d): open for %v, want in (%v, %v]", i, level, rem, d/2, d)
 			}
@@ -473,7 +472,7 @@ func TestOpenJitterBounds(t *testing.T) {
 				t.Fatalf("half-open after %v, Remaining said %v", got, rem)
 			}
 			if i%5 == 4 {
-				call(t, b, breaker.Success) // close: back to level 0
+				call(t, b, breaker.Succeeded) // close: back to level 0
 				level = 0
 				continue
 			}
@@ -487,8 +486,7 @@ func TestOpenJitterBounds(t *testing.T) {
 
 func TestProbeReclaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, rec := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithHalfOpenProbes(2),
-			breaker.WithSuccessesToClose(1))
+		b, rec := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithHalfOpen(2, 1))
 		trip(t, b)
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
@@ -510,13 +508,13 @@ func TestProbeReclaim(t *testing.T) {
 			t.Fatalf("after 30 s: %v", err)
 		}
 		wantRefused(t, b) // the other probe is only 20 s old
-		stuck.Done(breaker.Failure)
+		stuck.Done(breaker.Failed)
 		wantState(t, b, breaker.StateHalfOpen) // its late report is ignored
 		if got := rec.String(); got != "closed>open open>half_open" {
 			t.Fatalf("transitions = %q", got)
 		}
-		p.Done(breaker.Ignored)
-		other.Done(breaker.Success)
+		p.Done(breaker.Skipped)
+		other.Done(breaker.Succeeded)
 		wantState(t, b, breaker.StateClosed)
 	})
 }
@@ -527,15 +525,15 @@ func TestModes(t *testing.T) {
 
 		b.SetMode(breaker.ModeForcedOpen)
 		wantState(t, b, breaker.StateForcedOpen)
-		if rem := wantRefused(t, b).Remaining(); rem != 0 {
-			t.Fatalf("Remaining when forced open = %v", rem)
+		if rem := wantRefused(t, b).RefusesFor(); rem != 0 {
+			t.Fatalf("RefusesFor when forced open = %v", rem)
 		}
 		b.Reset() // does nothing in this mode
 		wantState(t, b, breaker.StateForcedOpen)
 
 		b.SetMode(breaker.ModeDisabled)
 		wantState(t, b, breaker.StateDisabled)
-		calls(t, b, 50, breaker.Failure)
+		calls(t, b, 50, breaker.Failed)
 		wantState(t, b, breaker.StateDisabled)
 		if c := b.Counts(); c != (breaker.Counts{}) {
 			t.Fatalf("counts when disabled = %+v", c)
@@ -543,9 +541,9 @@ func TestModes(t *testing.T) {
 
 		b.SetMode(breaker.ModeMetricsOnly)
 		wantState(t, b, breaker.StateClosed)
-		calls(t, b, 2, breaker.Failure)
+		calls(t, b, 2, breaker.Failed)
 		wantState(t, b, breaker.StateOpen) // it would be open…
-		calls(t, b, 10, breaker.Failure)   // …but lets calls through, unrecorded
+		calls(t, b, 10, breaker.Failed)    // …but lets calls through, unrecorded
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
 		wantState(t, b, breaker.StateHalfOpen)
@@ -553,20 +551,20 @@ func TestModes(t *testing.T) {
 		for i := range probes {
 			probes[i], _ = b.Allow()
 		}
-		calls(t, b, 5, breaker.Failure) // beyond the probes: unrecorded
+		calls(t, b, 5, breaker.Failed) // beyond the probes: unrecorded
 		wantState(t, b, breaker.StateHalfOpen)
-		probes[0].Done(breaker.Success)
-		probes[1].Done(breaker.Success)
+		probes[0].Done(breaker.Succeeded)
+		probes[1].Done(breaker.Succeeded)
 		wantState(t, b, breaker.StateClosed)
 
 		b.SetMode(breaker.ModeNormal)
 		wantState(t, b, breaker.StateClosed)
-		calls(t, b, 2, breaker.Failure)
+		calls(t, b, 2, breaker.Failed)
 		wantRefused(t, b)
 		b.Reset()
 		wantState(t, b, breaker.StateClosed)
-		if b.Mode() != breaker.ModeNormal {
-			t.Fatalf("mode = %v", b.Mode())
+		if b.CurrentMode() != breaker.ModeNormal {
+			t.Fatalf("mode = %v", b.CurrentMode())
 		}
 		want := "closed>forced_open forced_open>disabled disabled>closed closed>open open>half_open half_open>closed closed>open open>closed"
 		if got := rec.String(); got != want {
@@ -590,14 +588,14 @@ func TestStalePermitsAreNotCounted(t *testing.T) {
 		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(2))
 		old, _ := b.Allow()
 		b.Reset()
-		old.Done(breaker.Failure)
-		call(t, b, breaker.Failure)
+		old.Done(breaker.Failed)
+		call(t, b, breaker.Failed)
 		wantState(t, b, breaker.StateClosed) // one failure counted, not two
 		if c := b.Counts(); c.Failures != 1 {
 			t.Fatalf("counts = %+v", c)
 		}
 		var zero breaker.Permit
-		zero.Done(breaker.Failure) // the zero permit ignores its report
+		zero.Done(breaker.Failed) // the zero permit ignores its report
 	})
 }
 
@@ -619,7 +617,7 @@ func TestHooksRunOutsideTheLock(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
-		call(t, b, breaker.Failure)
+		call(t, b, breaker.Failed)
 		want := []string{"closed>open(state open, 0)", "second hook", "open>forced_open(state forced_open, 0)", "second hook"}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("hooks:\n got %q\nwant %q", got, want)
@@ -641,7 +639,7 @@ func TestHookPanicDoesNotWedge(t *testing.T) {
 		defer b.Close()
 		func() {
 			defer func() { _ = recover() }()
-			call(t, b, breaker.Failure)
+			call(t, b, breaker.Failed)
 		}()
 		b.Reset()
 		if n != 2 {
@@ -683,11 +681,11 @@ func TestDo(t *testing.T) {
 func TestDoClassifier(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		notFound := errors.New("not found")
-		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithClassifier(func(err error) breaker.Result {
+		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithVerdict(func(err error) breaker.Verdict {
 			if err == nil || errors.Is(err, notFound) {
-				return breaker.Success
+				return breaker.Succeeded
 			}
-			return breaker.Failure
+			return breaker.Failed
 		}))
 		_ = b.Do(func() error { return notFound })
 		wantState(t, b, breaker.StateClosed)
@@ -718,30 +716,11 @@ func TestStrings(t *testing.T) {
 		{breaker.State(42).String(), "state(42)"},
 		{breaker.ModeMetricsOnly.String(), "metrics_only"},
 		{breaker.Mode(42).String(), "mode(42)"},
-		{breaker.Ignored.String(), "ignored"},
-		{breaker.Result(42).String(), "result(42)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
 			if tc.got != tc.want {
 				t.Fatalf("got %q, want %q", tc.got, tc.want)
-			}
-		})
-	}
-}
-
-func TestCountsRates(t *testing.T) {
-	tests := []struct {
-		c          breaker.Counts
-		fail, slow float64
-	}{
-		{breaker.Counts{}, 0, 0},
-		{breaker.Counts{Successes: 3, Failures: 1, Slow: 2}, 0.25, 0.5},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprint(tc.c), func(t *testing.T) {
-			if tc.c.FailureRate() != tc.fail || tc.c.SlowRate() != tc.slow {
-				t.Fatalf("rates = %v, %v", tc.c.FailureRate(), tc.c.SlowRate())
 			}
 		})
 	}
@@ -764,7 +743,7 @@ func TestConcurrentUse(t *testing.T) {
 						continue
 					}
 					time.Sleep(time.Duration(r.IntN(60)) * time.Millisecond)
-					p.Done(breaker.Result(r.IntN(3)))
+					p.Done(breaker.Verdict(r.IntN(3)))
 					_ = b.Counts()
 				}
 			})
@@ -789,7 +768,7 @@ func TestRefusesFor(t *testing.T) {
 		if d := b.RefusesFor(); d != 0 {
 			t.Errorf("closed: %v; want 0", d)
 		}
-		call(t, b, breaker.Failure)
+		call(t, b, breaker.Failed)
 		time.Sleep(300 * time.Millisecond) // fake time: part of the open time passes
 		if d := b.RefusesFor(); d != 700*time.Millisecond {
 			t.Errorf("open for 1s, 300ms ago: %v; want 700ms", d)
@@ -804,7 +783,7 @@ func TestRefusesFor(t *testing.T) {
 			t.Errorf("forced open: %v; want math.MaxInt64", d)
 		}
 		b.SetMode(breaker.ModeMetricsOnly)
-		call(t, b, breaker.Failure)
+		call(t, b, breaker.Failed)
 		if s, d := b.State(), b.RefusesFor(); s != breaker.StateOpen || d != 0 {
 			t.Errorf("metrics-only, tripped: %v, %v; want open and 0: it refuses nothing", s, d)
 		}

@@ -8,9 +8,9 @@
 //
 // A breaker starts closed: calls go through and their outcomes are counted.
 // When a trip rule fires, it opens: calls are refused with an *OpenError
-// (matching ErrOpen) that says how long it stays open. When the open time
-// has passed it becomes half-open: a few probe calls go through at once, the
-// rest are refused. Enough successful probes close it; one failed probe opens
+// (matching ErrOpen) whose RefusesFor says how long it stays open. When the
+// open time has passed it becomes half-open: a few probe calls go through at
+// once, the rest are refused. Enough successful probes close it; one failed probe opens
 // it again, for twice as long as before (up to a cap). A probe that never
 // reports is taken back after a timeout so that another call can probe.
 //
@@ -47,8 +47,9 @@
 //
 // # Use
 //
-// Allow returns a Permit; report the call's outcome to it with Done. Do wraps
-// a function. Counts returns a snapshot of the counts, and WithOnStateChange
+// Allow returns a Permit; report the call's Verdict (Succeeded, Failed or
+// Skipped) to it with Done. Do wraps a function, whose error WithVerdict
+// judges. Counts returns a snapshot of the counts, and WithOnStateChange
 // adds hooks called on every transition, outside the breaker's lock.
 //
 // # Cost

@@ -12,7 +12,7 @@ var ErrOpen = errors.New("breaker: circuit open")
 
 // OpenError is the error Allow and Do return when the breaker refuses a call.
 // Each breaker returns the same *OpenError every time, so a refusal
-// allocates nothing; Remaining reads the breaker's current open deadline.
+// allocates nothing; RefusesFor reads the breaker's current open deadline.
 // It matches ErrOpen with errors.Is.
 type OpenError struct {
 	b *Breaker
@@ -21,7 +21,7 @@ type OpenError struct {
 // Error returns "breaker: circuit open", followed by the remaining open time
 // when there is one.
 func (e *OpenError) Error() string {
-	if rem := e.Remaining(); rem > 0 {
+	if rem := e.RefusesFor(); rem > 0 {
 		return "breaker: circuit open, retry in " + rem.Round(time.Millisecond).String()
 	}
 	return "breaker: circuit open"
@@ -30,14 +30,14 @@ func (e *OpenError) Error() string {
 // Is reports whether target is ErrOpen.
 func (e *OpenError) Is(target error) bool { return target == ErrOpen }
 
-// Remaining returns how long the breaker will stay open from now: zero once
+// RefusesFor returns how long the breaker will stay open from now: zero once
 // the open time has passed, and zero when the breaker refuses calls for
-// another reason (forced open, or half-open with all probes taken). It is
-// read when called, so an error kept for later reports the breaker's state
-// at that later time.
-func (e *OpenError) Remaining() time.Duration {
+// another reason (forced open, or half-open with all probes taken), since
+// no open time says when that ends. It is read when called, so an error
+// kept for later reports the breaker's state at that later time.
+func (e *OpenError) RefusesFor() time.Duration {
 	if e == nil || e.b == nil {
 		return 0
 	}
-	return e.b.Remaining()
+	return e.b.remaining()
 }

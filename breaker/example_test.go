@@ -29,10 +29,10 @@ func Example() {
 		if err != nil {
 			var oe *breaker.OpenError
 			errors.As(err, &oe)
-			fmt.Println("refused:", errors.Is(err, breaker.ErrOpen), oe.Remaining() > 9*time.Second)
+			fmt.Println("refused:", errors.Is(err, breaker.ErrOpen), oe.RefusesFor() > 9*time.Second)
 			continue
 		}
-		p.Done(breaker.Failure) // the call failed with errDown
+		p.Done(breaker.Failed) // the call failed with errDown
 	}
 
 	// Do wraps a function and reports its error.

@@ -122,8 +122,7 @@ func runModel(t *testing.T, in *byteReader) {
 		breaker.WithMaxOpenDuration(cfg.maxOpen),
 		breaker.WithOpenJitter(cfg.jitter),
 		breaker.WithRandSource(rand.NewPCG(uint64(len(in.data)), 7)),
-		breaker.WithHalfOpenProbes(cfg.probes),
-		breaker.WithSuccessesToClose(cfg.toClose),
+		breaker.WithHalfOpen(cfg.probes, cfg.toClose),
 		breaker.WithProbeTimeout(cfg.probeLimit),
 		breaker.WithOnStateChange(func(from, to breaker.State) {
 			m.mu.Lock()
@@ -192,7 +191,7 @@ func (m *model) trip() {
 	}
 	m.transition(breaker.StateOpen)
 	d := m.openFor(m.level)
-	rem := m.b.Remaining()
+	rem := m.b.OpenRemaining()
 	lo := d - time.Duration(float64(d)*m.cfg.jitter) - 1
 	if rem > d || rem < lo {
 		m.t.Fatalf("open for %v at level %d, want in [%v, %v]", rem, m.level, lo, d)
@@ -250,8 +249,8 @@ func (m *model) apply(op int, in *byteReader) string {
 			if m.state == breaker.StateOpen {
 				want = m.deadline.Sub(now)
 			}
-			if oe.Remaining() != want {
-				m.t.Fatalf("Remaining = %v, want %v", oe.Remaining(), want)
+			if oe.RefusesFor() != want {
+				m.t.Fatalf("RefusesFor = %v, want %v", oe.RefusesFor(), want)
 			}
 			return "Allow refused"
 		}
@@ -264,7 +263,7 @@ func (m *model) apply(op int, in *byteReader) string {
 		i := in.next() % len(m.permits)
 		p := m.permits[i]
 		m.permits = append(m.permits[:i], m.permits[i+1:]...)
-		r := breaker.Result(in.next() % 3)
+		r := breaker.Verdict(in.next() % 3)
 		p.p.Done(r)
 		m.report(p, r, now)
 		return fmt.Sprintf("report %v of kind %d", r, p.kind)
@@ -332,8 +331,8 @@ func (m *model) sleep(d time.Duration) {
 	time.Sleep(time.Until(end))
 }
 
-func (m *model) report(p *permitRec, r breaker.Result, now time.Time) {
-	if p.epoch != m.epoch || p.kind == kindNone || r == breaker.Ignored {
+func (m *model) report(p *permitRec, r breaker.Verdict, now time.Time) {
+	if p.epoch != m.epoch || p.kind == kindNone || r == breaker.Skipped {
 		return
 	}
 	slow := m.cfg.slow > 0 && now.Sub(p.start) >= m.cfg.slow
@@ -342,7 +341,7 @@ func (m *model) report(p *permitRec, r breaker.Result, now time.Time) {
 		if p.reclaimed {
 			return
 		}
-		if r == breaker.Failure || slow {
+		if r == breaker.Failed || slow {
 			m.trip()
 			return
 		}
@@ -351,7 +350,7 @@ func (m *model) report(p *permitRec, r breaker.Result, now time.Time) {
 			m.transition(breaker.StateClosed)
 		}
 	case kindClosed:
-		fail := r == breaker.Failure
+		fail := r == breaker.Failed
 		m.outcomes = append(m.outcomes, outcomeRec{fail, slow})
 		if fail {
 			m.fail++
@@ -367,8 +366,8 @@ func (m *model) report(p *permitRec, r breaker.Result, now time.Time) {
 		switch m.cfg.window {
 		case 1:
 			w := m.window()
-			calls := float64(w.Calls())
-			if w.Calls() >= uint64(m.cfg.minCalls) &&
+			calls := float64((w.Successes + w.Failures))
+			if (w.Successes+w.Failures) >= uint64(m.cfg.minCalls) &&
 				((fail && float64(w.Failures) >= m.cfg.failureRate*calls) || (slow && float64(w.Slow) >= m.cfg.slowRate*calls)) {
 				trip = true
 			}
@@ -377,8 +376,8 @@ func (m *model) report(p *permitRec, r breaker.Result, now time.Time) {
 			// breaker's own counts justify.
 			if !trip && m.b.State() == breaker.StateOpen {
 				c := m.b.Counts()
-				calls := float64(c.Calls())
-				if c.Calls() < uint64(m.cfg.minCalls) ||
+				calls := float64((c.Successes + c.Failures))
+				if (c.Successes+c.Failures) < uint64(m.cfg.minCalls) ||
 					!((fail && float64(c.Failures) >= m.cfg.failureRate*calls) || (slow && float64(c.Slow) >= m.cfg.slowRate*calls)) {
 					m.t.Fatalf("tripped with counts %+v", c)
 				}
@@ -441,15 +440,15 @@ func (m *model) check(where string) {
 	if got := m.b.State(); got != m.state {
 		t.Fatalf("%s: state = %v, want %v", where, got, m.state)
 	}
-	if got := m.b.Mode(); got != m.mode {
+	if got := m.b.CurrentMode(); got != m.mode {
 		t.Fatalf("%s: mode = %v, want %v", where, got, m.mode)
 	}
 	if m.state == breaker.StateOpen && !time.Now().Before(m.deadline) {
 		t.Fatalf("%s: still open at the deadline", where)
 	}
 	c := m.b.Counts()
-	if c.Slow > c.Calls() && m.state == breaker.StateClosed {
-		t.Fatalf("%s: %d slow calls of %d", where, c.Slow, c.Calls())
+	if c.Slow > (c.Successes+c.Failures) && m.state == breaker.StateClosed {
+		t.Fatalf("%s: %d slow calls of %d", where, c.Slow, (c.Successes + c.Failures))
 	}
 	switch m.state {
 	case breaker.StateClosed:

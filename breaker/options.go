@@ -55,7 +55,7 @@ type config struct {
 	toClose       int
 	probeTimeout  time.Duration
 	hooks         []func(from, to State)
-	classify      func(error) Result
+	classify      func(error) Verdict
 	rand          *rand.Rand
 	errs          []error
 	maxOpenWasSet bool
@@ -233,27 +233,19 @@ func WithOpenJitter(fraction float64) Option {
 	})
 }
 
-// WithHalfOpenProbes sets how many calls a half-open breaker lets through at
-// once. Default: 3.
-func WithHalfOpenProbes(n int) Option {
+// WithHalfOpen sets how many calls a half-open breaker lets through at once
+// (probes), and how many successful probes close it (successes). A single
+// failed probe reopens it. Default: 3 probes, 2 successes.
+func WithHalfOpen(probes, successes int) Option {
 	return optionFunc(func(c *config) {
-		if n < 1 || n > maxProbes {
-			c.fail("WithHalfOpenProbes(%d): must be in [1, %d]", n, maxProbes)
-			return
+		switch {
+		case probes < 1 || probes > maxProbes:
+			c.fail("WithHalfOpen(%d, %d): probes must be in [1, %d]", probes, successes, maxProbes)
+		case successes < 1:
+			c.fail("WithHalfOpen(%d, %d): successes must be at least 1", probes, successes)
+		default:
+			c.probes, c.toClose = probes, successes
 		}
-		c.probes = n
-	})
-}
-
-// WithSuccessesToClose sets how many successful probes close a half-open
-// breaker. A single failed probe reopens it. Default: 2.
-func WithSuccessesToClose(n int) Option {
-	return optionFunc(func(c *config) {
-		if n < 1 {
-			c.fail("WithSuccessesToClose(%d): must be at least 1", n)
-			return
-		}
-		c.toClose = n
 	})
 }
 
@@ -287,13 +279,13 @@ func WithOnStateChange(hook func(from, to State)) Option {
 	})
 }
 
-// WithClassifier sets how Do turns the error of the function it runs into a
-// Result. Default: nil is Success, an error matching context.Canceled is
-// Ignored, and any other error is Failure.
-func WithClassifier(classify func(err error) Result) Option {
+// WithVerdict sets how Do turns the error of the function it runs into a
+// Verdict. Default: nil is Succeeded, an error matching context.Canceled is
+// Skipped, and any other error is Failed.
+func WithVerdict(classify func(err error) Verdict) Option {
 	return optionFunc(func(c *config) {
 		if classify == nil {
-			c.fail("WithClassifier(nil): the classifier must not be nil")
+			c.fail("WithVerdict(nil): the classifier must not be nil")
 			return
 		}
 		c.classify = classify
@@ -301,9 +293,10 @@ func WithClassifier(classify func(err error) Result) Option {
 }
 
 // WithRandSource sets the source of the open-time jitter, for example a
-// seeded rand.PCG in tests. The breaker uses it only while holding its lock,
-// so it need not be safe for concurrent use, but it must not be shared with
-// anything else. Default: math/rand/v2's global source.
+// seeded rand.PCG for a reproducible simulation. The breaker uses it only
+// while holding its lock, so it need not be safe for concurrent use, but it
+// must not be shared with anything else. Default: math/rand/v2's global
+// source.
 func WithRandSource(src rand.Source) Option {
 	return optionFunc(func(c *config) {
 		if src == nil {
@@ -314,14 +307,14 @@ func WithRandSource(src rand.Source) Option {
 	})
 }
 
-func defaultClassify(err error) Result {
+func defaultClassify(err error) Verdict {
 	switch {
 	case err == nil:
-		return Success
+		return Succeeded
 	case errors.Is(err, context.Canceled):
-		return Ignored
+		return Skipped
 	default:
-		return Failure
+		return Failed
 	}
 }
 

@@ -65,27 +65,18 @@ func (m Mode) String() string {
 	return "mode(" + strconv.Itoa(int(m)) + ")"
 }
 
-// Result is the outcome of a call, as reported to a Permit.
-type Result uint8
+// Verdict is what a call says about the dependency's health, as reported
+// to a Permit.
+type Verdict uint8
 
-// The results.
+// The verdicts.
 const (
-	// Success: the dependency answered (the call may still have failed for
+	// Succeeded: the dependency answered (the call may still have failed for
 	// a reason that does not concern its health).
-	Success Result = iota
-	// Failure: the dependency failed; it counts towards tripping.
-	Failure
-	// Ignored: the call says nothing about the dependency (for example the
+	Succeeded Verdict = iota
+	// Failed: the dependency failed; it counts towards tripping.
+	Failed
+	// Skipped: the call says nothing about the dependency (for example the
 	// caller gave up). Its permit is released and nothing is counted.
-	Ignored
+	Skipped
 )
-
-var resultNames = [...]string{"success", "failure", "ignored"}
-
-// String returns the result in lower case.
-func (r Result) String() string {
-	if int(r) < len(resultNames) {
-		return resultNames[r]
-	}
-	return "result(" + strconv.Itoa(int(r)) + ")"
-}

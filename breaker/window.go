@@ -202,24 +202,8 @@ type Counts struct {
 	Probes int
 }
 
-// Calls returns Successes + Failures.
-func (c Counts) Calls() uint64 { return c.Successes + c.Failures }
-
-// FailureRate returns Failures / Calls, or 0 without calls.
-func (c Counts) FailureRate() float64 {
-	if c.Calls() == 0 {
-		return 0
-	}
-	return float64(c.Failures) / float64(c.Calls())
-}
-
-// SlowRate returns Slow / Calls, or 0 without calls.
-func (c Counts) SlowRate() float64 {
-	if c.Calls() == 0 {
-		return 0
-	}
-	return float64(c.Slow) / float64(c.Calls())
-}
+// calls returns Successes + Failures.
+func (c Counts) calls() uint64 { return c.Successes + c.Failures }
 
 // Counts returns a snapshot of the breaker's counts (see Counts). In
 // ModeForcedOpen and ModeDisabled it is zero. It takes the breaker's lock,

@@ -26,6 +26,11 @@ type ClientChain struct {
 	retrier  *retry.Retrier
 	limiter  *concurrency.Limiter
 	deadline *deadline.Policy
+
+	// composedUnary and composedStream run unary and stream as one
+	// interceptor each (see compose.go).
+	composedUnary  grpc.UnaryClientInterceptor
+	composedStream grpc.StreamClientInterceptor
 }
 
 // NewClientChain builds the client chain from opts, in the order of the
@@ -80,7 +85,7 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 	if c.has["WithRetry"] {
 		retryOpts := withRetryObservers(&c, lg)
 		if ch.circuit != nil {
-			retryOpts = append([]retry.Option{retry.WithCircuitGate(ch.circuit.OpenFor)}, retryOpts...)
+			retryOpts = append([]retry.Option{retry.WithCircuitGate(ch.circuit.RefusesFor)}, retryOpts...)
 		}
 		if ch.retrier, err = retry.New(retryOpts...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithRetry: %w", err)
@@ -116,6 +121,7 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		add(c.metrics.UnaryAttemptInterceptor(), c.metrics.StreamAttemptInterceptor())
 	}
 	add(b.UnaryClientInterceptor(), b.StreamClientInterceptor())
+	ch.composedUnary, ch.composedStream = composeUnaryClient(ch.unary), composeStreamClient(ch.stream)
 	return ch, nil
 }
 
@@ -123,7 +129,7 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 // the OpenTelemetry stats handler when there is one and, when the chain
 // retries, grpc.WithDisableRetry.
 func (c *ClientChain) DialOptions() []grpc.DialOption {
-	opts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(c.unary...), grpc.WithChainStreamInterceptor(c.stream...)}
+	opts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(c.composedUnary), grpc.WithChainStreamInterceptor(c.composedStream)}
 	opts = append(opts, c.stats...)
 	if c.noRetry {
 		opts = append(opts, grpc.WithDisableRetry())
@@ -170,6 +176,11 @@ type ServerChain struct {
 	circuit  *circuit.Circuit
 	limiter  *concurrency.Limiter
 	deadline *deadline.Policy
+
+	// composedUnary and composedStream run unary and stream as one
+	// interceptor each (see compose.go).
+	composedUnary  grpc.UnaryServerInterceptor
+	composedStream grpc.StreamServerInterceptor
 }
 
 // NewServerChain builds the server chain from opts, in the order of the
@@ -233,13 +244,14 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 		}
 		add(ch.circuit.UnaryServerInterceptor(), ch.circuit.StreamServerInterceptor())
 	}
+	ch.composedUnary, ch.composedStream = composeUnaryServer(ch.unary), composeStreamServer(ch.stream)
 	return ch, nil
 }
 
 // ServerOptions returns what grpc.NewServer takes: the interceptors in
 // order, and the OpenTelemetry stats handler when there is one.
 func (s *ServerChain) ServerOptions() []grpc.ServerOption {
-	return append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(s.unary...), grpc.ChainStreamInterceptor(s.stream...)}, s.stats...)
+	return append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(s.composedUnary), grpc.ChainStreamInterceptor(s.composedStream)}, s.stats...)
 }
 
 // UnaryInterceptors returns the unary interceptors, outermost first.

@@ -17,12 +17,12 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/endpoint"
 )
 
-// Name is the name under which importing the package registers the policy
-// (with no metrics and no logger) in grpc-go's balancer registry.
-const Name = "bulwark_outlier_detection"
+// defaultName is the name under which importing the package registers the
+// policy (with no metrics and no logger) in grpc-go's balancer registry.
+const defaultName = "bulwark_outlier_detection"
 
 func init() {
-	balancer.Register(&Builder{name: Name, classifier: outcome.Default})
+	balancer.Register(&Builder{name: defaultName, classifier: outcome.Default})
 }
 
 // Builder builds the policy for each channel that selects it by name. It
@@ -81,6 +81,7 @@ func (bb *Builder) DialOption(config string) (grpc.DialOption, error) {
 
 // Build implements balancer.Builder.
 func (bb *Builder) Build(cc balancer.ClientConn, opts balancer.BuildOptions) balancer.Balancer {
+	endpoint.Activate() // the retry interceptor gives calls a slot from now on
 	b := &outlierBalancer{
 		cc:        cc,
 		bopts:     opts,

@@ -13,8 +13,8 @@
 //
 // # Use
 //
-// Importing the package registers the policy as Name
-// ("bulwark_outlier_detection"). Select it in a service config:
+// Importing the package registers the policy as
+// "bulwark_outlier_detection". Select it in a service config:
 //
 //	{"loadBalancingConfig": [{"bulwark_outlier_detection": {
 //	    "interval": "10s",

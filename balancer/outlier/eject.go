@@ -80,14 +80,14 @@ func (b *outlierBalancer) record(ctx context.Context, ep *endpointState, err err
 		}
 		return
 	}
-	r := outcome.Result{Err: err, Pushback: outcome.NoPushback}
+	r := outcome.Attempt{Err: err}
 	if outcome.AttemptTimedOut(ctx, err) {
 		// The attempt's own deadline passed: a slow endpoint, not a caller
 		// that gave up.
 		r.AttemptTimedOut = true
 		ctx = context.WithoutCancel(ctx)
 	}
-	o := b.bld.classifier.Classify(ctx, r)
+	o := b.bld.classifier(ctx, r)
 	switch {
 	case o == outcome.Success:
 		ep.active.Load().success.Add(1)

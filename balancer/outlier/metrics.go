@@ -2,7 +2,6 @@ package outlier
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -50,9 +49,9 @@ func WithAddressLabel() MetricsOption {
 func NewMetrics(opts ...MetricsOption) (*Metrics, error) {
 	var o metricsOptions
 	var errs []error
-	for i, opt := range opts {
+	for _, opt := range opts {
 		if opt == nil {
-			errs = append(errs, fmt.Errorf("outlier: NewMetrics: option %d is nil", i))
+			errs = append(errs, errors.New("outlier: nil MetricsOption"))
 			continue
 		}
 		opt.applyMetrics(&o)

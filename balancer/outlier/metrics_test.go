@@ -13,7 +13,7 @@ import (
 )
 
 func TestNewMetricsRefusesNil(t *testing.T) {
-	if _, err := outlier.NewMetrics(nil); err == nil || err.Error() != "outlier: NewMetrics: option 0 is nil" {
+	if _, err := outlier.NewMetrics(nil); err == nil || err.Error() != "outlier: nil MetricsOption" {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -24,7 +24,7 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{
-		"outlier: option 0 is nil",
+		"outlier: nil Option",
 		`outlier: WithName(""): must be a non-empty lower-case name`,
 		"outlier: WithMetrics(nil): must not be nil",
 		"outlier: WithLogger(nil): must not be nil",

@@ -32,7 +32,8 @@ func (o *options) fail(format string, args ...any) {
 
 // WithName sets the name under which the Builder is registered and selected
 // in a service config. Give each Builder with its own metrics or logger its
-// own name, such as "bulwark_outlier_detection_payments". Default: Name.
+// own name, such as "bulwark_outlier_detection_payments". Default:
+// "bulwark_outlier_detection".
 func WithName(name string) Option {
 	return optionFunc(func(o *options) {
 		if strings.TrimSpace(name) == "" || strings.ToLower(name) != name {
@@ -73,7 +74,7 @@ func WithLogger(l *slog.Logger) Option {
 // and the rest (Ignored, LocalReject, Shed) not at all. An attempt without
 // error is a success without asking the classifier. The context given to
 // the classifier is the attempt's; when the retry interceptor's per-attempt
-// timeout ended the attempt, Result.AttemptTimedOut is set and the context
+// timeout ended the attempt, Attempt.AttemptTimedOut is set and the context
 // has no deadline. Default: outcome.Default.
 func WithClassifier(c outcome.Classifier) Option {
 	return optionFunc(func(o *options) {
@@ -86,10 +87,10 @@ func WithClassifier(c outcome.Classifier) Option {
 }
 
 func newOptions(opts []Option) (*options, error) {
-	o := &options{name: Name, classifier: outcome.Default}
-	for i, opt := range opts {
+	o := &options{name: defaultName, classifier: outcome.Default}
+	for _, opt := range opts {
 		if opt == nil {
-			o.fail("option %d is nil", i)
+			o.fail("nil Option")
 			continue
 		}
 		opt.apply(o)

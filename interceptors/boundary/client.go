@@ -12,18 +12,6 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/sent"
 )
 
-// UnaryClientInterceptor returns the client-side unary decoder built from
-// opts; see Boundary.UnaryClientInterceptor. It panics on an invalid option.
-func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
-	return mustNew(opts).UnaryClientInterceptor()
-}
-
-// StreamClientInterceptor returns the client-side stream decoder built from
-// opts; see Boundary.StreamClientInterceptor. It panics on an invalid option.
-func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
-	return mustNew(opts).StreamClientInterceptor()
-}
-
 // UnaryClientInterceptor returns the client-side unary decoder: a failed
 // call whose status carries an ErrorInfo or a bulwark.v1.ApplicationError
 // returns an *errdetails.ApplicationError; any other status error is

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/breaker"
@@ -17,7 +16,6 @@ import (
 // interceptors, which share them. It is safe for concurrent use.
 type Circuit struct {
 	opts    options
-	nop     bool // the observer is a NopObserver
 	clients *registry
 	servers *registry
 }
@@ -30,44 +28,10 @@ func New(opts ...Option) (*Circuit, error) {
 		return nil, err
 	}
 	c := &Circuit{opts: o}
-	_, c.nop = o.observer.(NopObserver)
 	// The overflow breakers are named so that their events keep their side.
 	c.clients = newRegistry(o.maxBreakers, c.newEntry, key{target: "overflow"})
 	c.servers = newRegistry(o.maxBreakers, c.newEntry, key{method: "/overflow/overflow"})
 	return c, nil
-}
-
-func mustNew(opts []Option) *Circuit {
-	c, err := New(opts...)
-	if err != nil {
-		panic(err)
-	}
-	return c
-}
-
-// UnaryClientInterceptor returns a client-side unary interceptor with its
-// own breakers, built from opts. It panics on an invalid option; use New to
-// get the error, or to share breakers with the stream interceptor.
-func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
-	return mustNew(opts).UnaryClientInterceptor()
-}
-
-// StreamClientInterceptor returns a client-side stream interceptor with its
-// own breakers, built from opts. It panics on an invalid option.
-func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
-	return mustNew(opts).StreamClientInterceptor()
-}
-
-// UnaryServerInterceptor returns a server-side unary interceptor with its
-// own breakers, built from opts. It panics on an invalid option.
-func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
-	return mustNew(opts).UnaryServerInterceptor()
-}
-
-// StreamServerInterceptor returns a server-side stream interceptor with its
-// own breakers, built from opts. It panics on an invalid option.
-func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
-	return mustNew(opts).StreamServerInterceptor()
 }
 
 // ClientBreaker returns the breaker that guards calls to target (and to
@@ -79,12 +43,12 @@ func (c *Circuit) ClientBreaker(target, fullMethod string) *breaker.Breaker {
 	return c.clients.get(c.clientKey(target, fullMethod)).b
 }
 
-// OpenFor returns how long the client breaker that guards target (and
+// RefusesFor returns how long the client breaker that guards target (and
 // fullMethod, with WithPerMethod) will still refuse calls: see
 // breaker.(*Breaker).RefusesFor; zero when it has no breaker yet. It makes
 // no breaker and takes no lock. It is what retry.WithCircuitGate takes, so
 // that a retry does not wait for an attempt the breaker would refuse.
-func (c *Circuit) OpenFor(target, fullMethod string) time.Duration {
+func (c *Circuit) RefusesFor(target, fullMethod string) time.Duration {
 	e, ok := c.clients.peek(c.clientKey(target, fullMethod))
 	if !ok {
 		return 0
@@ -114,23 +78,22 @@ func (c *Circuit) clientKey(target, fullMethod string) key {
 
 func (c *Circuit) newEntry(k key) *entry {
 	opts := c.opts.breakerOpts
-	if !c.nop {
-		obs := c.opts.observer
+	if hook := c.opts.observer.OnStateChange; hook != nil {
 		opts = append(opts[:len(opts):len(opts)], breaker.WithOnStateChange(func(from, to breaker.State) {
-			obs.OnStateChange(k.target, k.method, from, to)
+			hook(context.Background(), StateEvent{Target: k.target, Method: k.method, From: from, To: to})
 		}))
 	}
 	b, err := breaker.New(opts...)
 	if err != nil {
 		panic(err) // New checked these options
 	}
-	rej := &OpenError{Target: k.target, Method: k.method, b: b}
+	rej := &openError{Target: k.target, Method: k.method}
 	return &entry{b: b, rej: rej, refusal: refusal.Mark(rej)}
 }
 
 // classify returns the outcome of a call and what the breaker records.
-func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, breaker.Result) {
-	r := outcome.Result{Err: err, Pushback: outcome.NoPushback}
+func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, breaker.Verdict) {
+	r := outcome.Attempt{Err: err}
 	if err != nil {
 		r.Err = contextStatus(err)
 		if outcome.AttemptTimedOut(ctx, r.Err) {
@@ -141,14 +104,14 @@ func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, bre
 			ctx = context.WithoutCancel(ctx)
 		}
 	}
-	o := c.opts.classifier.Classify(ctx, r)
+	o := c.opts.classifier(ctx, r)
 	switch o {
 	case outcome.Success:
-		return o, breaker.Success
+		return o, breaker.Succeeded
 	case outcome.RetryableFailure, outcome.FatalFailure:
-		return o, breaker.Failure
+		return o, breaker.Failed
 	default:
-		return o, breaker.Ignored
+		return o, breaker.Skipped
 	}
 }
 
@@ -170,14 +133,14 @@ func contextStatus(err error) error {
 func (c *Circuit) report(ctx context.Context, e *entry, fullMethod string, p breaker.Permit, err error) outcome.Outcome {
 	o, r := c.classify(ctx, err)
 	p.Done(r)
-	if !c.nop {
-		c.opts.observer.OnCall(e.rej.Target, fullMethod, o)
+	if c.opts.observer.OnCall != nil {
+		c.opts.observer.OnCall(ctx, CallEvent{Target: e.rej.Target, Method: fullMethod, Outcome: o})
 	}
 	return o
 }
 
-func (c *Circuit) reject(e *entry, fullMethod string) {
-	if !c.nop {
-		c.opts.observer.OnReject(e.rej.Target, fullMethod)
+func (c *Circuit) reject(ctx context.Context, e *entry, fullMethod string) {
+	if c.opts.observer.OnReject != nil {
+		c.opts.observer.OnReject(ctx, RejectEvent{Target: e.rej.Target, Method: fullMethod})
 	}
 }

@@ -49,7 +49,7 @@ var errDown = status.Error(codes.Unavailable, "dependency down")
 func trips(n int) circuit.Option {
 	return circuit.WithBreakerOptions(breaker.WithTimeWindow(0, 0), breaker.WithConsecutiveFailures(n),
 		breaker.WithOpenJitter(0), breaker.WithOpenDuration(5*time.Second),
-		breaker.WithHalfOpenProbes(1), breaker.WithSuccessesToClose(1))
+		breaker.WithHalfOpen(1, 1))
 }
 
 // recObserver records what the Circuit reports.
@@ -60,25 +60,30 @@ type recObserver struct {
 	rejects []string
 }
 
-func (o *recObserver) OnStateChange(target, method string, from, to breaker.State) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.changes = append(o.changes, fmt.Sprintf("%s %s %v>%v", target, method, from, to))
+// observer returns the Observer whose hooks record into o.
+func (o *recObserver) observer() circuit.Observer {
+	return circuit.Observer{OnStateChange: o.OnStateChange, OnCall: o.OnCall, OnReject: o.OnReject}
 }
 
-func (o *recObserver) OnCall(target, method string, oc outcome.Outcome) {
+func (o *recObserver) OnStateChange(_ context.Context, e circuit.StateEvent) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.changes = append(o.changes, fmt.Sprintf("%s %s %v>%v", e.Target, e.Method, e.From, e.To))
+}
+
+func (o *recObserver) OnCall(_ context.Context, e circuit.CallEvent) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.calls == nil {
 		o.calls = map[string]int{}
 	}
-	o.calls[fmt.Sprintf("%s %s %v", target, method, oc)]++
+	o.calls[fmt.Sprintf("%s %s %v", e.Target, e.Method, e.Outcome)]++
 }
 
-func (o *recObserver) OnReject(target, method string) {
+func (o *recObserver) OnReject(_ context.Context, e circuit.RejectEvent) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.rejects = append(o.rejects, target+" "+method)
+	o.rejects = append(o.rejects, e.Target+" "+e.Method)
 }
 
 func (o *recObserver) String() string {
@@ -127,12 +132,12 @@ func wantOpen(t *testing.T, err error, remaining time.Duration) {
 	if err == nil {
 		t.Fatal("call allowed, want a CIRCUIT_OPEN rejection")
 	}
-	if !errors.Is(err, breaker.ErrOpen) || !errors.Is(err, circuit.ErrOpen) || !errors.Is(err, outcome.ErrLocalReject) {
+	if !errors.Is(err, breaker.ErrOpen) || !errors.Is(err, outcome.ErrLocalReject) {
 		t.Fatalf("%v: does not match breaker.ErrOpen and outcome.ErrLocalReject", err)
 	}
-	var oe *circuit.OpenError
+	var oe *breaker.OpenError
 	if !errors.As(err, &oe) {
-		t.Fatalf("%T is not an *OpenError", err)
+		t.Fatalf("%T does not wrap a *breaker.OpenError", err)
 	}
 	st := status.Convert(err)
 	if st.Code() != codes.Unavailable {
@@ -152,8 +157,8 @@ func wantOpen(t *testing.T, err error, remaining time.Duration) {
 	if !ok || delay != remaining {
 		t.Fatalf("RetryInfo = %v (%v), want %v", delay, ok, remaining)
 	}
-	if oe.Remaining() != remaining {
-		t.Fatalf("Remaining = %v, want %v", oe.Remaining(), remaining)
+	if oe.RefusesFor() != remaining {
+		t.Fatalf("RefusesFor = %v, want %v", oe.RefusesFor(), remaining)
 	}
 }
 
@@ -168,7 +173,7 @@ func TestClientTripsFailsFastAndRecovers(t *testing.T) {
 			return &testpb.UnaryResponse{Text: req.GetText()}, nil
 		}}
 		obs := &recObserver{}
-		c := newCircuit(t, trips(3), circuit.WithObserver(obs), circuit.WithBreakerOptions(breaker.WithSuccessesToClose(2), breaker.WithHalfOpenProbes(3)))
+		c := newCircuit(t, trips(3), circuit.WithObserver(obs.observer()), circuit.WithBreakerOptions(breaker.WithHalfOpen(3, 2)))
 		env := startClient(t, svc, c)
 
 		for i := range 3 {
@@ -321,7 +326,7 @@ func TestStreamReleasesPermitOnCancel(t *testing.T) {
 					return stream.Context().Err()
 				}
 				obs := &recObserver{}
-				c := newCircuit(t, trips(1), circuit.WithObserver(obs))
+				c := newCircuit(t, trips(1), circuit.WithObserver(obs.observer()))
 				env := startClient(t, svc, c)
 				halfOpen(t, env, c, &down)
 
@@ -525,7 +530,7 @@ func TestPerMethodIsolation(t *testing.T) {
 					return nil, errDown
 				}}
 				obs := &recObserver{}
-				c := newCircuit(t, trips(2), circuit.WithPerMethod(tc.perMethod), circuit.WithObserver(obs))
+				c := newCircuit(t, trips(2), circuit.WithPerMethod(tc.perMethod), circuit.WithObserver(obs.observer()))
 				env := startClient(t, svc, c)
 				for range 2 {
 					_ = unary(env)
@@ -603,7 +608,7 @@ func TestRegistryNeverEvictsOpenBreakers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p.Done(breaker.Failure)
+			p.Done(breaker.Failed)
 			if br.State() != breaker.StateOpen {
 				t.Fatalf("state = %v, want open", br.State())
 			}
@@ -635,7 +640,7 @@ func TestFallback(t *testing.T) {
 				}}
 				var seen []string
 				fallback := func(_ context.Context, method string, req, reply any, err error) error {
-					var oe *circuit.OpenError
+					var oe *breaker.OpenError
 					seen = append(seen, fmt.Sprintf("%s %v %v", method, errors.As(err, &oe), status.Code(err)))
 					reply.(*testpb.UnaryResponse).Text = "cached"
 					return nil
@@ -688,7 +693,7 @@ func TestServerFailsFastWhenItsDependencyIsDown(t *testing.T) {
 			},
 		}
 		obs := &recObserver{}
-		c := newCircuit(t, trips(2), circuit.WithObserver(obs))
+		c := newCircuit(t, trips(2), circuit.WithObserver(obs.observer()))
 		env := startServer(t, svc, c)
 		for range 2 {
 			if err := unary(env); status.Code(err) != codes.Unavailable {
@@ -767,7 +772,7 @@ func TestServerRejectionThroughErrorBoundary(t *testing.T) {
 		if !ok || ae.Code != errdetails.CodeCircuitOpen || ae.RequestID != "req-7" || ae.RetryAfter != 5*time.Second || !ae.Unprocessed {
 			t.Fatalf("rejection = %v, %+v", err, ae)
 		}
-		if got := trailer.Get(boundary.PushbackKey); fmt.Sprint(got) != "[5000]" {
+		if got := trailer.Get("grpc-retry-pushback-ms"); fmt.Sprint(got) != "[5000]" {
 			t.Fatalf("pushback trailer = %q, want 5000", got)
 		}
 	})
@@ -834,10 +839,9 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 	}{
 		{[]circuit.Option{circuit.WithMaxBreakers(0)}, "circuit: WithMaxBreakers(0): must be at least 1"},
 		{[]circuit.Option{circuit.WithClassifier(nil)}, "circuit: WithClassifier(nil): the classifier must not be nil"},
-		{[]circuit.Option{circuit.WithObserver(nil)}, "circuit: WithObserver(nil): the observer must not be nil"},
 		{[]circuit.Option{circuit.WithFallback(nil)}, "circuit: WithFallback(nil): the fallback must not be nil"},
 		{[]circuit.Option{circuit.WithFallbackOnFailure(true)}, "circuit: WithFallbackOnFailure(true): needs WithFallback"},
-		{[]circuit.Option{nil}, "circuit: New: nil Option"},
+		{[]circuit.Option{nil}, "circuit: nil Option"},
 		{
 			[]circuit.Option{circuit.WithBreakerOptions(breaker.WithFailureRate(1.5))},
 			"circuit: WithBreakerOptions: breaker: WithFailureRate(1.5): must be in (0, 1]",
@@ -851,35 +855,6 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestPackageConstructorsPanicOnInvalidOptions(t *testing.T) {
-	bad := circuit.WithMaxBreakers(-1)
-	tests := []struct {
-		name string
-		make func()
-	}{
-		{"UnaryClientInterceptor", func() { circuit.UnaryClientInterceptor(bad) }},
-		{"StreamClientInterceptor", func() { circuit.StreamClientInterceptor(bad) }},
-		{"UnaryServerInterceptor", func() { circuit.UnaryServerInterceptor(bad) }},
-		{"StreamServerInterceptor", func() { circuit.StreamServerInterceptor(bad) }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if p := recover(); !strings.Contains(fmt.Sprint(p), "circuit: WithMaxBreakers(-1)") {
-					t.Fatalf("panic = %v", p)
-				}
-			}()
-			tc.make()
-		})
-	}
-	t.Run("valid", func(t *testing.T) {
-		if circuit.UnaryClientInterceptor() == nil || circuit.StreamClientInterceptor() == nil ||
-			circuit.UnaryServerInterceptor() == nil || circuit.StreamServerInterceptor() == nil {
-			t.Fatal("nil interceptor")
-		}
-	})
 }
 
 func TestOpenErrorText(t *testing.T) {
@@ -900,27 +875,27 @@ func TestOpenErrorText(t *testing.T) {
 	})
 }
 
-// TestOpenFor: OpenFor reads the breaker of a target without making one,
+// TestRefusesFor: RefusesFor reads the breaker of a target without making one,
 // and follows its open time.
-func TestOpenFor(t *testing.T) {
+func TestRefusesFor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, err := circuit.New(circuit.WithBreakerOptions(breaker.WithOpenDuration(time.Second), breaker.WithOpenJitter(0)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if d := c.OpenFor("dns:///a", "/s/M"); d != 0 {
+		if d := c.RefusesFor("dns:///a", "/s/M"); d != 0 {
 			t.Errorf("no breaker yet: %v; want 0", d)
 		}
 		b := c.ClientBreaker("dns:///a", "")
-		if d := c.OpenFor("dns:///a", "/s/M"); d != 0 {
+		if d := c.RefusesFor("dns:///a", "/s/M"); d != 0 {
 			t.Errorf("closed: %v; want 0", d)
 		}
 		b.SetMode(breaker.ModeForcedOpen)
-		if d := c.OpenFor("dns:///a", "/s/Other"); d != math.MaxInt64 {
+		if d := c.RefusesFor("dns:///a", "/s/Other"); d != math.MaxInt64 {
 			t.Errorf("forced open: %v; want math.MaxInt64 for every method of the target", d)
 		}
-		if d := c.OpenFor("dns:///b", "/s/M"); d != 0 {
+		if d := c.RefusesFor("dns:///b", "/s/M"); d != 0 {
 			t.Errorf("another target: %v; want 0", d)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 
 // UnaryClientInterceptor returns the client-side unary interceptor. Each call
 // asks the breaker of its target (or target and method) for a permit: a
-// refused call fails at once with an *OpenError (UNAVAILABLE, CIRCUIT_OPEN)
+// refused call fails at once (UNAVAILABLE, CIRCUIT_OPEN; breaker.ErrOpen)
 // without reaching the network, or gets the Fallback's answer; a call let
 // through reports its outcome when it returns.
 func (c *Circuit) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
@@ -22,16 +22,16 @@ func (c *Circuit) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		e := c.clients.get(c.clientKey(cc.Target(), method))
 		p, err := e.b.Allow()
 		if err != nil {
-			c.reject(e, method)
+			c.reject(ctx, e, method)
 			if c.opts.fallback != nil {
-				return c.opts.fallback(ctx, method, req, reply, e.rej)
+				return c.opts.fallback(ctx, method, req, reply, e.rej.refused(err))
 			}
-			return e.rej
+			return e.rej.refused(err)
 		}
 		returned := false
 		defer func() {
 			if !returned { // the invoker panicked
-				p.Done(breaker.Failure)
+				p.Done(breaker.Failed)
 			}
 		}()
 		err = invoker(ctx, method, req, reply, cc, opts...)
@@ -55,13 +55,13 @@ func (c *Circuit) StreamClientInterceptor() grpc.StreamClientInterceptor {
 		e := c.clients.get(c.clientKey(cc.Target(), method))
 		p, err := e.b.Allow()
 		if err != nil {
-			c.reject(e, method)
-			return nil, e.rej
+			c.reject(ctx, e, method)
+			return nil, e.rej.refused(err)
 		}
 		returned := false
 		defer func() {
 			if !returned {
-				p.Done(breaker.Failure)
+				p.Done(breaker.Failed)
 			}
 		}()
 		cs, err := streamer(ctx, desc, cc, method, opts...)
@@ -124,8 +124,8 @@ func (s *clientStream) canceled() {
 	if !s.done.CompareAndSwap(false, true) {
 		return
 	}
-	s.p.Done(breaker.Ignored)
-	if !s.c.nop {
-		s.c.opts.observer.OnCall(s.e.rej.Target, s.method, outcome.Ignored)
+	s.p.Done(breaker.Skipped)
+	if s.c.opts.observer.OnCall != nil {
+		s.c.opts.observer.OnCall(s.ctx, CallEvent{Target: s.e.rej.Target, Method: s.method, Outcome: outcome.Ignored})
 	}
 }

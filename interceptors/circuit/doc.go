@@ -4,9 +4,10 @@
 //
 // # Client side
 //
-// UnaryClientInterceptor and StreamClientInterceptor keep one breaker per
-// target (cc.Target()), or per target and method with WithPerMethod, in a
-// bounded registry (WithMaxBreakers; the least recently used breaker is
+// New returns a Circuit; its UnaryClientInterceptor and
+// StreamClientInterceptor methods keep one breaker per target
+// (cc.Target()), or per target and method with WithPerMethod, in a bounded
+// registry (WithMaxBreakers; the least recently used breaker is
 // evicted). Finding the breaker of a call takes no lock and allocates
 // nothing. The interceptors belong inside retry and the client-side
 // concurrency limiter, so that each attempt is judged on its own and
@@ -21,8 +22,8 @@
 //
 // # Server side
 //
-// UnaryServerInterceptor and StreamServerInterceptor keep one breaker per
-// method, so that a handler whose own dependency is down fails fast before it
+// Its UnaryServerInterceptor and StreamServerInterceptor methods keep one
+// breaker per method, so that a handler whose own dependency is down fails fast before it
 // runs. They belong innermost, next to the handler and inside the error
 // boundary and the concurrency limiter.
 //
@@ -38,18 +39,22 @@
 //
 // # Codes returned
 //
-// A refused call fails with an *OpenError: UNAVAILABLE with ErrorInfo
-// reason CIRCUIT_OPEN (errdetails.CodeCircuitOpen), marked unprocessed, and
-// a RetryInfo holding the remaining open time (none while half-open or
+// A refused call fails with an error that wraps the breaker's
+// *breaker.OpenError (errors.As gives its RefusesFor): UNAVAILABLE with
+// ErrorInfo reason CIRCUIT_OPEN (errdetails.CodeCircuitOpen), marked
+// unprocessed, and a RetryInfo holding the remaining open time (none while half-open or
 // forced open). It matches breaker.ErrOpen and outcome.ErrLocalReject with
-// errors.Is, so the retry interceptor never re-enters an open breaker. Every
-// other error is the call's own. OpenFor tells a retry interceptor outside
+// errors.Is, so the retry interceptor never re-enters an open breaker, and
+// errors.As converts it to an *errdetails.ApplicationError. Every other
+// error is the call's own. RefusesFor tells a retry interceptor outside
 // the breaker how long it will still refuse calls (retry.WithCircuitGate),
 // so that it does not sleep only to be refused.
 //
 // # Observing
 //
-// An Observer (WithObserver) hears about transitions, calls by outcome and
-// rejections, for the metrics interceptors. ClientBreaker and ServerBreaker
+// An Observer (WithObserver), a struct of optional hooks that each take a
+// context and one event (StateEvent, CallEvent, RejectEvent), hears about
+// transitions, calls by outcome and rejections, for the metrics
+// interceptors. ClientBreaker and ServerBreaker
 // give access to a breaker, for example to force it open.
 package circuit

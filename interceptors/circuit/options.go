@@ -7,7 +7,6 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
-	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
 // An Option configures a Circuit.
@@ -20,14 +19,15 @@ type optionFunc func(*options)
 func (f optionFunc) apply(o *options) { f(o) }
 
 // Fallback is called, on the client, instead of failing a unary call that
-// the breaker refused (err is then an *OpenError), and, with
+// the breaker refused (err then matches breaker.ErrOpen, and errors.As
+// gives its *breaker.OpenError), and, with
 // WithFallbackOnFailure, after a call that failed (err is the call's error).
 // It may fill reply, for example from a cache, and return nil; whatever it
 // returns is the call's result.
 type Fallback func(ctx context.Context, method string, req, reply any, err error) error
 
-// DefaultMaxBreakers is the default bound of each registry of breakers.
-const DefaultMaxBreakers = 1024
+// defaultMaxBreakers is the default bound of each registry of breakers.
+const defaultMaxBreakers = 1024
 
 type options struct {
 	breakerOpts []breaker.Option
@@ -65,7 +65,7 @@ func WithPerMethod(on bool) Option {
 // bound is reached, the breaker least recently used (approximately: a
 // second-chance sweep) is dropped, after its timers are stopped, and the
 // new one takes its place; a dropped breaker's state is forgotten. Default:
-// DefaultMaxBreakers.
+// 1024.
 func WithMaxBreakers(n int) Option {
 	return optionFunc(func(o *options) {
 		if n < 1 {
@@ -90,21 +90,16 @@ func WithClassifier(c outcome.Classifier) Option {
 }
 
 // WithObserver adds an Observer of breaker transitions, calls and
-// rejections, for metrics. Given more than once, every Observer receives
-// every event, in the order given (the client and server chains add their
-// metrics and logging first). Default: NopObserver.
+// rejections, for metrics. Given more than once, every hook of every
+// Observer is called, in the order given (the client and server chains add
+// their metrics and logging first). Default: none.
 func WithObserver(obs Observer) Option {
-	return optionFunc(func(o *options) {
-		if obs == nil {
-			o.fail("WithObserver(nil): the observer must not be nil")
-			return
-		}
-		o.observer = observe.Add[Observer, observers](o.observer, obs, isNop)
-	})
+	return optionFunc(func(o *options) { o.observer.add(obs) })
 }
 
 // WithFallback sets the Fallback of unary client calls that the breaker
-// refuses. Default: none; the call fails with an *OpenError.
+// refuses. Default: none; the call fails with the refusal (UNAVAILABLE,
+// CIRCUIT_OPEN; it matches breaker.ErrOpen).
 func WithFallback(f Fallback) Option {
 	return optionFunc(func(o *options) {
 		if f == nil {
@@ -123,10 +118,10 @@ func WithFallbackOnFailure(on bool) Option {
 }
 
 func newOptions(opts []Option) (options, error) {
-	o := options{maxBreakers: DefaultMaxBreakers, classifier: outcome.Default, observer: NopObserver{}}
+	o := options{maxBreakers: defaultMaxBreakers, classifier: outcome.Default}
 	for _, opt := range opts {
 		if opt == nil {
-			o.fail("New: nil Option")
+			o.fail("nil Option")
 			continue
 		}
 		opt.apply(&o)

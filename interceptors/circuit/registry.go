@@ -15,7 +15,7 @@ type key struct{ target, method string }
 // entry is one breaker and the error it refuses calls with.
 type entry struct {
 	b       *breaker.Breaker
-	rej     *OpenError
+	rej     *openError
 	refusal error       // rej, marked as the server's own refusal (server entries)
 	used    atomic.Bool // second-chance bit: set by lookups, cleared by the eviction sweep
 }

@@ -14,7 +14,7 @@ func testRegistry(t testing.TB, max int) (*registry, map[*entry]bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := &entry{b: b, rej: &OpenError{Target: k.target, Method: k.method, b: b}}
+		e := &entry{b: b, rej: &openError{Target: k.target, Method: k.method}}
 		made[e] = true
 		return e
 	}, key{target: "overflow"})

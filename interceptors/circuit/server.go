@@ -24,13 +24,14 @@ func (c *Circuit) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		e := c.servers.get(key{method: info.FullMethod})
 		p, err := e.b.Allow()
 		if err != nil {
-			c.reject(e, info.FullMethod)
+			e.rej.refused(err)
+			c.reject(ctx, e, info.FullMethod)
 			return nil, e.refusal
 		}
 		returned := false
 		defer func() {
 			if !returned {
-				p.Done(breaker.Failure)
+				p.Done(breaker.Failed)
 			}
 		}()
 		resp, err := handler(ctx, req)
@@ -51,13 +52,14 @@ func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		e := c.servers.get(key{method: fullMethod})
 		p, err := e.b.Allow()
 		if err != nil {
-			c.reject(e, fullMethod)
+			e.rej.refused(err)
+			c.reject(ss.Context(), e, fullMethod)
 			return e.refusal
 		}
 		returned := false
 		defer func() {
 			if !returned {
-				p.Done(breaker.Failure)
+				p.Done(breaker.Failed)
 			}
 		}()
 		err = handler(srv, ss)
@@ -74,9 +76,9 @@ func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // included.
 func (c *Circuit) reportServer(ctx context.Context, e *entry, fullMethod string, p breaker.Permit, err error) {
 	if err != nil && gone.Caller(ctx) {
-		p.Done(breaker.Ignored)
-		if !c.nop {
-			c.opts.observer.OnCall(e.rej.Target, fullMethod, outcome.Ignored)
+		p.Done(breaker.Skipped)
+		if c.opts.observer.OnCall != nil {
+			c.opts.observer.OnCall(ctx, CallEvent{Target: e.rej.Target, Method: fullMethod, Outcome: outcome.Ignored})
 		}
 		return
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
@@ -30,6 +29,10 @@ func side(target string) string {
 	return "client"
 }
 
+// numOutcomes is the number of outcomes, for arrays indexed by
+// outcome.Outcome.
+const numOutcomes = int(outcome.Shed) + 1
+
 // components holds the metrics of Bulwark's components, fed by their
 // Observers and, for gauges, read from the components when collected.
 type components struct {
@@ -37,7 +40,7 @@ type components struct {
 	circuitTransitions *prometheus.CounterVec
 	circuitCalls       *prometheus.CounterVec
 	circuitRejections  counters[circuitKey]
-	circuitCallKids    sync.Map // circuitKey -> *[outcome.Count]prometheus.Counter
+	circuitCallKids    sync.Map // circuitKey -> *[numOutcomes]prometheus.Counter
 
 	attempts      *prometheus.Desc // attempts per call, built when collected
 	retryDelay    *prometheus.HistogramVec
@@ -76,12 +79,12 @@ func (k methodKey) labelValues() []string {
 
 type rejectKey struct {
 	target, method string
-	reason         concurrency.Reason
+	reason         string
 }
 
 func (k rejectKey) labelValues() []string {
 	svc, name := method.Split(k.method)
-	return []string{side(k.target), svc, name, k.reason.String()}
+	return []string{side(k.target), svc, name, k.reason}
 }
 
 // counters caches the children of a counter vector by a key that knows its
@@ -265,36 +268,41 @@ func (m *Metrics) TrackRetrier(r *retry.Retrier) {
 
 // CircuitObserver returns the circuit.Observer that feeds the
 // <namespace>_circuit_* metrics.
-func (m *Metrics) CircuitObserver() circuit.Observer { return circuitObserver{m.comps} }
+func (m *Metrics) CircuitObserver() circuit.Observer {
+	o := circuitObserver{m.comps}
+	return circuit.Observer{OnStateChange: o.OnStateChange, OnCall: o.OnCall, OnReject: o.OnReject}
+}
 
 type circuitObserver struct{ c *components }
 
-func (o circuitObserver) OnStateChange(target, fullMethod string, from, to breaker.State) {
-	svc, name := splitOptional(fullMethod)
+func (o circuitObserver) OnStateChange(_ context.Context, e circuit.StateEvent) {
+	target, from, to := e.Target, e.From, e.To
+	svc, name := splitOptional(e.Method)
 	s := side(target)
 	o.c.circuitState.WithLabelValues(s, target, svc, name, from.String()).Set(0)
 	o.c.circuitState.WithLabelValues(s, target, svc, name, to.String()).Set(1)
 	o.c.circuitTransitions.WithLabelValues(s, target, svc, name, from.String(), to.String()).Inc()
 }
 
-func (o circuitObserver) OnCall(target, fullMethod string, oc outcome.Outcome) {
+func (o circuitObserver) OnCall(_ context.Context, e circuit.CallEvent) {
+	target, fullMethod, oc := e.Target, e.Method, e.Outcome
 	k := circuitKey{target, fullMethod}
 	v, ok := o.c.circuitCallKids.Load(k)
 	if !ok {
-		var kids [outcome.Count]prometheus.Counter
+		var kids [numOutcomes]prometheus.Counter
 		svc, name := method.Split(fullMethod)
 		for i := range kids {
 			kids[i] = o.c.circuitCalls.WithLabelValues(side(target), target, svc, name, outcome.Outcome(i).String())
 		}
 		v, _ = o.c.circuitCallKids.LoadOrStore(k, &kids)
 	}
-	if int(oc) < len(v.(*[outcome.Count]prometheus.Counter)) {
-		v.(*[outcome.Count]prometheus.Counter)[oc].Inc()
+	if int(oc) < len(v.(*[numOutcomes]prometheus.Counter)) {
+		v.(*[numOutcomes]prometheus.Counter)[oc].Inc()
 	}
 }
 
-func (o circuitObserver) OnReject(target, fullMethod string) {
-	o.c.circuitRejections.inc(circuitKey{target, fullMethod})
+func (o circuitObserver) OnReject(_ context.Context, e circuit.RejectEvent) {
+	o.c.circuitRejections.inc(circuitKey{e.Target, e.Method})
 }
 
 // splitOptional splits a full method name, or returns two empty strings
@@ -308,7 +316,10 @@ func splitOptional(fullMethod string) (string, string) {
 
 // RetryObserver returns the retry.Observer that feeds the
 // <namespace>_retry_* metrics.
-func (m *Metrics) RetryObserver() retry.Observer { return retryObserver{m} }
+func (m *Metrics) RetryObserver() retry.Observer {
+	o := retryObserver{m}
+	return retry.Observer{OnRetry: o.OnRetry, OnCommit: o.OnCommit, OnFinish: o.OnFinish}
+}
 
 type retryObserver struct{ m *Metrics }
 
@@ -353,18 +364,18 @@ func (o retryObserver) OnFinish(_ context.Context, e retry.FinishEvent) {
 // ConcurrencyObserver returns the concurrency.Observer that feeds the
 // <namespace>_concurrency_* counters and histograms (the gauges come from
 // TrackLimiter).
-func (m *Metrics) ConcurrencyObserver() concurrency.Observer { return concurrencyObserver{c: m.comps} }
-
-type concurrencyObserver struct {
-	concurrency.NopObserver
-	c *components
+func (m *Metrics) ConcurrencyObserver() concurrency.Observer {
+	o := concurrencyObserver{c: m.comps}
+	return concurrency.Observer{OnReject: o.OnReject, OnWait: o.OnWait}
 }
 
-func (o concurrencyObserver) OnReject(e concurrency.RejectEvent) {
+type concurrencyObserver struct{ c *components }
+
+func (o concurrencyObserver) OnReject(_ context.Context, e concurrency.RejectEvent) {
 	o.c.limiterRejections.inc(rejectKey{e.Target, e.Method, e.Reason})
 }
 
-func (o concurrencyObserver) OnWait(e concurrency.WaitEvent) {
+func (o concurrencyObserver) OnWait(_ context.Context, e concurrency.WaitEvent) {
 	acquired := "false"
 	if e.Acquired {
 		acquired = "true"
@@ -374,12 +385,11 @@ func (o concurrencyObserver) OnWait(e concurrency.WaitEvent) {
 
 // DeadlineObserver returns the deadline.Observer that feeds the
 // <namespace>_deadline_* metrics.
-func (m *Metrics) DeadlineObserver() deadline.Observer { return deadlineObserver{m.comps} }
-
-type deadlineObserver struct{ c *components }
-
-func (o deadlineObserver) OnDefault(e deadline.Event) { o.c.deadlineDefaults.inc(methodKey(e.Method)) }
-
-func (o deadlineObserver) OnReject(e deadline.Event) { o.c.deadlineRejections.inc(methodKey(e.Method)) }
-
-func (o deadlineObserver) OnAdjust(e deadline.Event) { o.c.deadlineAdjusted.inc(methodKey(e.Method)) }
+func (m *Metrics) DeadlineObserver() deadline.Observer {
+	c := m.comps
+	return deadline.Observer{
+		OnDefault: func(_ context.Context, e deadline.DefaultEvent) { c.deadlineDefaults.inc(methodKey(e.Method)) },
+		OnAdjust:  func(_ context.Context, e deadline.AdjustEvent) { c.deadlineAdjusted.inc(methodKey(e.Method)) },
+		OnReject:  func(_ context.Context, e deadline.RejectEvent) { c.deadlineRejections.inc(methodKey(e.Method)) },
+	}
+}

@@ -20,7 +20,7 @@ func Example() {
 		errdetails.Database("", nil, errdetails.WithRetryable(false)),
 		status.Error(codes.Internal, "bug"),
 	} {
-		fmt.Println(outcome.Of(ctx, err))
+		fmt.Println(outcome.Default(ctx, outcome.Attempt{Err: err}))
 	}
 	// Output:
 	// success
@@ -32,13 +32,13 @@ func Example() {
 
 // A classifier that also treats NOT_FOUND as a failure, for a service where
 // it means a replica lost its data.
-func ExampleClassifierFunc() {
-	strict := outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
-		if status.Code(r.Err) == codes.NotFound {
+func ExampleClassifier() {
+	strict := outcome.Classifier(func(ctx context.Context, a outcome.Attempt) outcome.Outcome {
+		if status.Code(a.Err) == codes.NotFound {
 			return outcome.FatalFailure
 		}
-		return outcome.Default.Classify(ctx, r)
+		return outcome.Default(ctx, a)
 	})
-	fmt.Println(strict.Classify(context.Background(), outcome.Result{Err: status.Error(codes.NotFound, "")}))
+	fmt.Println(strict(context.Background(), outcome.Attempt{Err: status.Error(codes.NotFound, "")}))
 	// Output: fatal_failure
 }

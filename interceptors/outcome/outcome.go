@@ -39,9 +39,6 @@ const (
 
 var outcomeNames = [...]string{"success", "ignored", "retryable_failure", "fatal_failure", "local_reject", "shed"}
 
-// Count is the number of outcomes, for arrays indexed by Outcome.
-const Count = int(Shed) + 1
-
 // String returns the outcome in snake_case, as used in metric labels.
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -56,9 +53,6 @@ func (o Outcome) IsFailure() bool { return o == RetryableFailure || o == FatalFa
 // Retryable reports whether a retry may follow o: a RetryableFailure, or a
 // Shed call (which the server never processed).
 func (o Outcome) Retryable() bool { return o == RetryableFailure || o == Shed }
-
-// Counts reports whether a circuit breaker records o at all.
-func (o Outcome) Counts() bool { return o == Success || o.IsFailure() }
 
 // ErrLocalReject is matched, with errors.Is, by every error with which a
 // Bulwark component refuses a call locally: an open circuit, a full
@@ -103,17 +97,18 @@ func AttemptTimedOut(ctx context.Context, err error) bool {
 	return ok && status.Code(err) == codes.DeadlineExceeded && !time.Now().Before(deadline)
 }
 
-// NoPushback is the Result.Pushback of a response without a
-// grpc-retry-pushback-ms trailer.
-const NoPushback time.Duration = -1 << 63
-
-// Result is what a classifier knows of an attempt.
-type Result struct {
+// Attempt is what a classifier knows of an attempt. Its zero value, with
+// Err set, is an attempt without pushback that the caller's deadline ended,
+// if anything did.
+type Attempt struct {
 	// Err is the attempt's error, nil on success.
 	Err error
-	// Pushback is the server's grpc-retry-pushback-ms: negative asks not to
-	// retry; NoPushback when the server sent none.
+	// Pushback is the server's grpc-retry-pushback-ms, when HasPushback:
+	// negative asks not to retry.
 	Pushback time.Duration
+	// HasPushback is true when the server sent a grpc-retry-pushback-ms
+	// trailer.
+	HasPushback bool
 	// AttemptTimedOut is true when the per-attempt timeout of the retry
 	// interceptor ended the attempt, rather than the caller's deadline.
 	AttemptTimedOut bool
@@ -121,28 +116,14 @@ type Result struct {
 
 // A Classifier decides the Outcome of an attempt. ctx is the caller's
 // context, not the attempt's, so that a classifier can tell the caller's
-// cancellation from a timeout of one attempt. Implementations must be safe
-// for concurrent use and should not allocate on success.
-type Classifier interface {
-	Classify(ctx context.Context, r Result) Outcome
-}
-
-// ClassifierFunc adapts a function to a Classifier.
-type ClassifierFunc func(ctx context.Context, r Result) Outcome
-
-// Classify calls f(ctx, r).
-func (f ClassifierFunc) Classify(ctx context.Context, r Result) Outcome { return f(ctx, r) }
+// cancellation from a timeout of one attempt. It must be safe for
+// concurrent use and should not allocate on success.
+type Classifier func(ctx context.Context, a Attempt) Outcome
 
 // Default is the classifier of the package's table.
-var Default Classifier = ClassifierFunc(classify)
+func Default(ctx context.Context, a Attempt) Outcome { return classify(ctx, a) }
 
-// Of classifies a result without pushback or per-attempt timeout with the
-// Default classifier.
-func Of(ctx context.Context, err error) Outcome {
-	return classify(ctx, Result{Err: err, Pushback: NoPushback})
-}
-
-func classify(ctx context.Context, r Result) Outcome {
+func classify(ctx context.Context, r Attempt) Outcome {
 	if r.Err == nil {
 		return Success
 	}
@@ -166,7 +147,7 @@ func classify(ctx context.Context, r Result) Outcome {
 
 	// A failure: its ApplicationError, decoded once, refines it.
 	ae, hasAE := errdetails.FromError(r.Err)
-	stop := r.Pushback != NoPushback && r.Pushback < 0
+	stop := r.HasPushback && r.Pushback < 0
 	switch {
 	case hasAE && ae.Unprocessed && (code == codes.Unavailable || code == codes.ResourceExhausted):
 		if ae.Retryable && !stop {
@@ -191,7 +172,7 @@ func classify(ctx context.Context, r Result) Outcome {
 			return RetryableFailure
 		}
 	case codes.ResourceExhausted:
-		if r.Pushback != NoPushback {
+		if r.HasPushback {
 			return RetryableFailure // a non-negative pushback: stop was handled above
 		}
 		if _, ok := errdetails.RetryDelay(r.Err); ok {

@@ -57,48 +57,48 @@ func TestDefaultTable(t *testing.T) {
 	tests := []struct {
 		name string
 		ctx  context.Context
-		r    outcome.Result
+		r    outcome.Attempt
 		want outcome.Outcome
 	}{
-		{"ok", live, outcome.Result{}, outcome.Success},
-		{"invalid argument proves health", live, outcome.Result{Err: status.Error(codes.InvalidArgument, "")}, outcome.Success},
-		{"not found", live, outcome.Result{Err: status.Error(codes.NotFound, "")}, outcome.Success},
-		{"already exists", live, outcome.Result{Err: status.Error(codes.AlreadyExists, "")}, outcome.Success},
-		{"permission denied", live, outcome.Result{Err: status.Error(codes.PermissionDenied, "")}, outcome.Success},
-		{"unauthenticated", live, outcome.Result{Err: status.Error(codes.Unauthenticated, "")}, outcome.Success},
-		{"failed precondition", live, outcome.Result{Err: status.Error(codes.FailedPrecondition, "")}, outcome.Success},
-		{"out of range", live, outcome.Result{Err: status.Error(codes.OutOfRange, "")}, outcome.Success},
-		{"unimplemented", live, outcome.Result{Err: status.Error(codes.Unimplemented, "")}, outcome.Success},
-		{"canceled", canceled, outcome.Result{Err: status.Error(codes.Canceled, "")}, outcome.Ignored},
-		{"aborted", live, outcome.Result{Err: status.Error(codes.Aborted, "")}, outcome.Ignored},
-		{"caller's deadline", canceled, outcome.Result{Err: status.Error(codes.DeadlineExceeded, "")}, outcome.Ignored},
-		{"attempt timeout with time left", live, outcome.Result{Err: status.Error(codes.DeadlineExceeded, ""), AttemptTimedOut: true}, outcome.RetryableFailure},
-		{"server deadline", live, outcome.Result{Err: status.Error(codes.DeadlineExceeded, "")}, outcome.FatalFailure},
-		{"deadline too short for the server", live, outcome.Result{Err: errdetails.New(errdetails.CodeDeadlineTooShort, "too short").GRPCStatus().Err()}, outcome.Ignored},
-		{"unavailable", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
-		{"unavailable with stop pushback", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: -1}, outcome.FatalFailure},
-		{"unavailable with pushback", live, outcome.Result{Err: status.Error(codes.Unavailable, ""), Pushback: time.Second}, outcome.RetryableFailure},
-		{"resource exhausted bare", live, outcome.Result{Err: status.Error(codes.ResourceExhausted, ""), Pushback: outcome.NoPushback}, outcome.FatalFailure},
-		{"resource exhausted with pushback", live, outcome.Result{Err: status.Error(codes.ResourceExhausted, ""), Pushback: 0}, outcome.RetryableFailure},
-		{"resource exhausted with RetryInfo", live, outcome.Result{Err: withRetryInfo(t, codes.ResourceExhausted, time.Second), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
-		{"unknown", live, outcome.Result{Err: status.Error(codes.Unknown, "")}, outcome.FatalFailure},
-		{"internal", live, outcome.Result{Err: status.Error(codes.Internal, "")}, outcome.FatalFailure},
-		{"data loss", live, outcome.Result{Err: status.Error(codes.DataLoss, "")}, outcome.FatalFailure},
-		{"plain error", live, outcome.Result{Err: fmt.Errorf("boom")}, outcome.FatalFailure},
-		{"local reject", live, outcome.Result{Err: fmt.Errorf("wrapped: %w", localReject{})}, outcome.LocalReject},
-		{"app error not retryable on UNAVAILABLE", live, outcome.Result{Err: errdetails.Database("", nil, errdetails.WithRetryable(false)).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.FatalFailure},
-		{"app error retryable on INTERNAL", live, outcome.Result{Err: errdetails.New("FLAKY", "", errdetails.WithGRPCCode(codes.Internal), errdetails.WithRetryable(true)), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
-		{"validation error is success", live, outcome.Result{Err: errdetails.Validation("f", "bad")}, outcome.Success},
-		{"caller gone, handler returned UNAVAILABLE", canceled, outcome.Result{Err: errdetails.Database("", context.Canceled)}, outcome.Ignored},
-		{"caller gone, server INTERNAL", canceled, outcome.Result{Err: status.Error(codes.Internal, "")}, outcome.Ignored},
-		{"caller gone, attempt timeout still a failure", canceled, outcome.Result{Err: status.Error(codes.DeadlineExceeded, ""), AttemptTimedOut: true}, outcome.RetryableFailure},
-		{"resource exhausted with negative RetryInfo", live, outcome.Result{Err: withRetryInfo(t, codes.ResourceExhausted, -time.Second), Pushback: outcome.NoPushback}, outcome.FatalFailure},
-		{"unprocessed UNAVAILABLE with negative RetryInfo", live, outcome.Result{Err: withAppAndRetryInfo(t, -time.Second), Pushback: outcome.NoPushback}, outcome.Ignored},
-		{"DB_ERROR decoded", live, outcome.Result{Err: errdetails.Database("", nil).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
+		{"ok", live, outcome.Attempt{}, outcome.Success},
+		{"invalid argument proves health", live, outcome.Attempt{Err: status.Error(codes.InvalidArgument, "")}, outcome.Success},
+		{"not found", live, outcome.Attempt{Err: status.Error(codes.NotFound, "")}, outcome.Success},
+		{"already exists", live, outcome.Attempt{Err: status.Error(codes.AlreadyExists, "")}, outcome.Success},
+		{"permission denied", live, outcome.Attempt{Err: status.Error(codes.PermissionDenied, "")}, outcome.Success},
+		{"unauthenticated", live, outcome.Attempt{Err: status.Error(codes.Unauthenticated, "")}, outcome.Success},
+		{"failed precondition", live, outcome.Attempt{Err: status.Error(codes.FailedPrecondition, "")}, outcome.Success},
+		{"out of range", live, outcome.Attempt{Err: status.Error(codes.OutOfRange, "")}, outcome.Success},
+		{"unimplemented", live, outcome.Attempt{Err: status.Error(codes.Unimplemented, "")}, outcome.Success},
+		{"canceled", canceled, outcome.Attempt{Err: status.Error(codes.Canceled, "")}, outcome.Ignored},
+		{"aborted", live, outcome.Attempt{Err: status.Error(codes.Aborted, "")}, outcome.Ignored},
+		{"caller's deadline", canceled, outcome.Attempt{Err: status.Error(codes.DeadlineExceeded, "")}, outcome.Ignored},
+		{"attempt timeout with time left", live, outcome.Attempt{Err: status.Error(codes.DeadlineExceeded, ""), AttemptTimedOut: true}, outcome.RetryableFailure},
+		{"server deadline", live, outcome.Attempt{Err: status.Error(codes.DeadlineExceeded, "")}, outcome.FatalFailure},
+		{"deadline too short for the server", live, outcome.Attempt{Err: errdetails.New(errdetails.CodeDeadlineTooShort, "too short").GRPCStatus().Err()}, outcome.Ignored},
+		{"unavailable", live, outcome.Attempt{Err: status.Error(codes.Unavailable, "")}, outcome.RetryableFailure},
+		{"unavailable with stop pushback", live, outcome.Attempt{Err: status.Error(codes.Unavailable, ""), Pushback: -1, HasPushback: true}, outcome.FatalFailure},
+		{"unavailable with pushback", live, outcome.Attempt{Err: status.Error(codes.Unavailable, ""), Pushback: time.Second, HasPushback: true}, outcome.RetryableFailure},
+		{"resource exhausted bare", live, outcome.Attempt{Err: status.Error(codes.ResourceExhausted, "")}, outcome.FatalFailure},
+		{"resource exhausted with pushback", live, outcome.Attempt{Err: status.Error(codes.ResourceExhausted, ""), Pushback: 0, HasPushback: true}, outcome.RetryableFailure},
+		{"resource exhausted with RetryInfo", live, outcome.Attempt{Err: withRetryInfo(t, codes.ResourceExhausted, time.Second)}, outcome.RetryableFailure},
+		{"unknown", live, outcome.Attempt{Err: status.Error(codes.Unknown, "")}, outcome.FatalFailure},
+		{"internal", live, outcome.Attempt{Err: status.Error(codes.Internal, "")}, outcome.FatalFailure},
+		{"data loss", live, outcome.Attempt{Err: status.Error(codes.DataLoss, "")}, outcome.FatalFailure},
+		{"plain error", live, outcome.Attempt{Err: fmt.Errorf("boom")}, outcome.FatalFailure},
+		{"local reject", live, outcome.Attempt{Err: fmt.Errorf("wrapped: %w", localReject{})}, outcome.LocalReject},
+		{"app error not retryable on UNAVAILABLE", live, outcome.Attempt{Err: errdetails.Database("", nil, errdetails.WithRetryable(false)).GRPCStatus().Err()}, outcome.FatalFailure},
+		{"app error retryable on INTERNAL", live, outcome.Attempt{Err: errdetails.New("FLAKY", "", errdetails.WithGRPCCode(codes.Internal), errdetails.WithRetryable(true))}, outcome.RetryableFailure},
+		{"validation error is success", live, outcome.Attempt{Err: errdetails.Validation("f", "bad")}, outcome.Success},
+		{"caller gone, handler returned UNAVAILABLE", canceled, outcome.Attempt{Err: errdetails.Database("", context.Canceled)}, outcome.Ignored},
+		{"caller gone, server INTERNAL", canceled, outcome.Attempt{Err: status.Error(codes.Internal, "")}, outcome.Ignored},
+		{"caller gone, attempt timeout still a failure", canceled, outcome.Attempt{Err: status.Error(codes.DeadlineExceeded, ""), AttemptTimedOut: true}, outcome.RetryableFailure},
+		{"resource exhausted with negative RetryInfo", live, outcome.Attempt{Err: withRetryInfo(t, codes.ResourceExhausted, -time.Second)}, outcome.FatalFailure},
+		{"unprocessed UNAVAILABLE with negative RetryInfo", live, outcome.Attempt{Err: withAppAndRetryInfo(t, -time.Second)}, outcome.Ignored},
+		{"DB_ERROR decoded", live, outcome.Attempt{Err: errdetails.Database("", nil).GRPCStatus().Err()}, outcome.RetryableFailure},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := outcome.Default.Classify(tc.ctx, tc.r); got != tc.want {
+			if got := outcome.Default(tc.ctx, tc.r); got != tc.want {
 				t.Errorf("Classify = %v; want %v", got, tc.want)
 			}
 		})
@@ -119,8 +119,9 @@ func TestOutcomeMethods(t *testing.T) {
 		{outcome.Shed, "shed", false, false},
 		{outcome.Outcome(99), "unknown", false, false},
 	} {
-		if tc.o.String() != tc.name || tc.o.IsFailure() != tc.failure || tc.o.Counts() != tc.counts {
-			t.Errorf("%d: %q %v %v; want %q %v %v", tc.o, tc.o.String(), tc.o.IsFailure(), tc.o.Counts(), tc.name, tc.failure, tc.counts)
+		counts := tc.o == outcome.Success || tc.o.IsFailure() // what a breaker records
+		if tc.o.String() != tc.name || tc.o.IsFailure() != tc.failure || counts != tc.counts {
+			t.Errorf("%d: %q %v %v; want %q %v %v", tc.o, tc.o.String(), tc.o.IsFailure(), counts, tc.name, tc.failure, tc.counts)
 		}
 	}
 }
@@ -147,7 +148,7 @@ func TestUnprocessed(t *testing.T) {
 func BenchmarkClassifySuccess(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
-		if outcome.Default.Classify(ctx, outcome.Result{}) != outcome.Success {
+		if outcome.Default(ctx, outcome.Attempt{}) != outcome.Success {
 			b.Fatal("not success")
 		}
 	}
@@ -188,7 +189,7 @@ func TestAttemptTimedOut(t *testing.T) {
 		if outcome.AttemptTimedOut(ctx, deadlineErr) {
 			t.Error("the caller's deadline counted as the attempt's")
 		}
-		if got := outcome.Default.Classify(caller, outcome.Result{Err: deadlineErr}); got != outcome.Ignored {
+		if got := outcome.Default(caller, outcome.Attempt{Err: deadlineErr}); got != outcome.Ignored {
 			t.Errorf("the caller's expired deadline classified as %v; want ignored", got)
 		}
 	})
@@ -199,7 +200,7 @@ func TestCallerDeadlinePassedBeforeTimerIsIgnored(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
 		time.Sleep(time.Second) // deadline reached; the timer has not run yet
-		if got := outcome.Default.Classify(ctx, outcome.Result{Err: status.Error(codes.DeadlineExceeded, "")}); got != outcome.Ignored {
+		if got := outcome.Default(ctx, outcome.Attempt{Err: status.Error(codes.DeadlineExceeded, "")}); got != outcome.Ignored {
 			t.Errorf("Classify = %v; want ignored: the caller's own deadline passed", got)
 		}
 	})
@@ -211,22 +212,22 @@ func TestShed(t *testing.T) {
 	stop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(), errdetails.WithRetryAfter(-1))
 	for _, tc := range []struct {
 		name string
-		r    outcome.Result
+		r    outcome.Attempt
 		want outcome.Outcome
 	}{
-		{"overload rejection", outcome.Result{Err: overload.GRPCStatus().Err(), Pushback: 100 * time.Millisecond}, outcome.Shed},
-		{"overload rejection without the trailer", outcome.Result{Err: overload.GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.Shed},
-		{"overload asking to stop", outcome.Result{Err: stop.GRPCStatus().Err(), Pushback: -1}, outcome.Ignored},
-		{"overload asking to stop, status only", outcome.Result{Err: stop.GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.Ignored},
-		{"server's open breaker", outcome.Result{Err: errdetails.New(errdetails.CodeCircuitOpen, "open", errdetails.WithUnprocessed()).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.Shed},
-		{"unavailable, not marked unprocessed", outcome.Result{Err: errdetails.Database("", nil).GRPCStatus().Err(), Pushback: outcome.NoPushback}, outcome.RetryableFailure},
+		{"overload rejection", outcome.Attempt{Err: overload.GRPCStatus().Err(), Pushback: 100 * time.Millisecond, HasPushback: true}, outcome.Shed},
+		{"overload rejection without the trailer", outcome.Attempt{Err: overload.GRPCStatus().Err()}, outcome.Shed},
+		{"overload asking to stop", outcome.Attempt{Err: stop.GRPCStatus().Err(), Pushback: -1, HasPushback: true}, outcome.Ignored},
+		{"overload asking to stop, status only", outcome.Attempt{Err: stop.GRPCStatus().Err()}, outcome.Ignored},
+		{"server's open breaker", outcome.Attempt{Err: errdetails.New(errdetails.CodeCircuitOpen, "open", errdetails.WithUnprocessed()).GRPCStatus().Err()}, outcome.Shed},
+		{"unavailable, not marked unprocessed", outcome.Attempt{Err: errdetails.Database("", nil).GRPCStatus().Err()}, outcome.RetryableFailure},
 	} {
-		got := outcome.Default.Classify(ctx, tc.r)
+		got := outcome.Default(ctx, tc.r)
 		if got != tc.want {
 			t.Errorf("%s: Classify = %v; want %v", tc.name, got, tc.want)
 		}
-		if got.Counts() != (tc.want == outcome.RetryableFailure) {
-			t.Errorf("%s: a breaker counts %v: %v", tc.name, got, got.Counts())
+		if counts := got == outcome.Success || got.IsFailure(); counts != (tc.want == outcome.RetryableFailure) {
+			t.Errorf("%s: a breaker counts %v: %v", tc.name, got, counts)
 		}
 	}
 	if !outcome.Shed.Retryable() || !outcome.RetryableFailure.Retryable() || outcome.FatalFailure.Retryable() || outcome.Ignored.Retryable() {

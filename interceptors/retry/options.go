@@ -12,7 +12,6 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/method"
-	"github.com/bulwarkrpc/bulwark/internal/observe"
 	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
@@ -289,19 +288,12 @@ func WithClassifier(c outcome.Classifier) Option {
 	})
 }
 
-// WithObserver adds an observer that receives retries, stream commits and
+// WithObserver adds an Observer that receives retries, stream commits and
 // the end of every call whose first attempt failed. Given more than once,
-// every observer receives every event, in the order given (the client
-// chain adds its metrics and logging first). nil is refused. Default:
-// NopObserver.
+// every hook of every Observer is called, in the order given (the client
+// chain adds its metrics and logging first). Default: none.
 func WithObserver(obs Observer) Option {
-	return optionFunc(func(o *options) {
-		if obs == nil {
-			o.errs = append(o.errs, invalid("WithObserver(nil): the observer must not be nil"))
-			return
-		}
-		o.observer = observe.Add[Observer, observers](o.observer, obs, isNop)
-	})
+	return optionFunc(func(o *options) { o.observer.add(obs) })
 }
 
 // WithBudget sets the retry budget kept per target (cc.Target()): over the
@@ -463,7 +455,7 @@ func WithTargetBufferLimit(bytes int) Option {
 // refused locally, so the call ends at once with its last real error
 // (the stop reason "circuit_open") instead of sleeping and then failing with CIRCUIT_OPEN,
 // and no budget is spent. interceptors.NewClientChain sets it to
-// (*circuit.Circuit).OpenFor. nil is refused.
+// (*circuit.Circuit).RefusesFor. nil is refused.
 func WithCircuitGate(openFor func(target, fullMethod string) time.Duration) Option {
 	return optionFunc(func(o *options) {
 		if openFor == nil {
@@ -489,7 +481,6 @@ func defaultOptions() options {
 			bufferLimit:    defaultBufferLimit,
 		},
 		classifier:        outcome.Default,
-		observer:          NopObserver{},
 		budget:            budgetWindow,
 		ratio:             defaultBudgetRatio,
 		perSecond:         defaultBudgetPerSecond,

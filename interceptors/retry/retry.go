@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/endpoint"
 )
 
 // Retrier retries failed client calls; its methods return the interceptors.
@@ -72,6 +73,11 @@ func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	// the budget's. The method is not inlined, so that its closure is
 	// compiled once, here.
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if endpoint.Active() {
+			// An outlier-ejecting balancer records each attempt's endpoint
+			// in the slot, and sends the next attempt elsewhere.
+			ctx, _ = endpoint.WithSlot(ctx)
+		}
 		if r.slow || hasCallOption(opts) || (r.slowMethods != nil && r.slowMethods[method]) {
 			return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
 		}
@@ -91,7 +97,7 @@ func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 			return nil
 		}
 		c := call{r: r, method: method, cc: cc, t: t, p: r.policyFor(method), req: req, reply: reply, invoker: invoker, opts: opts}
-		return c.retry(ctx, result{err: err, pushback: outcome.NoPushback})
+		return c.retry(ctx, result{err: err, pushback: noPushback})
 	}
 }
 
@@ -123,7 +129,7 @@ func (r *Retrier) unarySlow(ctx context.Context, method string, req, reply any, 
 // result is how an attempt ended.
 type result struct {
 	err      error
-	pushback time.Duration // the grpc-retry-pushback-ms read, or outcome.NoPushback
+	pushback time.Duration // the grpc-retry-pushback-ms read, or noPushback
 	timedOut bool          // the per-attempt timeout ended it
 }
 
@@ -151,7 +157,7 @@ func (c *call) retry(ctx context.Context, res result) error {
 // pushback.
 func (c *call) attempt(ctx context.Context, n int) result {
 	actx, cancel := c.attemptContext(ctx, n)
-	res := result{pushback: outcome.NoPushback}
+	res := result{pushback: noPushback}
 	if n > 1 || c.t.pushback.Load() {
 		tc := captureTrailer(c.opts)
 		res.err = c.invoker(actx, c.method, c.req, c.reply, c.cc, tc.opts...)
@@ -184,7 +190,7 @@ func (c *call) attemptContext(ctx context.Context, n int) (context.Context, cont
 // sawPushback notes that t sends pushback trailers, so that with
 // TrailerAuto the first attempts of its calls read them too.
 func (r *Retrier) sawPushback(t *target, pushback time.Duration) {
-	if pushback != outcome.NoPushback && r.opts.trailer == TrailerAuto && !t.pushback.Load() {
+	if pushback != noPushback && r.opts.trailer == TrailerAuto && !t.pushback.Load() {
 		t.pushback.Store(true)
 	}
 }
@@ -294,7 +300,7 @@ type verdict struct {
 // judge counts the failure in the token bucket but takes nothing from the
 // budget: admit does, when the next attempt is about to wait or go.
 func (c *call) judge(ctx context.Context, n int, res result) verdict {
-	o := c.r.opts.classifier.Classify(ctx, outcome.Result{Err: res.err, Pushback: res.pushback, AttemptTimedOut: res.timedOut})
+	o := c.r.opts.classifier(ctx, outcome.Attempt{Err: res.err, Pushback: res.pushback, HasPushback: res.pushback != noPushback, AttemptTimedOut: res.timedOut})
 	server, reason, stop, hasServer := serverDelay(res.err, res.pushback)
 	if o.Retryable() || stop {
 		c.t.failed()
@@ -371,7 +377,9 @@ func (c *call) admit(ctx context.Context, n int, wait time.Duration, ev RetryEve
 		return stopBudget, false
 	}
 	ev.Method, ev.Target, ev.Attempt, ev.Budget = c.method, c.t.name, n+1, level
-	c.r.opts.observer.OnRetry(ctx, ev)
+	if c.r.opts.observer.OnRetry != nil {
+		c.r.opts.observer.OnRetry(ctx, ev)
+	}
 	return "", true
 }
 
@@ -430,8 +438,10 @@ func (c *call) wait(ctx context.Context, n int, d time.Duration) error {
 
 // finish reports the end of the call to the observer and returns err.
 func (c *call) finish(ctx context.Context, attempts int, err error, reason string) error {
-	c.r.opts.observer.OnFinish(ctx, FinishEvent{
-		Method: c.method, Target: c.t.name, Attempts: attempts, Err: err, Reason: reason, Hedged: c.hedged,
-	})
+	if c.r.opts.observer.OnFinish != nil {
+		c.r.opts.observer.OnFinish(ctx, FinishEvent{
+			Method: c.method, Target: c.t.name, Attempts: attempts, Err: err, Reason: reason, Hedged: c.hedged,
+		})
+	}
 	return err
 }

@@ -38,7 +38,7 @@ func TestUnaryRetriesWithBackoff(t *testing.T) {
 		rec := newAttempts()
 		svc := &grpctest.Service{UnaryFunc: failing(rec, 2, status.Error(codes.Unavailable, "down"))}
 		obs := &events{}
-		env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithObserver(obs)}})
+		env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithObserver(obs.observer())}})
 		resp, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{Text: "hi"})
 		if err != nil || resp.GetText() != "hi" {
 			t.Fatalf("Unary = %v, %v; want hi", resp, err)
@@ -91,7 +91,7 @@ func TestUnaryStopsOnOutcome(t *testing.T) {
 				rec := newAttempts()
 				svc := &grpctest.Service{UnaryFunc: failing(rec, 99, tc.err)}
 				obs := &events{}
-				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs)}})
+				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs.observer())}})
 				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 				if status.Code(err) != status.Code(tc.err) {
 					t.Errorf("code = %v; want %v", status.Code(err), status.Code(tc.err))
@@ -164,8 +164,8 @@ func TestUnsafeMethod(t *testing.T) {
 	// The server's own refusal before its handler ran: only those may say
 	// unprocessed (the boundary clears the mark on handlers' errors).
 	overloaded := refusal.Mark(errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed()))
-	retryLocalRejects := outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
-		if o := outcome.Default.Classify(ctx, r); o != outcome.LocalReject {
+	retryLocalRejects := outcome.Classifier(func(ctx context.Context, r outcome.Attempt) outcome.Outcome {
+		if o := outcome.Default(ctx, r); o != outcome.LocalReject {
 			return o
 		}
 		return outcome.RetryableFailure
@@ -305,7 +305,7 @@ func TestServerDelayIsCapped(t *testing.T) {
 		long := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(time.Minute))
 		svc := &grpctest.Service{UnaryFunc: failing(rec, 1, long)}
 		obs := &events{}
-		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithMaxServerDelay(2 * time.Second), retry.WithObserver(obs)}})
+		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithMaxServerDelay(2 * time.Second), retry.WithObserver(obs.observer())}})
 		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func TestDeadline(t *testing.T) {
 				rec := newAttempts()
 				svc := &grpctest.Service{UnaryFunc: failing(rec, 99, tc.err)}
 				obs := &events{}
-				env, _ := start(t, svc, setup{retry: append([]retry.Option{noJitter, retry.WithObserver(obs)}, tc.opts...)})
+				env, _ := start(t, svc, setup{retry: append([]retry.Option{noJitter, retry.WithObserver(obs.observer())}, tc.opts...)})
 				ctx, cancel := context.WithTimeout(t.Context(), tc.deadline)
 				defer cancel()
 				begin := time.Now()
@@ -431,7 +431,7 @@ func TestServiceConfigRetryPolicy(t *testing.T) {
 				svc := &grpctest.Service{UnaryFunc: failing(rec, 99, status.Error(codes.Unavailable, "down"))}
 				obs := &events{}
 				env, _ := start(t, svc, setup{
-					retry: []retry.Option{retry.WithServiceConfigCheck(tc.check), retry.WithObserver(obs)},
+					retry: []retry.Option{retry.WithServiceConfigCheck(tc.check), retry.WithObserver(obs.observer())},
 					dial:  []grpc.DialOption{grpc.WithDefaultServiceConfig(sc)},
 				})
 				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
@@ -513,8 +513,12 @@ func TestWithBoundaryDecoder(t *testing.T) {
 			rec.add(ctx)
 			return nil, busy
 		}}
-		env, _ := start(t, svc, setup{inner: []grpc.UnaryClientInterceptor{boundary.UnaryClientInterceptor()}})
-		_, err := env.Client.UnaryUnsafe(t.Context(), &testpb.UnaryUnsafeRequest{})
+		decoder, err := boundary.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, _ := start(t, svc, setup{inner: []grpc.UnaryClientInterceptor{decoder.UnaryClientInterceptor()}})
+		_, err = env.Client.UnaryUnsafe(t.Context(), &testpb.UnaryUnsafeRequest{})
 		var ae *errdetails.ApplicationError
 		if !errors.As(err, &ae) || ae.Code != errdetails.CodeServerOverloaded || status.Code(err) != codes.Unavailable {
 			t.Fatalf("err = %v; want the decoded SERVER_OVERLOADED", err)

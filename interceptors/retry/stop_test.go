@@ -23,9 +23,9 @@ import (
 
 // pushbackBlind classifies as if no trailer had come, so that only the
 // Retrier's own rule can honour a stop.
-var pushbackBlind = outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
-	r.Pushback = outcome.NoPushback
-	return outcome.Default.Classify(ctx, r)
+var pushbackBlind = outcome.Classifier(func(ctx context.Context, r outcome.Attempt) outcome.Outcome {
+	r.Pushback, r.HasPushback = 0, false
+	return outcome.Default(ctx, r)
 })
 
 // TestStopPushbackOnUnprocessed pins the stop rule: a server's unprocessed,
@@ -66,7 +66,7 @@ func TestStopPushbackOnUnprocessed(t *testing.T) {
 					},
 				}
 				obs := &events{}
-				opts := []retry.Option{retry.WithClassifier(tc.classifier), retry.WithFirstAttemptTrailer(retry.TrailerAlways), retry.WithObserver(obs)}
+				opts := []retry.Option{retry.WithClassifier(tc.classifier), retry.WithFirstAttemptTrailer(retry.TrailerAlways), retry.WithObserver(obs.observer())}
 				if tc.hedge {
 					// Hedging needs a method safe to retry: the unprocessed
 					// error alone does not make it one before the first answer.
@@ -107,11 +107,11 @@ func TestStopNegativeRetryInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := st.Err()
-	unavailableRetryable := outcome.ClassifierFunc(func(ctx context.Context, r outcome.Result) outcome.Outcome {
+	unavailableRetryable := outcome.Classifier(func(ctx context.Context, r outcome.Attempt) outcome.Outcome {
 		if status.Code(r.Err) == codes.Unavailable {
 			return outcome.RetryableFailure
 		}
-		return outcome.Default.Classify(ctx, r)
+		return outcome.Default(ctx, r)
 	})
 	for _, tc := range []struct {
 		name       string
@@ -138,7 +138,7 @@ func TestStopNegativeRetryInfo(t *testing.T) {
 					},
 				}
 				obs := &events{}
-				opts := []retry.Option{retry.WithClassifier(tc.classifier), retry.WithObserver(obs)}
+				opts := []retry.Option{retry.WithClassifier(tc.classifier), retry.WithObserver(obs.observer())}
 				if tc.hedge {
 					opts = append(opts, retry.WithHedging(time.Second, 3))
 				}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/endpoint"
 )
 
 // StreamClientInterceptor returns the client-side stream interceptor, for
@@ -27,6 +28,9 @@ func (r *Retrier) StreamClientInterceptor() grpc.StreamClientInterceptor {
 }
 
 func (r *Retrier) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if endpoint.Active() {
+		ctx, _ = endpoint.WithSlot(ctx) // see UnaryClientInterceptor
+	}
 	p, opts, err := r.resolve(method, opts)
 	if err != nil {
 		return nil, &callOptionError{err: err}
@@ -40,7 +44,7 @@ func (r *Retrier) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cl
 	s.c = call{r: r, method: method, cc: cc, t: t, p: &s.p}
 	a, err := s.open(1)
 	for n := 1; err != nil; {
-		delay, stop := s.c.next(ctx, n, result{err: err, pushback: outcome.NoPushback})
+		delay, stop := s.c.next(ctx, n, result{err: err, pushback: noPushback})
 		if stop != nil {
 			return nil, stop
 		}
@@ -145,7 +149,9 @@ func (s *clientStream) SendMsg(m any) error {
 		broken := a.sendBroken || a.resolving
 		s.commitLocked()
 		s.mu.Unlock()
-		s.c.r.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: commitBuffer})
+		if s.c.r.opts.observer.OnCommit != nil {
+			s.c.r.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: commitBuffer})
+		}
 		if broken {
 			return io.EOF // RecvMsg returns the attempt's status
 		}
@@ -329,7 +335,9 @@ func (s *clientStream) commit(a *streamAttempt, reason string) {
 	}
 	s.commitLocked()
 	s.mu.Unlock()
-	s.c.r.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: reason})
+	if s.c.r.opts.observer.OnCommit != nil {
+		s.c.r.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: reason})
+	}
 }
 
 func (s *clientStream) commitLocked() {
@@ -433,7 +441,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 	var next *streamAttempt
 	final := err
 	if committed {
-		o := s.c.r.opts.classifier.Classify(s.ctx, outcome.Result{Err: err, Pushback: pushback})
+		o := s.c.r.opts.classifier(s.ctx, outcome.Attempt{Err: err, Pushback: pushback, HasPushback: pushback != noPushback})
 		if _, _, stop, _ := serverDelay(err, pushback); o.Retryable() || stop {
 			s.t.failed()
 		}
@@ -473,7 +481,7 @@ func (s *clientStream) retry(a *streamAttempt, err error, pushback time.Duration
 		s.c.setLaterID(s.ctx, err)
 		next, oerr := s.open(n)
 		if oerr != nil {
-			err, pushback = oerr, outcome.NoPushback
+			err, pushback = oerr, noPushback
 			continue
 		}
 		s.sendMu.Lock()

@@ -53,11 +53,15 @@ func startServer(t *testing.T, cfg greeter.Config, serverOpts []greeter.ServerOp
 		defer close(done)
 		_ = srv.GRPC.Serve(lis)
 	}()
+	decoder, err := boundary.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(boundary.UnaryClientInterceptor()),
-		grpc.WithChainStreamInterceptor(boundary.StreamClientInterceptor()),
+		grpc.WithChainUnaryInterceptor(decoder.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(decoder.StreamClientInterceptor()),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -94,9 +94,9 @@ func WithAdaptive(on bool) ServerOption {
 }
 
 // WithCircuitBreaker, when true, puts a circuit breaker per method in front
-// of the service (circuit.UnaryServerInterceptor), so that a method that
-// keeps failing fails fast with CIRCUIT_OPEN until probes succeed. Default:
-// false.
+// of the service ((*circuit.Circuit).UnaryServerInterceptor), so that a
+// method that keeps failing fails fast with CIRCUIT_OPEN until probes
+// succeed. Default: false.
 func WithCircuitBreaker(on bool) ServerOption {
 	return serverOptionFunc(func(o *serverOptions) { o.breaker = on })
 }

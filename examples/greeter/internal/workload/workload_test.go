@@ -52,8 +52,12 @@ func start(t *testing.T, cfg greeter.Config, counter *workload.AttemptCounter, d
 	var unary []grpc.UnaryClientInterceptor
 	var stream []grpc.StreamClientInterceptor
 	if decode {
-		unary = append(unary, boundary.UnaryClientInterceptor())
-		stream = append(stream, boundary.StreamClientInterceptor())
+		decoder, err := boundary.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		unary = append(unary, decoder.UnaryClientInterceptor())
+		stream = append(stream, decoder.StreamClientInterceptor())
 	}
 	unary = append(unary, counter.UnaryClientInterceptor())
 	stream = append(stream, counter.StreamClientInterceptor())
