@@ -24,20 +24,25 @@ type Logging struct {
 }
 
 // New returns a Logging that writes to logger, or an error when logger is
-// nil.
+// nil or an option is (each named).
 func New(logger *slog.Logger, opts ...Option) (*Logging, error) {
+	var errs []error
 	if logger == nil {
-		return nil, errors.New("logging: New(nil): the logger must not be nil")
+		errs = append(errs, errors.New("logging: New(nil): the logger must not be nil"))
 	}
-	o := options{serverLevels: DefaultServerLevels, clientLevels: DefaultClientLevels}
+	o := options{serverLevels: serverLevels, clientLevels: clientLevels}
 	for _, opt := range opts {
+		if opt == nil {
+			errs = append(errs, errors.New("logging: nil Option"))
+			continue
+		}
 		opt.apply(&o)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return &Logging{logger: logger, opts: o}, nil
 }
-
-// Logger returns the logger records are written to.
-func (l *Logging) Logger() *slog.Logger { return l.logger }
 
 // UnaryServerInterceptor logs each finished unary call on the server.
 func (l *Logging) UnaryServerInterceptor() grpc.UnaryServerInterceptor {

@@ -14,7 +14,6 @@ import (
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
@@ -148,19 +147,11 @@ func TestSuccessOnlyAtDebug(t *testing.T) {
 }
 
 func TestLevels(t *testing.T) {
-	for c, want := range map[codes.Code][2]slog.Level{
-		codes.OK:               {slog.LevelDebug, slog.LevelDebug},
-		codes.NotFound:         {slog.LevelInfo, slog.LevelInfo},
-		codes.Unavailable:      {slog.LevelWarn, slog.LevelInfo},
-		codes.Internal:         {slog.LevelError, slog.LevelWarn},
-		codes.DeadlineExceeded: {slog.LevelWarn, slog.LevelInfo},
-	} {
-		if s, cl := logging.DefaultServerLevels(c), logging.DefaultClientLevels(c); s != want[0] || cl != want[1] {
-			t.Errorf("%v: server %v client %v; want %v", c, s, cl, want)
-		}
-	}
 	if _, err := logging.New(nil); err == nil || !strings.Contains(err.Error(), "New(nil)") {
 		t.Errorf("New(nil) = %v; want an error", err)
+	}
+	if _, err := logging.New(slog.New(slog.DiscardHandler), nil); err == nil || !strings.Contains(err.Error(), "logging: nil Option") {
+		t.Errorf("New(logger, nil) = %v; want an error naming the nil Option", err)
 	}
 }
 

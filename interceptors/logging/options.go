@@ -20,8 +20,12 @@ type optionFunc func(*options)
 func (f optionFunc) apply(o *options) { f(o) }
 
 // WithLevels sets the level of the record for each code on the server and
-// the client. A nil func keeps the default for that side. Default:
-// DefaultServerLevels and DefaultClientLevels.
+// the client. A nil func keeps the default for that side. Default: on the
+// server, OK at Debug; codes that blame the caller (CANCELLED,
+// INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, UNAUTHENTICATED) at Info;
+// UNKNOWN, UNIMPLEMENTED, INTERNAL and DATA_LOSS at Error; the rest at
+// Warn. On the client, OK at Debug; UNKNOWN, UNIMPLEMENTED, INTERNAL and
+// DATA_LOSS at Warn; the rest at Info.
 func WithLevels(server, client func(codes.Code) slog.Level) Option {
 	return optionFunc(func(o *options) {
 		if server != nil {
@@ -33,11 +37,9 @@ func WithLevels(server, client func(codes.Code) slog.Level) Option {
 	})
 }
 
-// DefaultServerLevels logs OK at Debug; codes that blame the caller
-// (CANCELLED, INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
-// UNAUTHENTICATED) at Info; UNKNOWN, UNIMPLEMENTED, INTERNAL and DATA_LOSS
-// at Error; the rest at Warn.
-func DefaultServerLevels(c codes.Code) slog.Level {
+// serverLevels are the default levels of the server's records (see
+// WithLevels).
+func serverLevels(c codes.Code) slog.Level {
 	switch c {
 	case codes.OK:
 		return slog.LevelDebug
@@ -49,9 +51,9 @@ func DefaultServerLevels(c codes.Code) slog.Level {
 	return slog.LevelWarn
 }
 
-// DefaultClientLevels logs OK at Debug; UNKNOWN, UNIMPLEMENTED, INTERNAL
-// and DATA_LOSS at Warn; the rest at Info.
-func DefaultClientLevels(c codes.Code) slog.Level {
+// clientLevels are the default levels of the client's records (see
+// WithLevels).
+func clientLevels(c codes.Code) slog.Level {
 	switch c {
 	case codes.OK:
 		return slog.LevelDebug

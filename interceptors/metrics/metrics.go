@@ -22,10 +22,14 @@ type Metrics struct {
 	retrier  atomic.Pointer[retry.Retrier]
 }
 
-// New returns Metrics, or an error naming the option that is invalid.
+// New returns Metrics, or an error naming each option that is invalid.
 func New(opts ...Option) (*Metrics, error) {
 	o := options{namespace: "bulwark", buckets: prometheus.DefBuckets}
 	for _, opt := range opts {
+		if opt == nil {
+			o.errs = append(o.errs, errors.New("metrics: nil Option"))
+			continue
+		}
 		opt.apply(&o)
 	}
 	if o.registry == nil && len(o.errs) == 0 {

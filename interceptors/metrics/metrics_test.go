@@ -215,7 +215,8 @@ func TestOptionsRefused(t *testing.T) {
 		{metrics.WithNamespace("bad-name"), `metrics: WithNamespace("bad-name")`},
 		{metrics.WithHandlingTimeBuckets(1, 0.5), "strictly increasing"},
 		{metrics.WithConstLabels(prometheus.Labels{"bad-label": "x"}), `label name "bad-label"`},
-		{metrics.WithRegistry(nil), "WithRegistry(nil)"},
+		{metrics.WithCodes(nil), "WithCodes(nil)"},
+		{nil, "metrics: nil Option"},
 	} {
 		if _, err := metrics.New(tc.opt); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New = %v; want error containing %q", err, tc.want)

@@ -77,13 +77,13 @@ func WithConstLabels(labels prometheus.Labels) Option {
 	})
 }
 
-// WithRegistry sets the registry whose codes label application errors;
+// WithCodes sets the registry whose codes label application errors;
 // codes it does not know are counted as OTHER, so a misbehaving peer cannot
 // create unbounded series. nil is refused. Default: errdetails.Default.
-func WithRegistry(r *errdetails.Registry) Option {
+func WithCodes(r *errdetails.Registry) Option {
 	return optionFunc(func(o *options) {
 		if r == nil {
-			o.errs = append(o.errs, fmt.Errorf("metrics: WithRegistry(nil): the registry must not be nil"))
+			o.errs = append(o.errs, fmt.Errorf("metrics: WithCodes(nil): the registry must not be nil"))
 			return
 		}
 		o.registry = r

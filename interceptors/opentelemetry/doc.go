@@ -75,7 +75,7 @@
 // bulwark.deadline.defaults, bulwark.deadline.rejections and
 // bulwark.deadline.adjustments; bulwark.client.application_errors and
 // bulwark.server.application_errors (by bulwark.app_code, bounded by the
-// registry, WithRegistry). Their grpc.target is the component's target,
+// registry, WithCodes). Their grpc.target is the component's target,
 // cc.Target().
 //
 // # Span events
@@ -86,10 +86,10 @@
 // the previous status, the budget left), bulwark.retry.stop,
 // bulwark.circuit.rejected, bulwark.limiter.rejected,
 // bulwark.deadline.default (client) and bulwark.deadline.rejected (server).
-// Durations are float seconds. The observers of the circuit breaker, the
-// limiter and the deadline have no context today, so these events come
-// from interceptors that read the returned error; limiter waits and a
-// server's deadline adjustments have no event yet.
+// Durations are float seconds. The rejection events come from the
+// interceptors, which read the returned error, so that they are added
+// whether or not the component's observer is installed; limiter waits and
+// a server's deadline adjustments have no event yet.
 //
 // # Cost
 //

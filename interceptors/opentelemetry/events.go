@@ -55,9 +55,13 @@ func defaultDeadlineEvent(ctx context.Context, span trace.Span) {
 func rejectionEvent(span trace.Span, err error, fromStatus bool) {
 	var oe refusal.Circuit
 	// A Limiter's rejection names its method and reason.
-	var re interface{ Rejection() (fullMethod, reason string) }
+	var re interface {
+		Rejection() (fullMethod, reason string)
+	}
 	// A deadline Policy's refusal says how much time the request had.
-	var te interface{ TooShort() (remaining, min time.Duration) }
+	var te interface {
+		TooShort() (remaining, min time.Duration)
+	}
 	switch {
 	case errors.As(err, &oe):
 		target, fullMethod := oe.CircuitKey()

@@ -2,7 +2,6 @@ package opentelemetry
 
 import (
 	"errors"
-	"fmt"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
@@ -48,14 +47,14 @@ func WithSpanEvents(on bool) Option {
 	return optionFunc(func(o *options) { o.spanEvents = on })
 }
 
-// WithRegistry sets the registry that bounds the bulwark.app_code attribute
+// WithCodes sets the registry that bounds the bulwark.app_code attribute
 // of the application error counters: codes it does not know are recorded as
 // OTHER, so a peer cannot create unbounded series. nil is refused. Default:
 // errdetails.Default.
-func WithRegistry(r *errdetails.Registry) Option {
+func WithCodes(r *errdetails.Registry) Option {
 	return optionFunc(func(o *options) {
 		if r == nil {
-			o.errs = append(o.errs, errors.New("opentelemetry: WithRegistry(nil): the registry must not be nil"))
+			o.errs = append(o.errs, errors.New("opentelemetry: WithCodes(nil): the registry must not be nil"))
 			return
 		}
 		o.registry = r
@@ -64,9 +63,9 @@ func WithRegistry(r *errdetails.Registry) Option {
 
 func newOptions(opts []Option) (options, error) {
 	o := options{spanEvents: true}
-	for i, opt := range opts {
+	for _, opt := range opts {
 		if opt == nil {
-			o.errs = append(o.errs, fmt.Errorf("opentelemetry: New: option %d is nil", i))
+			o.errs = append(o.errs, errors.New("opentelemetry: nil Option"))
 			continue
 		}
 		opt.apply(&o)

@@ -9,14 +9,14 @@ import (
 
 // TestNewRefusesInvalidOptions: every invalid option is named, all at once.
 func TestNewRefusesInvalidOptions(t *testing.T) {
-	tel, err := opentelemetry.New(nil, opentelemetry.WithMeterProvider(nil), opentelemetry.WithRegistry(nil))
+	tel, err := opentelemetry.New(nil, opentelemetry.WithMeterProvider(nil), opentelemetry.WithCodes(nil))
 	if tel != nil || err == nil {
 		t.Fatalf("New = %v, %v; want an error", tel, err)
 	}
 	for _, want := range []string{
-		"opentelemetry: New: option 0 is nil",
+		"opentelemetry: nil Option",
 		"opentelemetry: WithMeterProvider(nil)",
-		"opentelemetry: WithRegistry(nil)",
+		"opentelemetry: WithCodes(nil)",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)

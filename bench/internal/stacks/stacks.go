@@ -57,7 +57,6 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/interceptors"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
-	bwlogging "github.com/bulwarkrpc/bulwark/interceptors/logging"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
 )
 
@@ -180,10 +179,36 @@ func middlewareLogging() (grpc.UnaryClientInterceptor, grpc.UnaryServerIntercept
 		l.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
 	client := mwlogging.UnaryClientInterceptor(logger, mwlogging.WithLogOnEvents(mwlogging.FinishCall),
-		mwlogging.WithLevels(func(c codes.Code) mwlogging.Level { return mwlogging.Level(bwlogging.DefaultClientLevels(c)) }))
+		mwlogging.WithLevels(func(c codes.Code) mwlogging.Level { return mwlogging.Level(bulwarkClientLevel(c)) }))
 	server := mwlogging.UnaryServerInterceptor(logger, mwlogging.WithLogOnEvents(mwlogging.FinishCall),
-		mwlogging.WithLevels(func(c codes.Code) mwlogging.Level { return mwlogging.Level(bwlogging.DefaultServerLevels(c)) }))
+		mwlogging.WithLevels(func(c codes.Code) mwlogging.Level { return mwlogging.Level(bulwarkServerLevel(c)) }))
 	return client, server
+}
+
+// bulwarkServerLevel is the level of Bulwark's server records by default
+// (see logging.WithLevels).
+func bulwarkServerLevel(c codes.Code) slog.Level {
+	switch c {
+	case codes.OK:
+		return slog.LevelDebug
+	case codes.Canceled, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.Unauthenticated:
+		return slog.LevelInfo
+	case codes.Unknown, codes.Unimplemented, codes.Internal, codes.DataLoss:
+		return slog.LevelError
+	}
+	return slog.LevelWarn
+}
+
+// bulwarkClientLevel is the level of Bulwark's client records by default
+// (see logging.WithLevels).
+func bulwarkClientLevel(c codes.Code) slog.Level {
+	switch c {
+	case codes.OK:
+		return slog.LevelDebug
+	case codes.Unknown, codes.Unimplemented, codes.Internal, codes.DataLoss:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
 }
 
 func middleware(log bool) Stack {
