@@ -13,6 +13,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/logging"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/track"
 )
 
 // ClientChain is the recommended client chain, built by NewClientChain.
@@ -67,7 +68,8 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 	}
 	if c.otel != nil {
 		add(c.otel.UnaryClientInterceptor(), c.otel.StreamClientInterceptor())
-		ch.stats = []grpc.DialOption{grpc.WithStatsHandler(c.otel.ClientStatsHandler())}
+		sh, _ := track.Of(c.otel).StatsHandlers()
+		ch.stats = []grpc.DialOption{grpc.WithStatsHandler(sh)}
 	}
 	if c.has["WithDeadline"] {
 		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
@@ -91,26 +93,26 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 			return nil, fmt.Errorf("interceptors: WithRetry: %w", err)
 		}
 		if c.metrics != nil {
-			c.metrics.TrackRetrier(ch.retrier)
+			track.Of(c.metrics).TrackRetrier(ch.retrier)
 		}
 		if c.otel != nil {
-			c.otel.TrackRetrier(ch.retrier)
+			track.Of(c.otel).TrackRetrier(ch.retrier)
 		}
 		ch.noRetry = true
 		add(ch.retrier.UnaryClientInterceptor(), ch.retrier.StreamClientInterceptor())
 	}
 	if c.otel != nil {
-		add(c.otel.UnaryAttemptInterceptor(), c.otel.StreamAttemptInterceptor())
+		add(track.Of(c.otel).AttemptInterceptors())
 	}
 	if c.has["WithConcurrency"] {
 		if ch.limiter, err = concurrency.New(withConcurrencyObservers(&c, lg)...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithConcurrency: %w", err)
 		}
 		if c.metrics != nil {
-			c.metrics.TrackLimiter("client", ch.limiter)
+			track.Of(c.metrics).TrackLimiter("client", ch.limiter)
 		}
 		if c.otel != nil {
-			c.otel.TrackLimiter("client", ch.limiter)
+			track.Of(c.otel).TrackLimiter("client", ch.limiter)
 		}
 		add(ch.limiter.UnaryClientInterceptor(), ch.limiter.StreamClientInterceptor())
 	}
@@ -118,7 +120,7 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		add(ch.circuit.UnaryClientInterceptor(), ch.circuit.StreamClientInterceptor())
 	}
 	if c.metrics != nil {
-		add(c.metrics.UnaryAttemptInterceptor(), c.metrics.StreamAttemptInterceptor())
+		add(track.Of(c.metrics).AttemptInterceptors())
 	}
 	add(b.UnaryClientInterceptor(), b.StreamClientInterceptor())
 	ch.composedUnary, ch.composedStream = composeUnaryClient(ch.unary), composeStreamClient(ch.stream)
@@ -217,7 +219,8 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 	}
 	if c.otel != nil {
 		add(c.otel.UnaryServerInterceptor(), c.otel.StreamServerInterceptor())
-		ch.stats = []grpc.ServerOption{grpc.StatsHandler(c.otel.ServerStatsHandler())}
+		_, sh := track.Of(c.otel).StatsHandlers()
+		ch.stats = []grpc.ServerOption{grpc.StatsHandler(sh)}
 	}
 	add(ch.boundary.UnaryServerInterceptor(), ch.boundary.StreamServerInterceptor())
 	if c.has["WithDeadline"] {
@@ -231,10 +234,10 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 			return nil, fmt.Errorf("interceptors: WithConcurrency: %w", err)
 		}
 		if c.metrics != nil {
-			c.metrics.TrackLimiter("server", ch.limiter)
+			track.Of(c.metrics).TrackLimiter("server", ch.limiter)
 		}
 		if c.otel != nil {
-			c.otel.TrackLimiter("server", ch.limiter)
+			track.Of(c.otel).TrackLimiter("server", ch.limiter)
 		}
 		add(ch.limiter.UnaryServerInterceptor(), ch.limiter.StreamServerInterceptor())
 	}

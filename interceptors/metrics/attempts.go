@@ -34,11 +34,11 @@ func (a *attemptVecs) forMethod(fullMethod, typ string) *byCode {
 	return c.(*byCode)
 }
 
-// UnaryAttemptInterceptor counts each attempt of a unary call in
+// unaryAttempt counts each attempt of a unary call in
 // <namespace>_client_attempts_total. It belongs innermost in the client
 // chain, inside retry and the circuit breaker, so it sees every attempt that
 // reaches the transport and none that Bulwark refused locally.
-func (m *Metrics) UnaryAttemptInterceptor() grpc.UnaryClientInterceptor {
+func (m *Metrics) unaryAttempt() grpc.UnaryClientInterceptor {
 	a := m.attempts
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		err := invoker(ctx, fullMethod, req, reply, cc, opts...)
@@ -47,9 +47,9 @@ func (m *Metrics) UnaryAttemptInterceptor() grpc.UnaryClientInterceptor {
 	}
 }
 
-// StreamAttemptInterceptor is the stream form of UnaryAttemptInterceptor:
+// streamAttempt is the stream form of unaryAttempt:
 // an attempt is counted when the stream ends, or when opening it fails.
-func (m *Metrics) StreamAttemptInterceptor() grpc.StreamClientInterceptor {
+func (m *Metrics) streamAttempt() grpc.StreamClientInterceptor {
 	a := m.attempts
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		c := a.forMethod(fullMethod, rpc.Type(desc.ClientStreams, desc.ServerStreams))

@@ -250,19 +250,20 @@ func (c *components) sendStats(ch chan<- prometheus.Metric, side, svc, name stri
 	ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(st.Queued), side, svc, name)
 }
 
-// TrackLimiter reports the limit, in-flight and queue gauges of l (its
+// trackLimiter reports the limit, in-flight and queue gauges of l (its
 // global limit and the given methods' limits) under side ("client" or
-// "server"). The chain builders call it for you.
-func (m *Metrics) TrackLimiter(side string, l *concurrency.Limiter, methods ...string) {
+// "server"). The chain builders call it (through internal/track).
+func (m *Metrics) trackLimiter(side string, l *concurrency.Limiter, methods ...string) {
 	m.comps.limiters.Lock()
 	defer m.comps.limiters.Unlock()
 	m.comps.limiterList = append(m.comps.limiterList, trackedLimiter{side: side, l: l, methods: methods})
 }
 
-// TrackRetrier reports the budget level of r's targets, once a target has
+// trackRetrier reports the budget level of r's targets, once a target has
 // needed a retry, and the bytes their streams keep to replay, once a stream
-// to the target has committed. The chain builders call it for you.
-func (m *Metrics) TrackRetrier(r *retry.Retrier) {
+// to the target has committed. The chain builders call it (through
+// internal/track).
+func (m *Metrics) trackRetrier(r *retry.Retrier) {
 	m.retrier.Store(r)
 }
 
@@ -363,7 +364,7 @@ func (o retryObserver) OnFinish(_ context.Context, e retry.FinishEvent) {
 
 // ConcurrencyObserver returns the concurrency.Observer that feeds the
 // <namespace>_concurrency_* counters and histograms (the gauges come from
-// TrackLimiter).
+// the chain builders).
 func (m *Metrics) ConcurrencyObserver() concurrency.Observer {
 	o := concurrencyObserver{c: m.comps}
 	return concurrency.Observer{OnReject: o.OnReject, OnWait: o.OnWait}

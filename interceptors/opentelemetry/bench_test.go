@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/opentelemetry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/track"
 )
 
 // BenchmarkLayer is what Telemetry adds to one unary call on each side:
@@ -48,8 +49,9 @@ func BenchmarkLayer(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer cc.Close()
-			call, attempt := tel.UnaryClientInterceptor(), tel.UnaryAttemptInterceptor()
-			ch, sh := tel.ClientStatsHandler(), tel.ServerStatsHandler()
+			attempt, _ := track.Of(tel).AttemptInterceptors()
+			call := tel.UnaryClientInterceptor()
+			ch, sh := track.Of(tel).StatsHandlers()
 			srv := tel.UnaryServerInterceptor()
 			if c.opt == nil {
 				call, attempt = passClient, passClient

@@ -136,7 +136,7 @@ func (t *Telemetry) finishCall(ctx context.Context, c *callState, err error) {
 // .transparent_retries and .retry_delay, and
 // bulwark.client.application_errors. It belongs outermost in the client
 // chain, beside the metrics of calls, outside the deadline and the retrier;
-// the stats handler (ClientStatsHandler) records the attempts and needs it.
+// the stats handler (clientStatsHandler) records the attempts and needs it.
 // It returns the call's error unchanged.
 func (t *Telemetry) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -170,13 +170,13 @@ func (t *Telemetry) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	}
 }
 
-// ClientStatsHandler returns the stats.Handler that records each attempt
+// clientStatsHandler returns the stats.Handler that records each attempt
 // that reaches the transport (gRFC A66's grpc.client.attempt.*: started,
 // duration, compressed bytes sent and received) and counts gRPC's
 // transparent retries. Register it with grpc.WithStatsHandler together with
 // UnaryClientInterceptor and StreamClientInterceptor (DialOptions does);
 // attempts of calls that did not pass through them are not recorded.
-func (t *Telemetry) ClientStatsHandler() stats.Handler { return clientHandler{t} }
+func (t *Telemetry) clientStatsHandler() stats.Handler { return clientHandler{t} }
 
 type clientHandler struct{ t *Telemetry }
 
@@ -239,14 +239,14 @@ func (clientHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.
 
 func (clientHandler) HandleConn(context.Context, stats.ConnStats) {}
 
-// UnaryAttemptInterceptor adds span events for what happens to each
+// unaryAttempt adds span events for what happens to each
 // attempt inside the retrier: the default deadline the call was given
 // (bulwark.deadline.default), a circuit breaker's refusal
 // (bulwark.circuit.rejected) and a concurrency limiter's rejection
 // (bulwark.limiter.rejected), to the caller's span when it is recording. It
 // belongs in the client chain right inside the retrier, outside the limiter
 // and the circuit breaker. It returns the attempt's error unchanged.
-func (t *Telemetry) UnaryAttemptInterceptor() grpc.UnaryClientInterceptor {
+func (t *Telemetry) unaryAttempt() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		if !t.spanEvents || !t.clientUsed.Load() {
 			return invoker(ctx, method, req, reply, cc, opts...)
@@ -264,9 +264,9 @@ func (t *Telemetry) UnaryAttemptInterceptor() grpc.UnaryClientInterceptor {
 	}
 }
 
-// StreamAttemptInterceptor is the stream form of UnaryAttemptInterceptor;
+// streamAttempt is the stream form of unaryAttempt;
 // the limiter and the breaker refuse a stream when it opens.
-func (t *Telemetry) StreamAttemptInterceptor() grpc.StreamClientInterceptor {
+func (t *Telemetry) streamAttempt() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		if !t.spanEvents || !t.clientUsed.Load() {
 			return streamer(ctx, desc, cc, method, opts...)

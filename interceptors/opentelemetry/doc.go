@@ -19,11 +19,11 @@
 //
 // The call interceptor (UnaryClientInterceptor) measures the call as the
 // application sees it and keeps, in the call's context, what the stats
-// handler (ClientStatsHandler) and the Retrier's observer (RetryObserver)
-// learn about its attempts; the attempt interceptor
-// (UnaryAttemptInterceptor), inside the retrier, sees each attempt's local
-// refusal. On the server the stats handler (ServerStatsHandler) measures
-// the call from the transport's view, and the server interceptor tells it
+// handler (part of DialOptions) and the Retrier's observer (RetryObserver)
+// learn about its attempts; the attempt interceptor, which only the
+// chains install, inside the retrier, sees each attempt's local refusal.
+// On the server the stats handler (part of ServerOptions) measures the
+// call from the transport's view, and the server interceptor tells it
 // which calls are to registered methods.
 //
 // # gRFC A66

@@ -46,8 +46,8 @@ func startRetry(t *testing.T, svc *grpctest.Service, telOpts []opentelemetry.Opt
 	spans := tracetest.NewSpanRecorder()
 	env := grpctest.Start(t, svc, grpctest.Options{Dial: []grpc.DialOption{
 		grpc.WithDisableRetry(),
-		grpc.WithStatsHandler(tel.ClientStatsHandler()),
-		grpc.WithChainUnaryInterceptor(tel.UnaryClientInterceptor(), r.UnaryClientInterceptor(), tel.UnaryAttemptInterceptor()),
+		grpc.WithStatsHandler(clientStats(tel)),
+		grpc.WithChainUnaryInterceptor(tel.UnaryClientInterceptor(), r.UnaryClientInterceptor(), unaryAttempt(tel)),
 	}})
 	return &retryEnv{Env: env, reader: reader, spans: spans, tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))}
 }

@@ -26,7 +26,7 @@ type serverState struct {
 	sent, rcvd atomic.Int64
 }
 
-// ServerStatsHandler returns the stats.Handler that records gRFC A66's
+// serverStatsHandler returns the stats.Handler that records gRFC A66's
 // server instruments: grpc.server.call.started, .duration, and the
 // compressed bytes sent and received. Register it with grpc.StatsHandler
 // together with UnaryServerInterceptor and StreamServerInterceptor
@@ -35,7 +35,7 @@ type serverState struct {
 // that never reaches an interceptor (an unknown method, or a request that
 // could not be decoded) is "other", and is counted as started when its
 // status is sent.
-func (t *Telemetry) ServerStatsHandler() stats.Handler { return serverHandler{t} }
+func (t *Telemetry) serverStatsHandler() stats.Handler { return serverHandler{t} }
 
 type serverHandler struct{ t *Telemetry }
 
@@ -119,7 +119,7 @@ func (t *Telemetry) serverDone(ctx context.Context, st *serverState, err error) 
 	}
 }
 
-// UnaryServerInterceptor tells the stats handler (ServerStatsHandler) that
+// UnaryServerInterceptor tells the stats handler (serverStatsHandler) that
 // a call is to a registered method, counts
 // bulwark.server.application_errors, and adds the span events of the
 // refusals of Bulwark's server components (circuit breaker, limiter,

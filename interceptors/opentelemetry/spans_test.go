@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
@@ -22,6 +23,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/opentelemetry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/track"
 )
 
 // eventsOf returns the events of the one span sr recorded, each as its name
@@ -61,8 +63,8 @@ func equalStrings(a, b []string) bool { return slices.Equal(a, b) }
 func rejectEnv(t *testing.T, svc *grpctest.Service, tel *opentelemetry.Telemetry, inner grpc.UnaryClientInterceptor) (*grpctest.Env, *tracetest.SpanRecorder, *sdktrace.TracerProvider) {
 	spans := tracetest.NewSpanRecorder()
 	env := grpctest.Start(t, svc, grpctest.Options{Dial: []grpc.DialOption{
-		grpc.WithStatsHandler(tel.ClientStatsHandler()),
-		grpc.WithChainUnaryInterceptor(tel.UnaryClientInterceptor(), tel.UnaryAttemptInterceptor(), inner),
+		grpc.WithStatsHandler(clientStats(tel)),
+		grpc.WithChainUnaryInterceptor(tel.UnaryClientInterceptor(), unaryAttempt(tel), inner),
 	}})
 	return env, spans, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 }
@@ -127,7 +129,7 @@ func TestLimiterRejectionEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tel.TrackLimiter("client", l)
+		track.Of(tel).TrackLimiter("client", l)
 		release := make(chan struct{})
 		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			<-release
@@ -163,4 +165,17 @@ func TestLimiterRejectionEvent(t *testing.T) {
 			t.Errorf("bulwark.limiter.rejections{%s} = %d, want 1 with bulwark.reason=limit", p.attrs, p.count)
 		}
 	})
+}
+
+// clientStats returns tel's client stats handler, which the chains install.
+func clientStats(tel *opentelemetry.Telemetry) stats.Handler {
+	h, _ := track.Of(tel).StatsHandlers()
+	return h
+}
+
+// unaryAttempt returns tel's attempt interceptor, which the chains install
+// right inside the retrier.
+func unaryAttempt(tel *opentelemetry.Telemetry) grpc.UnaryClientInterceptor {
+	u, _ := track.Of(tel).AttemptInterceptors()
+	return u
 }

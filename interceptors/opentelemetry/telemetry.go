@@ -123,21 +123,21 @@ func (t *Telemetry) observe(_ context.Context, o metric.Observer) error {
 	return nil
 }
 
-// TrackLimiter reports the in-flight permits and the limit of l's global
+// trackLimiter reports the in-flight permits and the limit of l's global
 // limit as bulwark.limiter.in_flight and bulwark.limiter.limit, with
 // bulwark.side set to side ("client" or "server"). The chain builders call
 // it for you.
-func (t *Telemetry) TrackLimiter(side string, l *concurrency.Limiter) {
+func (t *Telemetry) trackLimiter(side string, l *concurrency.Limiter) {
 	a := metric.WithAttributeSet(attribute.NewSet(attribute.String(keySide, side)))
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.limiters = append(t.limiters, trackedLimiter{l: l, attrs: a})
 }
 
-// TrackRetrier reports the budget level of r's targets as
+// trackRetrier reports the budget level of r's targets as
 // bulwark.retry.budget.level, once a target has needed a retry. The chain
 // builders call it for you.
-func (t *Telemetry) TrackRetrier(r *retry.Retrier) {
+func (t *Telemetry) trackRetrier(r *retry.Retrier) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.retrier = r
@@ -148,7 +148,7 @@ func (t *Telemetry) TrackRetrier(r *retry.Retrier) {
 // call interceptors.
 func (t *Telemetry) DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
-		grpc.WithStatsHandler(t.ClientStatsHandler()),
+		grpc.WithStatsHandler(t.clientStatsHandler()),
 		grpc.WithChainUnaryInterceptor(t.UnaryClientInterceptor()),
 		grpc.WithChainStreamInterceptor(t.StreamClientInterceptor()),
 	}
@@ -159,7 +159,7 @@ func (t *Telemetry) DialOptions() []grpc.DialOption {
 // interceptors.
 func (t *Telemetry) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.StatsHandler(t.ServerStatsHandler()),
+		grpc.StatsHandler(t.serverStatsHandler()),
 		grpc.ChainUnaryInterceptor(t.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(t.StreamServerInterceptor()),
 	}

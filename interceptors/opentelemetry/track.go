@@ -1,0 +1,40 @@
+package opentelemetry
+
+import (
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/track"
+)
+
+// reporter is what the chain builders ask of Telemetry (see
+// internal/track).
+type reporter struct{ t *Telemetry }
+
+func init() {
+	track.Register(func(v any) track.Reporter {
+		if t, ok := v.(*Telemetry); ok && t != nil {
+			return reporter{t}
+		}
+		return nil
+	})
+}
+
+// TrackLimiter reports the gauges of l's global limit under side.
+func (r reporter) TrackLimiter(side string, l *concurrency.Limiter) { r.t.trackLimiter(side, l) }
+
+// TrackRetrier reports the budget level of r's targets.
+func (r reporter) TrackRetrier(rt *retry.Retrier) { r.t.trackRetrier(rt) }
+
+// AttemptInterceptors return the interceptors that add span events for
+// each attempt's local refusals, right inside the retrier.
+func (r reporter) AttemptInterceptors() (grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor) {
+	return r.t.unaryAttempt(), r.t.streamAttempt()
+}
+
+// StatsHandlers return the client and server stats handlers.
+func (r reporter) StatsHandlers() (client, server stats.Handler) {
+	return r.t.clientStatsHandler(), r.t.serverStatsHandler()
+}
