@@ -23,19 +23,21 @@ type AIMDConfig struct {
 	Timeout time.Duration
 }
 
-// AIMD is the additive-increase, multiplicative-decrease algorithm: after a
-// window with a drop (or, with a Timeout, a slow window) the limit is
-// multiplied by Backoff, shrinking by at least one; after any other window
-// in which at least half the limit was in use it grows by one. It is meant
-// for clients, where the peer's refusals and timeouts are the signal.
-type AIMD struct {
+// aimd is the additive-increase, multiplicative-decrease algorithm (see
+// NewAIMD).
+type aimd struct {
 	cfg   AIMDConfig
 	limit int
 }
 
-// NewAIMD returns an AIMD algorithm, or an error naming the field of c that
-// is invalid.
-func NewAIMD(c AIMDConfig) (*AIMD, error) {
+// NewAIMD returns the additive-increase, multiplicative-decrease algorithm,
+// or an error naming the field of c that is invalid: after a window with a
+// drop (or, with a Timeout, a slow window) the limit is multiplied by
+// Backoff, shrinking by at least one; after any other window in which at
+// least half the limit was in use it grows by one. It is meant for clients,
+// where the peer's refusals and timeouts are the signal. It has no state
+// to show beyond the Algorithm's.
+func NewAIMD(c AIMDConfig) (Algorithm, error) {
 	if c.Min == 0 {
 		c.Min = 1
 	}
@@ -57,14 +59,14 @@ func NewAIMD(c AIMDConfig) (*AIMD, error) {
 	if c.Timeout < 0 {
 		return nil, fmt.Errorf("limit: AIMDConfig.Timeout %v: must not be negative", c.Timeout)
 	}
-	return &AIMD{cfg: c, limit: c.Initial}, nil
+	return &aimd{cfg: c, limit: c.Initial}, nil
 }
 
 // Limit returns the current limit.
-func (a *AIMD) Limit() int { return a.limit }
+func (a *aimd) Limit() int { return a.limit }
 
 // Update records the sample of one window and returns the new limit.
-func (a *AIMD) Update(s Sample) int {
+func (a *aimd) Update(s Sample) int {
 	switch {
 	case s.Calls <= 0:
 	case s.Drops > 0 || (a.cfg.Timeout > 0 && s.RTT > a.cfg.Timeout):
