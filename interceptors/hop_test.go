@@ -413,10 +413,11 @@ func TestHopCriticalityHeaderNeedsTrust(t *testing.T) {
 					<-release
 					return &testpb.UnaryResponse{}, nil
 				}}
-				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8)}
+				var trust func(context.Context) bool
 				if trusted {
-					opts = append(opts, concurrency.WithTrustedCriticality(func(context.Context) bool { return true }))
+					trust = func(context.Context) bool { return true }
 				}
+				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8, trust)}
 				sc := serverChain(t, []interceptors.ServerOption{interceptors.WithConcurrency(opts...)})
 				env := grpctest.Start(t, svc, grpctest.Options{Server: sc.ServerOptions(), Dial: clientChain(t, nil).DialOptions()})
 				done := make(chan error, 9)

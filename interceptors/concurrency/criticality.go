@@ -68,7 +68,7 @@ func NewCriticalityContext(ctx context.Context, c Criticality) context.Context {
 
 // CriticalityFromContext returns the criticality of ctx: the one set with
 // NewCriticalityContext (a server's limiter sets it for a trusted caller's
-// critical call, see WithTrustedCriticality), else the one the incoming
+// critical call, see WithPriority), else the one the incoming
 // call carried in its x-bulwark-criticality metadata when that lowers it (so a
 // handler's outgoing calls inherit a sheddable criticality, but a caller
 // cannot raise them by saying so), else DefaultCriticality.

@@ -31,8 +31,8 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		{[]concurrency.Option{concurrency.WithAdaptive(g), concurrency.WithLimit(3)}, "concurrency: WithAdaptive and WithLimit(3): choose one"},
 		{[]concurrency.Option{concurrency.WithLimit(1), concurrency.WithWindow(0, 1)}, "concurrency: WithWindow(0s, 1)"},
 		{[]concurrency.Option{concurrency.WithLimit(1), concurrency.WithRetryAfter(-time.Second)}, "concurrency: WithRetryAfter(-1s): must not be negative"},
-		{[]concurrency.Option{concurrency.WithLimit(1), concurrency.WithPriority(0.9, 0.5)}, "concurrency: WithPriority(0.9, 0.5)"},
-		{[]concurrency.Option{concurrency.WithLimit(1), concurrency.WithPriority(0, 0.5)}, "concurrency: WithPriority(0, 0.5)"},
+		{[]concurrency.Option{concurrency.WithLimit(1), concurrency.WithPriority(0.9, 0.5, nil)}, "concurrency: WithPriority(0.9, 0.5)"},
+		{[]concurrency.Option{concurrency.WithLimit(1), concurrency.WithPriority(0, 0.5, nil)}, "concurrency: WithPriority(0, 0.5)"},
 		{[]concurrency.Option{concurrency.WithLimit(1), concurrency.WithClassifier(nil)}, "concurrency: WithClassifier(nil)"},
 		{[]concurrency.Option{concurrency.WithLimit(1), nil}, "concurrency: nil Option"},
 	}
@@ -150,7 +150,7 @@ type pending struct {
 }
 
 func fuzzLimiter(t *testing.T, global, method, queue int, ops []byte) {
-	opts := []concurrency.Option{concurrency.WithLimit(global), concurrency.WithMethodLimit(unaryMethod, method), concurrency.WithPriority(0.5, 0.75)}
+	opts := []concurrency.Option{concurrency.WithLimit(global), concurrency.WithMethodLimit(unaryMethod, method), concurrency.WithPriority(0.5, 0.75, nil)}
 	if queue > 0 {
 		opts = append(opts, concurrency.WithQueue(queue, 10*time.Millisecond))
 	}

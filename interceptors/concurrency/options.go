@@ -147,11 +147,15 @@ func WithRetryAfter(d time.Duration) Option {
 // 0 < sheddable <= normal <= 1. A server takes the criticality from the
 // request's context when an interceptor before the limiter set one with
 // NewCriticalityContext (an authentication interceptor, say); else from the
-// x-bulwark-criticality metadata of the call, which may lower it freely but raise
-// it to critical only where WithTrustedCriticality allows. A client reads
-// the call's context (see CriticalityFromContext). Default: off (every call
-// may use the whole limit).
-func WithPriority(sheddable, normal float64) Option {
+// x-bulwark-criticality metadata of the call, which every caller may use to
+// lower it, but only the callers for which trusted returns true to raise
+// it to critical. trusted receives the request's context, where the peer
+// (peer.FromContext) and anything an authentication interceptor added can
+// be read; nil trusts no caller, so that a header that asks for critical
+// counts as default criticality and no caller can jump the queue by saying
+// so. A client reads the call's context (see CriticalityFromContext).
+// Default: off (every call may use the whole limit).
+func WithPriority(sheddable, normal float64, trusted func(ctx context.Context) bool) Option {
 	return optionFunc(func(o *options) {
 		if !(sheddable > 0 && sheddable <= normal && normal <= 1) {
 			o.fail("WithPriority(%v, %v): want 0 < sheddable <= normal <= 1", sheddable, normal)
@@ -159,22 +163,6 @@ func WithPriority(sheddable, normal float64) Option {
 		}
 		o.priority = true
 		o.shares = []float64{1, normal, sheddable}
-	})
-}
-
-// WithTrustedCriticality lets the callers for which trusted returns true
-// raise their calls to critical with the x-bulwark-criticality metadata. trusted
-// receives the request's context, where the peer (peer.FromContext) and
-// anything an authentication interceptor added can be read. Every caller
-// may lower its calls to sheddable; without this option, a header that asks
-// for critical counts as default criticality, so that no caller can jump
-// the queue by saying so. nil is refused. Default: no caller is trusted.
-func WithTrustedCriticality(trusted func(ctx context.Context) bool) Option {
-	return optionFunc(func(o *options) {
-		if trusted == nil {
-			o.fail("WithTrustedCriticality(nil): the function must not be nil")
-			return
-		}
 		o.trusted = trusted
 	})
 }

@@ -299,8 +299,7 @@ func TestPriorityShedding(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &events{}
 		trusted := func(context.Context) bool { return true }
-		l := newLimiter(t, concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8), concurrency.WithObserver(obs.observer()),
-			concurrency.WithTrustedCriticality(trusted))
+		l := newLimiter(t, concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8, trusted), concurrency.WithObserver(obs.observer()))
 		g := newGate()
 		defer g.release()
 		env := serve(t, l, &grpctest.Service{UnaryFunc: func(_ context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
@@ -384,10 +383,11 @@ func TestCriticalityPropagates(t *testing.T) {
 					seen = append(seen, c)
 					return &testpb.UnaryResponse{}, nil
 				}}, grpctest.Options{Dial: []grpc.DialOption{propagate(t)}})
-				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8)}
+				var trusted func(context.Context) bool
 				if tc.trusted {
-					opts = append(opts, concurrency.WithTrustedCriticality(func(context.Context) bool { return true }))
+					trusted = func(context.Context) bool { return true }
 				}
+				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8, trusted)}
 				l := newLimiter(t, opts...)
 				upstream := grpctest.Start(t, &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 					return downstream.Client.Unary(ctx, &testpb.UnaryRequest{})
@@ -411,7 +411,7 @@ func TestCriticalityPropagates(t *testing.T) {
 }
 
 // A caller may lower its criticality with the header, but raise it only
-// when WithTrustedCriticality trusts it; a criticality an interceptor before
+// when WithPriority trusts it; a criticality an interceptor before
 // the limiter put on the server's context wins over the header.
 func TestCriticalityIsNotTrustedFromTheNetwork(t *testing.T) {
 	for _, tc := range []struct {
@@ -429,10 +429,11 @@ func TestCriticalityIsNotTrustedFromTheNetwork(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8)}
+				var trusted func(context.Context) bool
 				if tc.trusted {
-					opts = append(opts, concurrency.WithTrustedCriticality(func(context.Context) bool { return true }))
+					trusted = func(context.Context) bool { return true }
 				}
+				opts := []concurrency.Option{concurrency.WithLimit(10), concurrency.WithPriority(0.5, 0.8, trusted)}
 				l := newLimiter(t, opts...)
 				g := newGate()
 				defer g.release()
