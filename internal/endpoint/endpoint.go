@@ -29,6 +29,23 @@ type Slot struct {
 
 type slotKey struct{}
 
+// active is set when the process builds its first balancer that reads
+// slots; until then, callers need not make one.
+var active atomic.Bool
+
+// Activate records that a balancer reading slots exists in this process.
+// The outlier policy calls it when it is built.
+func Activate() {
+	if !active.Load() {
+		active.Store(true)
+	}
+}
+
+// Active reports whether a balancer reading slots has been built in this
+// process: the retry interceptor gives each call a slot only then, so that
+// a process without one pays one atomic load per call.
+func Active() bool { return active.Load() }
+
 // used turns true when the first Slot enters a context.
 var used atomic.Bool
 
