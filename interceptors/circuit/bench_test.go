@@ -44,6 +44,12 @@ func BenchmarkUnaryClient(b *testing.B) {
 	}{
 		{"per target", nil},
 		{"per method", []circuit.Option{circuit.WithPerMethod(true)}},
+		// Two observers of every call: their hooks are joined, and neither
+		// the join nor the event may allocate.
+		{"observed", []circuit.Option{
+			circuit.WithObserver(circuit.Observer{OnCall: func(context.Context, circuit.CallEvent) {}}),
+			circuit.WithObserver(circuit.Observer{OnCall: func(context.Context, circuit.CallEvent) {}}),
+		}},
 	}
 	for _, tc := range tests {
 		b.Run(tc.name, func(b *testing.B) {

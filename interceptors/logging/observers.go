@@ -17,7 +17,10 @@ import (
 // RetryObserver returns a retry.Observer that logs each retry or hedge at
 // Info (attempt, delay and its reason, the error that caused it, the
 // request id) and each call the retrier gave up on at Warn.
-func (l *Logging) RetryObserver() retry.Observer { return retryLogger{l} }
+func (l *Logging) RetryObserver() retry.Observer {
+	r := retryLogger{l}
+	return retry.Observer{OnRetry: r.OnRetry, OnCommit: r.OnCommit, OnFinish: r.OnFinish}
+}
 
 type retryLogger struct {
 	l *Logging
@@ -76,14 +79,14 @@ func appendErr(ctx context.Context, attrs []slog.Attr, err error) []slog.Attr {
 // CircuitObserver returns a circuit.Observer that logs every state change
 // of a breaker: at Warn when it opens, at Info otherwise. Calls and
 // rejections are left to metrics.
-func (l *Logging) CircuitObserver() circuit.Observer { return circuitLogger{l: l} }
-
-type circuitLogger struct {
-	circuit.NopObserver
-	l *Logging
+func (l *Logging) CircuitObserver() circuit.Observer {
+	return circuit.Observer{OnStateChange: circuitLogger{l: l}.OnStateChange}
 }
 
-func (c circuitLogger) OnStateChange(target, fullMethod string, from, to breaker.State) {
+type circuitLogger struct{ l *Logging }
+
+func (c circuitLogger) OnStateChange(ctx context.Context, e circuit.StateEvent) {
+	target, fullMethod, from, to := e.Target, e.Method, e.From, e.To
 	level := slog.LevelInfo
 	if to == breaker.StateOpen || to == breaker.StateForcedOpen {
 		level = slog.LevelWarn
@@ -92,7 +95,7 @@ func (c circuitLogger) OnStateChange(target, fullMethod string, from, to breaker
 	if target == "" {
 		side = "server"
 	}
-	c.l.logger.LogAttrs(context.Background(), level, "circuit breaker "+to.String(),
+	c.l.logger.LogAttrs(ctx, level, "circuit breaker "+to.String(),
 		slog.String("breaker.side", side), slog.String("grpc.target", target), slog.String("grpc.method", fullMethod),
 		slog.String("breaker.from", from.String()), slog.String("breaker.state", to.String()))
 }
@@ -100,35 +103,34 @@ func (c circuitLogger) OnStateChange(target, fullMethod string, from, to breaker
 // ConcurrencyObserver returns a concurrency.Observer that logs each
 // rejection at Debug (they come in floods under overload: count them with
 // metrics) and each change of an adaptive limit at Info.
-func (l *Logging) ConcurrencyObserver() concurrency.Observer { return limiterLogger{l: l} }
-
-type limiterLogger struct {
-	concurrency.NopObserver
-	l *Logging
+func (l *Logging) ConcurrencyObserver() concurrency.Observer {
+	c := limiterLogger{l: l}
+	return concurrency.Observer{OnReject: c.OnReject, OnLimit: c.OnLimit}
 }
 
-func (c limiterLogger) OnReject(e concurrency.RejectEvent) {
-	c.l.logger.LogAttrs(context.Background(), slog.LevelDebug, "call rejected by the concurrency limiter",
-		slog.String("grpc.method", e.Method), slog.String("grpc.target", e.Target), slog.String("limiter.reason", e.Reason.String()),
+type limiterLogger struct{ l *Logging }
+
+func (c limiterLogger) OnReject(ctx context.Context, e concurrency.RejectEvent) {
+	c.l.logger.LogAttrs(ctx, slog.LevelDebug, "call rejected by the concurrency limiter",
+		slog.String("grpc.method", e.Method), slog.String("grpc.target", e.Target), slog.String("limiter.reason", e.Reason),
 		slog.Int("limiter.limit", e.Limit), slog.Int("limiter.in_flight", e.InFlight), slog.Int("limiter.queued", e.Queued),
 		slog.Bool("limiter.stop", e.Stop))
 }
 
-func (c limiterLogger) OnLimit(e concurrency.LimitEvent) {
-	c.l.logger.LogAttrs(context.Background(), slog.LevelInfo, "concurrency limit changed",
+func (c limiterLogger) OnLimit(ctx context.Context, e concurrency.LimitEvent) {
+	c.l.logger.LogAttrs(ctx, slog.LevelInfo, "concurrency limit changed",
 		slog.Int("limiter.old", e.Old), slog.Int("limiter.new", e.New))
 }
 
 // DeadlineObserver returns a deadline.Observer that logs each request a
 // server refused for too short a deadline, at Debug.
-func (l *Logging) DeadlineObserver() deadline.Observer { return deadlineLogger{l: l} }
-
-type deadlineLogger struct {
-	deadline.NopObserver
-	l *Logging
+func (l *Logging) DeadlineObserver() deadline.Observer {
+	return deadline.Observer{OnReject: deadlineLogger{l: l}.OnReject}
 }
 
-func (d deadlineLogger) OnReject(e deadline.Event) {
-	d.l.logger.LogAttrs(context.Background(), slog.LevelDebug, "request refused: deadline too short",
+type deadlineLogger struct{ l *Logging }
+
+func (d deadlineLogger) OnReject(ctx context.Context, e deadline.RejectEvent) {
+	d.l.logger.LogAttrs(ctx, slog.LevelDebug, "request refused: deadline too short",
 		slog.String("grpc.method", e.Method), slog.Duration("deadline.remaining", e.Remaining))
 }

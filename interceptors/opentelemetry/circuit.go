@@ -6,9 +6,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
-	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 )
 
 // CircuitObserver returns the circuit.Observer that records
@@ -18,13 +16,16 @@ import (
 // client's cc.Target(), absent on the server) and grpc.method (absent for a
 // breaker that guards a whole target). The span event of a refusal comes
 // from the interceptors, which see the call's context.
-func (t *Telemetry) CircuitObserver() circuit.Observer { return circuitObserver{t} }
+func (t *Telemetry) CircuitObserver() circuit.Observer {
+	o := circuitObserver{t}
+	return circuit.Observer{OnStateChange: o.OnStateChange, OnReject: o.OnReject}
+}
 
 type circuitObserver struct{ t *Telemetry }
 
-func (o circuitObserver) OnStateChange(target, fullMethod string, from, to breaker.State) {
-	ctx := context.Background()
-	m := trimMethod(fullMethod)
+func (o circuitObserver) OnStateChange(ctx context.Context, e circuit.StateEvent) {
+	target, from, to := e.Target, e.From, e.To
+	m := trimMethod(e.Method)
 	o.t.in.circuitState.Record(ctx, 0, o.t.circuit.get(attrKey{method: m, target: target, code: noStatus, extra: from.String()}).record...)
 	o.t.in.circuitState.Record(ctx, 1, o.t.circuit.get(attrKey{method: m, target: target, code: noStatus, extra: to.String()}).record...)
 	kvs := make([]attribute.KeyValue, 0, 4)
@@ -38,8 +39,6 @@ func (o circuitObserver) OnStateChange(target, fullMethod string, from, to break
 	o.t.in.circuitTransitions.Add(ctx, 1, metric.WithAttributes(kvs...))
 }
 
-func (o circuitObserver) OnCall(string, string, outcome.Outcome) {}
-
-func (o circuitObserver) OnReject(target, fullMethod string) {
-	o.t.in.circuitRejections.Add(context.Background(), 1, o.t.methods.get(attrKey{method: trimMethod(fullMethod), target: target, code: noStatus}).add...)
+func (o circuitObserver) OnReject(ctx context.Context, e circuit.RejectEvent) {
+	o.t.in.circuitRejections.Add(ctx, 1, o.t.methods.get(attrKey{method: trimMethod(e.Method), target: e.Target, code: noStatus}).add...)
 }

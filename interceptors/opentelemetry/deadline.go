@@ -12,22 +12,27 @@ import (
 // client). The span events of a default deadline (client) and of a
 // rejection (server) come from the interceptors, which see the call's
 // context.
-func (t *Telemetry) DeadlineObserver() deadline.Observer { return deadlineObserver{t} }
+func (t *Telemetry) DeadlineObserver() deadline.Observer {
+	o := deadlineObserver{t}
+	return deadline.Observer{OnDefault: o.OnDefault, OnAdjust: o.OnAdjust, OnReject: o.OnReject}
+}
 
 type deadlineObserver struct{ t *Telemetry }
 
-func (o deadlineObserver) key(e deadline.Event) attrKey {
-	return attrKey{method: trimMethod(e.Method), target: e.Target, code: noStatus}
+// key is the attributes of an event: the method, and the target of a
+// client's (only a default timeout is a client's).
+func (o deadlineObserver) key(method, target string) attrKey {
+	return attrKey{method: trimMethod(method), target: target, code: noStatus}
 }
 
-func (o deadlineObserver) OnDefault(e deadline.Event) {
-	o.t.in.deadlineDefaults.Add(context.Background(), 1, o.t.methods.get(o.key(e)).add...)
+func (o deadlineObserver) OnDefault(ctx context.Context, e deadline.DefaultEvent) {
+	o.t.in.deadlineDefaults.Add(ctx, 1, o.t.methods.get(o.key(e.Method, e.Target)).add...)
 }
 
-func (o deadlineObserver) OnReject(e deadline.Event) {
-	o.t.in.deadlineRejections.Add(context.Background(), 1, o.t.methods.get(o.key(e)).add...)
+func (o deadlineObserver) OnReject(ctx context.Context, e deadline.RejectEvent) {
+	o.t.in.deadlineRejections.Add(ctx, 1, o.t.methods.get(o.key(e.Method, "")).add...)
 }
 
-func (o deadlineObserver) OnAdjust(e deadline.Event) {
-	o.t.in.deadlineAdjusted.Add(context.Background(), 1, o.t.methods.get(o.key(e)).add...)
+func (o deadlineObserver) OnAdjust(ctx context.Context, e deadline.AdjustEvent) {
+	o.t.in.deadlineAdjusted.Add(ctx, 1, o.t.methods.get(o.key(e.Method, "")).add...)
 }

@@ -20,7 +20,10 @@ import (
 // answered within the hedging delay; every other attempt after the first,
 // including one a hedged call sends at once after a retryable failure, is
 // a retry.
-func (t *Telemetry) RetryObserver() retry.Observer { return retryObserver{t} }
+func (t *Telemetry) RetryObserver() retry.Observer {
+	o := retryObserver{t}
+	return retry.Observer{OnRetry: o.OnRetry, OnFinish: o.OnFinish}
+}
 
 type retryObserver struct{ t *Telemetry }
 
@@ -59,8 +62,6 @@ func (o retryObserver) OnRetry(ctx context.Context, e retry.RetryEvent) {
 	}
 	span.AddEvent(name, trace.WithAttributes(kvs...))
 }
-
-func (o retryObserver) OnCommit(context.Context, retry.CommitEvent) {}
 
 func (o retryObserver) OnFinish(ctx context.Context, e retry.FinishEvent) {
 	if !o.t.spanEvents {

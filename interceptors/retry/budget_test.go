@@ -44,7 +44,6 @@ type loadResult struct {
 }
 
 type grantRecorder struct {
-	retry.NopObserver
 	mu     sync.Mutex
 	start  time.Time
 	grants []time.Duration
@@ -136,7 +135,7 @@ func TestBudgetWithFlakyServer(t *testing.T) {
 					return &testpb.UnaryResponse{}, nil
 				}}
 				g := &grantRecorder{}
-				opts := []retry.Option{noJitter, retry.WithObserver(g)}
+				opts := []retry.Option{noJitter, retry.WithObserver(retry.Observer{OnRetry: g.OnRetry})}
 				if !budget {
 					opts = append(opts, retry.WithoutBudget())
 				}
@@ -199,7 +198,7 @@ func TestBudgetWithServerDown(t *testing.T) {
 			return nil, errdetails.Database("", nil) // UNAVAILABLE, retryable
 		}}
 		g := &grantRecorder{}
-		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(g)}})
+		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(retry.Observer{OnRetry: g.OnRetry})}})
 		// 1000 calls over 8 s, within one budget window.
 		res := load{calls: calls, gap: 8 * time.Millisecond, deadline: time.Second}.run(t, env.Client, g)
 		attempts := rec.count()
@@ -235,7 +234,7 @@ func TestBudgetError(t *testing.T) {
 		dbErr := errdetails.Database("orders", nil)
 		svc := &grpctest.Service{UnaryFunc: failing(rec, 99, dbErr)}
 		obs := &events{}
-		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithBudget(0, 0, time.Second), retry.WithObserver(obs)}})
+		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithBudget(0, 0, time.Second), retry.WithObserver(obs.observer())}})
 		_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 		if !errors.Is(err, retry.ErrBudgetExhausted) {
 			t.Fatalf("err = %v; want an error matching ErrBudgetExhausted", err)

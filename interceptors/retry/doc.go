@@ -160,7 +160,8 @@
 //
 // # Hooks
 //
-// An Observer (WithObserver) sees each retry or hedge with its attempt
+// An Observer (WithObserver), a struct of optional hooks that each take the
+// call's context and one event, sees each retry or hedge with its attempt
 // number, delay and the reason for it, and the budget level; each stream
 // commit; and the end of every call that needed a retry, with the reason
 // the Retrier stopped (FinishEvent.Reason).

@@ -12,14 +12,13 @@ import (
 )
 
 // printer is an Observer that prints what the Retrier does.
-type printer struct{ retry.NopObserver }
-
-func (printer) OnRetry(_ context.Context, e retry.RetryEvent) {
-	fmt.Printf("attempt %d after %v (%v), because: %v\n", e.Attempt, e.Delay, e.Reason, status.Code(e.Err))
-}
-
-func (printer) OnFinish(_ context.Context, e retry.FinishEvent) {
-	fmt.Printf("done after %d attempts: %v\n", e.Attempts, e.Reason)
+var printer = retry.Observer{
+	OnRetry: func(_ context.Context, e retry.RetryEvent) {
+		fmt.Printf("attempt %d after %v (%v), because: %v\n", e.Attempt, e.Delay, e.Reason, status.Code(e.Err))
+	},
+	OnFinish: func(_ context.Context, e retry.FinishEvent) {
+		fmt.Printf("done after %d attempts: %v\n", e.Attempts, e.Reason)
+	},
 }
 
 // flakyInvoker stands for the rest of the chain and the server: it fails
@@ -39,7 +38,7 @@ func Example() {
 	r, err := retry.New(
 		retry.WithMethodPolicy("/greeter.v1.Greeter/SayHello", retry.WithSafeToRetry(true)), // or idempotency_level in the .proto
 		retry.WithBackoff(0, 1, 0), // no waiting in this example
-		retry.WithObserver(printer{}),
+		retry.WithObserver(printer),
 	)
 	if err != nil {
 		panic(err)
@@ -60,7 +59,7 @@ func Example() {
 // A retry call option passed to one call overrides the Retrier's default
 // for that call only: here one attempt, so no retry.
 func ExampleWithMaxAttempts() {
-	r, err := retry.New(retry.WithMethodPolicy("/greeter.v1.Greeter/SayHello", retry.WithSafeToRetry(true)), retry.WithObserver(printer{}))
+	r, err := retry.New(retry.WithMethodPolicy("/greeter.v1.Greeter/SayHello", retry.WithSafeToRetry(true)), retry.WithObserver(printer))
 	if err != nil {
 		panic(err)
 	}

@@ -48,7 +48,7 @@ func TestCircuitGate(t *testing.T) {
 				rec := newAttempts()
 				svc := &grpctest.Service{UnaryFunc: failing(rec, 5, status.Error(codes.Unavailable, "down"))}
 				obs := &events{}
-				env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithCircuitGate(g.openFor), retry.WithObserver(obs)}})
+				env, _ := start(t, svc, setup{retry: []retry.Option{noJitter, retry.WithCircuitGate(g.openFor), retry.WithObserver(obs.observer())}})
 				begin := time.Now()
 				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 				if status.Code(err) != codes.Unavailable || status.Convert(err).Message() != "down" {

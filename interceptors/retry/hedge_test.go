@@ -112,7 +112,7 @@ func TestHedging(t *testing.T) {
 				rep := &replicas{rec: newAttempts(), behave: tc.behave}
 				svc := &grpctest.Service{UnaryFunc: rep.unary}
 				obs := &events{}
-				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithHedging(50*time.Millisecond, 3), retry.WithObserver(obs)}})
+				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithHedging(50*time.Millisecond, 3), retry.WithObserver(obs.observer())}})
 				var header metadata.MD
 				begin := time.Now()
 				resp, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}, grpc.Header(&header))
@@ -213,7 +213,7 @@ func TestHedgingBudget(t *testing.T) {
 		env, r := start(t, svc, setup{retry: []retry.Option{
 			retry.WithHedging(50*time.Millisecond, 3),
 			retry.WithBudget(0, 0.05, 100*time.Second), // 5 retries per 100 s, whatever the calls
-			retry.WithObserver(obs),
+			retry.WithObserver(obs.observer()),
 		}})
 		const calls = 20
 		fast := 0

@@ -118,11 +118,15 @@ func (a *attempts) numbers() []int {
 
 // events records what an Observer sees.
 type events struct {
-	retry.NopObserver
 	mu      sync.Mutex
 	retries []retry.RetryEvent
 	commits []retry.CommitEvent
 	ends    []retry.FinishEvent
+}
+
+// observer returns the Observer whose hooks record into e.
+func (e *events) observer() retry.Observer {
+	return retry.Observer{OnRetry: e.OnRetry, OnCommit: e.OnCommit, OnFinish: e.OnFinish}
 }
 
 func (e *events) OnRetry(_ context.Context, ev retry.RetryEvent) {

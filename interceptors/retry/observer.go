@@ -3,41 +3,37 @@ package retry
 import (
 	"context"
 	"time"
+
+	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
-// Observer receives what the Retrier does, for metrics and logs. It is
-// called after the Retrier has released its locks, on a goroutine of the
-// call, and never on the fast path: a unary call whose first attempt
-// succeeds produces no events (a stream reports its commit). Events are
-// passed by value and cost no allocation. Implementations must be safe for
-// concurrent use and should return quickly. Embed NopObserver to implement
-// only some methods.
-type Observer interface {
+// Observer receives what the Retrier does, for metrics and logs: a struct
+// of optional hooks, each given the call's context and one event. A nil hook
+// is not called. Hooks are called after the Retrier has released its locks,
+// on a goroutine of the call, and never on the fast path: a unary call whose
+// first attempt succeeds produces no events (a stream reports its commit).
+// Events are passed by value and cost no allocation. Hooks must be safe for
+// concurrent use and should return quickly.
+type Observer struct {
 	// OnRetry is called before each attempt after the first (a retry or a
 	// hedge), once the Retrier has decided to make it and taken it from the
 	// budget, before it waits the delay.
-	OnRetry(ctx context.Context, e RetryEvent)
+	OnRetry func(ctx context.Context, e RetryEvent)
 	// OnCommit is called when a stream commits: from then on it is not
 	// retried.
-	OnCommit(ctx context.Context, e CommitEvent)
+	OnCommit func(ctx context.Context, e CommitEvent)
 	// OnFinish is called once for each call whose first attempt failed or
 	// was hedged, and each stream that failed after it committed, when the
 	// call ends.
-	OnFinish(ctx context.Context, e FinishEvent)
+	OnFinish func(ctx context.Context, e FinishEvent)
 }
 
-// NopObserver is an Observer that does nothing; embed it in observers that
-// implement only some of the methods.
-type NopObserver struct{}
-
-// OnRetry does nothing.
-func (NopObserver) OnRetry(context.Context, RetryEvent) {}
-
-// OnCommit does nothing.
-func (NopObserver) OnCommit(context.Context, CommitEvent) {}
-
-// OnFinish does nothing.
-func (NopObserver) OnFinish(context.Context, FinishEvent) {}
+// add makes o call the hooks of x too, after its own.
+func (o *Observer) add(x Observer) {
+	o.OnRetry = observe.Join(o.OnRetry, x.OnRetry)
+	o.OnCommit = observe.Join(o.OnCommit, x.OnCommit)
+	o.OnFinish = observe.Join(o.OnFinish, x.OnFinish)
+}
 
 // RetryEvent describes an attempt about to be made after the first.
 type RetryEvent struct {
@@ -146,30 +142,3 @@ const (
 	stopServiceConfig = "service_config"
 	stopCircuitOpen   = "circuit_open"
 )
-
-// observers is what WithObserver makes of several Observers: it hands each
-// event to every one, in order.
-type observers []Observer
-
-func (l observers) OnRetry(ctx context.Context, e RetryEvent) {
-	for _, o := range l {
-		o.OnRetry(ctx, e)
-	}
-}
-
-func (l observers) OnCommit(ctx context.Context, e CommitEvent) {
-	for _, o := range l {
-		o.OnCommit(ctx, e)
-	}
-}
-
-func (l observers) OnFinish(ctx context.Context, e FinishEvent) {
-	for _, o := range l {
-		o.OnFinish(ctx, e)
-	}
-}
-
-func isNop(o Observer) bool {
-	_, ok := o.(NopObserver)
-	return ok
-}

@@ -41,7 +41,6 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		{retry.WithClassifier(nil), "retry: WithClassifier(nil): the classifier must not be nil"},
 		{retry.WithCircuitGate(nil), "retry: WithCircuitGate(nil): the function must not be nil"},
 		{retry.WithTargetBufferLimit(-1), "retry: WithTargetBufferLimit(-1): must not be negative"},
-		{retry.WithObserver(nil), "retry: WithObserver(nil): the observer must not be nil"},
 		{retry.WithBudget(-0.1, 10, time.Second), "retry: WithBudget(-0.1, 10, 1s): ratio must be a finite number of at least 0"},
 		{retry.WithBudget(0.2, math.Inf(1), time.Second), "perSecond must be a finite number of at least 0"},
 		{retry.WithBudget(0.2, 10, time.Millisecond), "retry: WithBudget(0.2, 10, 1ms): window must be at least 10ms"},
@@ -91,7 +90,7 @@ func TestWithRandSourceMakesJitterReproducible(t *testing.T) {
 			svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 				return nil, status.Error(codes.Unavailable, "down")
 			}}
-			env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithRandSource(rand.NewPCG(1, 2)), retry.WithObserver(rec), retry.WithoutBudget()}})
+			env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithRandSource(rand.NewPCG(1, 2)), retry.WithObserver(retry.Observer{OnRetry: rec.OnRetry}), retry.WithoutBudget()}})
 			for range 3 {
 				_, _ = env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 			}
@@ -109,7 +108,6 @@ func TestWithRandSourceMakesJitterReproducible(t *testing.T) {
 }
 
 type delayRecorder struct {
-	retry.NopObserver
 	delays []time.Duration
 }
 

@@ -100,7 +100,7 @@ func TestServerStream(t *testing.T) {
 					return nil
 				}}
 				obs := &events{}
-				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs)}})
+				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs.observer())}})
 				stream, err := env.Client.ServerStream(t.Context(), &testpb.ServerStreamRequest{Count: count}, tc.opts...)
 				if err != nil {
 					t.Fatal(err)
@@ -240,7 +240,7 @@ func TestClientStream(t *testing.T) {
 				var seen []string
 				svc := &grpctest.Service{ClientStreamFunc: clientStreamServer(rec, &seen)}
 				obs := &events{}
-				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs)}})
+				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs.observer())}})
 				stream, err := env.Client.ClientStream(t.Context(), retry.WithBufferLimit(tc.limit))
 				if err != nil {
 					t.Fatal(err)
@@ -437,7 +437,7 @@ func TestStreamBufferOverflowsWhileBroken(t *testing.T) {
 			return errUnavailable
 		}}
 		obs := &events{}
-		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs)}})
+		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs.observer())}})
 		stream, err := env.Client.ClientStream(t.Context(), retry.WithBufferLimit(10))
 		if err != nil {
 			t.Fatal(err)
@@ -554,7 +554,7 @@ func TestTargetBufferLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		svc := &grpctest.Service{} // reads each client stream to the end
 		obs := &events{}
-		env, r := start(t, svc, setup{retry: []retry.Option{retry.WithTargetBufferLimit(4), retry.WithObserver(obs)}})
+		env, r := start(t, svc, setup{retry: []retry.Option{retry.WithTargetBufferLimit(4), retry.WithObserver(obs.observer())}})
 		msg := &testpb.ClientStreamRequest{Text: "a"} // 3 bytes
 		buffered := func() int64 {
 			synctest.Wait()
@@ -644,7 +644,7 @@ func TestStreamBufferLimitBoundary(t *testing.T) {
 				var seen []string
 				svc := &grpctest.Service{ClientStreamFunc: clientStreamServer(rec, &seen)}
 				obs := &events{}
-				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs)}})
+				env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithObserver(obs.observer())}})
 				stream, err := env.Client.ClientStream(t.Context())
 				if err != nil {
 					t.Fatal(err)

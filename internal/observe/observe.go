@@ -2,16 +2,21 @@
 // WithObserver option be given more than once.
 package observe
 
-// Add returns the observer that hands each event to cur and then to obs.
-// isNop reports whether cur is the package's do-nothing default, which obs
-// then replaces; T is the package's list type, whose methods hand an event
-// to each of its observers in order.
-func Add[O any, T ~[]O](cur, obs O, isNop func(O) bool) O {
-	if isNop(cur) {
-		return obs
+import "context"
+
+// Join returns the hook that calls a and then b with the same context and
+// event. A nil hook is not called: Join returns the other one as it is (nil
+// when both are), so that a hook nobody set stays nil and costs its caller
+// only the nil check.
+func Join[E any](a, b func(context.Context, E)) func(context.Context, E) {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
 	}
-	if list, ok := any(cur).(T); ok {
-		return any(append(list[:len(list):len(list)], obs)).(O)
+	return func(ctx context.Context, e E) {
+		a(ctx, e)
+		b(ctx, e)
 	}
-	return any(T{cur, obs}).(O)
 }

@@ -1,52 +1,51 @@
 package observe_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
 	"github.com/bulwarkrpc/bulwark/internal/observe"
 )
 
-type observer interface{ On(*[]string) }
+type hook = func(context.Context, *[]string)
 
-type nop struct{}
-
-func (nop) On(*[]string) {}
-
-type named string
-
-func (n named) On(log *[]string) { *log = append(*log, string(n)) }
-
-type list []observer
-
-func (l list) On(log *[]string) {
-	for _, o := range l {
-		o.On(log)
-	}
+func named(n string) hook {
+	return func(_ context.Context, log *[]string) { *log = append(*log, n) }
 }
 
-func isNop(o observer) bool { _, ok := o.(nop); return ok }
-
-func TestAdd(t *testing.T) {
-	var o observer = nop{}
-	o = observe.Add[observer, list](o, named("a"), isNop)
-	if _, ok := o.(named); !ok {
-		t.Fatalf("the first observer replaces the default: got %T", o)
+func TestJoin(t *testing.T) {
+	if observe.Join[*[]string](nil, nil) != nil {
+		t.Fatal("Join(nil, nil) is not nil")
 	}
-	o = observe.Add[observer, list](o, named("b"), isNop)
-	shared := o
-	o = observe.Add[observer, list](o, named("c"), isNop)
-	// A list made before keeps its own observers.
-	other := observe.Add[observer, list](shared, named("d"), isNop)
+	var h hook
+	h = observe.Join(h, named("a"))
+	h = observe.Join(h, nil)
+	h = observe.Join(h, named("b"))
+	shared := h
+	h = observe.Join(h, named("c"))
+	// A hook joined before keeps its own hooks.
+	other := observe.Join(shared, named("d"))
 
 	var log []string
-	o.On(&log)
+	h(t.Context(), &log)
 	if !slices.Equal(log, []string{"a", "b", "c"}) {
 		t.Errorf("events reached %q; want a, b, c in order", log)
 	}
 	log = nil
-	other.On(&log)
+	other(t.Context(), &log)
 	if !slices.Equal(log, []string{"a", "b", "d"}) {
-		t.Errorf("the other list reached %q; want a, b, d", log)
+		t.Errorf("the other hook reached %q; want a, b, d", log)
+	}
+}
+
+// A single hook is kept as it is: no wrapper to call through.
+func TestJoinKeepsASingleHook(t *testing.T) {
+	calls := 0
+	one := func(context.Context, *[]string) { calls++ }
+	h := observe.Join(observe.Join(nil, one), nil)
+	h(t.Context(), nil)
+	if calls != 1 {
+		t.Fatalf("calls = %d; want 1", calls)
 	}
 }

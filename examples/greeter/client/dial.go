@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -91,7 +92,7 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 	// The client's own observers are added to the chain's metrics and log.
 	co := &circuitObserver{observers: obs}
 	circuitOpts := []circuit.Option{
-		circuit.WithObserver(co),
+		circuit.WithObserver(circuit.Observer{OnStateChange: co.OnStateChange, OnReject: co.OnReject}),
 		circuit.WithBreakerOptions(
 			breaker.WithConsecutiveFailures(cfg.breakerFailures),
 			breaker.WithMinCalls(cfg.breakerMinCalls),
@@ -106,7 +107,7 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 
 	if cfg.limit != 0 {
 		lo := &limiterObserver{observers: obs}
-		opts = append(opts, interceptors.WithConcurrency(concurrency.WithLimit(cfg.limit), concurrency.WithObserver(lo)))
+		opts = append(opts, interceptors.WithConcurrency(concurrency.WithLimit(cfg.limit), concurrency.WithObserver(concurrency.Observer{OnReject: lo.OnReject})))
 	}
 	return interceptors.NewClientChain(opts...)
 }
@@ -134,21 +135,19 @@ func dialOptions(chain *interceptors.ClientChain, cache *replyCache, attempts *w
 
 // circuitObserver records the breaker's transitions and rejections for
 // the summary.
-type circuitObserver struct {
-	circuit.NopObserver
-	observers
+type circuitObserver struct{ observers }
+
+func (o *circuitObserver) OnStateChange(_ context.Context, e circuit.StateEvent) {
+	o.transitions.Record(e.From.String(), e.To.String())
 }
 
-func (o *circuitObserver) OnStateChange(_, _ string, from, to breaker.State) {
-	o.transitions.Record(from.String(), to.String())
+func (o *circuitObserver) OnReject(context.Context, circuit.RejectEvent) {
+	o.rejections.Add(workload.CircuitOpen)
 }
-
-func (o *circuitObserver) OnReject(string, string) { o.rejections.Add(workload.CircuitOpen) }
 
 // limiterObserver records the limiter's rejections for the summary.
-type limiterObserver struct {
-	concurrency.NopObserver
-	observers
-}
+type limiterObserver struct{ observers }
 
-func (o *limiterObserver) OnReject(concurrency.RejectEvent) { o.rejections.Add(workload.ClientLimit) }
+func (o *limiterObserver) OnReject(context.Context, concurrency.RejectEvent) {
+	o.rejections.Add(workload.ClientLimit)
+}
