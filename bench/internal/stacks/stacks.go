@@ -77,17 +77,29 @@ type Stack struct {
 	ServerStream []grpc.StreamServerInterceptor // nil for the peers
 	Dial         []grpc.DialOption              // what else the client chain asks of grpc.NewClient
 	Close        func()                         // stops the stack's timers
+
+	// ChainDial and ChainServer, when set, are what the stack's own chains
+	// give grpc.NewClient and grpc.NewServer (Bulwark's DialOptions and
+	// ServerOptions, as a user passes them), used in place of the lists.
+	ChainDial   []grpc.DialOption
+	ChainServer []grpc.ServerOption
 }
 
 // ServerOptions returns the options of grpc.NewServer that install s's
 // server interceptors, as grpc-go chains them.
 func (s Stack) ServerOptions() []grpc.ServerOption {
+	if s.ChainServer != nil {
+		return s.ChainServer
+	}
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.Server...), grpc.ChainStreamInterceptor(s.ServerStream...)}
 }
 
 // DialOptions returns the options of grpc.NewClient that install s's
 // client interceptors, as grpc-go chains them, and s.Dial.
 func (s Stack) DialOptions() []grpc.DialOption {
+	if s.ChainDial != nil {
+		return s.ChainDial
+	}
 	return append([]grpc.DialOption{grpc.WithChainUnaryInterceptor(s.Client...), grpc.WithChainStreamInterceptor(s.ClientStream...)}, s.Dial...)
 }
 
@@ -165,8 +177,10 @@ func bulwark(log bool) (Stack, error) {
 	return Stack{
 		Client: cc.UnaryInterceptors(), Server: sc.UnaryInterceptors(),
 		ClientStream: cc.StreamInterceptors(), ServerStream: sc.StreamInterceptors(),
-		Dial:  []grpc.DialOption{grpc.WithDisableRetry()},
-		Close: func() { cc.Close(); sc.Close() },
+		Dial:        []grpc.DialOption{grpc.WithDisableRetry()},
+		ChainDial:   cc.DialOptions(),
+		ChainServer: sc.ServerOptions(),
+		Close:       func() { cc.Close(); sc.Close() },
 	}, nil
 }
 
