@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
+
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 )
 
 // The chains hand gRPC one interceptor per side and kind, composed here,
@@ -127,9 +129,11 @@ func finalStreamOf(opts []grpc.CallOption) grpc.Streamer {
 
 // serverCall is the context a composed server chain gives its first layer:
 // the request's context, plus the call's info and own handler, which the
-// last layer's next step finds with Value.
+// last layer's next step finds with Value. It is also the call's lazy
+// request-id context (reqctx.Lazy), so that the request-id layer, which
+// finds one there, allocates nothing.
 type serverCall struct {
-	context.Context
+	reqctx.Lazy
 	unaryInfo   *grpc.UnaryServerInfo
 	unary       grpc.UnaryHandler
 	streamInfo  *grpc.StreamServerInfo
@@ -145,7 +149,7 @@ func (c *serverCall) Value(key any) any {
 	if key == (callKey{}) {
 		return c
 	}
-	return c.Context.Value(key)
+	return c.Lazy.Value(key)
 }
 
 // composeUnaryServer returns one interceptor that runs layers, outermost
@@ -167,7 +171,9 @@ func composeUnaryServer(layers []grpc.UnaryServerInterceptor) grpc.UnaryServerIn
 	}
 	first, after := layers[0], next[0]
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		return first(&serverCall{Context: ctx, unaryInfo: info, unary: handler}, req, info, after)
+		c := &serverCall{unaryInfo: info, unary: handler}
+		c.Lazy.Context, c.Lazy.Resolve = ctx, reqctx.DefaultResolve
+		return first(c, req, info, after)
 	}
 }
 
@@ -200,7 +206,8 @@ func composeStreamServer(layers []grpc.StreamServerInterceptor) grpc.StreamServe
 	}
 	first, after := layers[0], next[0]
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		c := &serverCall{Context: ss.Context(), streamInfo: info, stream: handler}
+		c := &serverCall{streamInfo: info, stream: handler}
+		c.Lazy.Context, c.Lazy.Resolve = ss.Context(), reqctx.DefaultResolve
 		c.wrappedStrm = callStream{ServerStream: ss, ctx: c}
 		return first(srv, &c.wrappedStrm, info, after)
 	}

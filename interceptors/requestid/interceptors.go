@@ -5,6 +5,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 )
 
 // UnaryServerInterceptor puts the request id on the context of every call:
@@ -42,18 +44,22 @@ func StreamClientInterceptor() grpc.StreamClientInterceptor {
 }
 
 // serverContext returns ctx with the call's request id, found or made when
-// first asked for (see lazyContext), unless ctx carries one already.
+// first asked for (see newLazy), unless ctx carries one already.
 func serverContext(ctx context.Context) context.Context {
 	switch v := ctx.Value(ctxKey{}).(type) {
-	case *lazyContext:
+	case *reqctx.Lazy:
 		return ctx
 	case string:
 		if v != "" {
 			return ctx
 		}
 	}
-	return &lazyContext{Context: ctx}
+	return newLazy(ctx)
 }
+
+// init lends resolve to the request-id contexts made outside this package
+// (Bulwark's composed server chain).
+func init() { reqctx.DefaultResolve = resolve }
 
 func clientContext(ctx context.Context) context.Context {
 	id, ok := FromContext(ctx)

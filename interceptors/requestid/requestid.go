@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
-	"sync"
 	"sync/atomic"
 
 	"google.golang.org/grpc/metadata"
+
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 )
 
 // MetadataKey is the metadata key that carries the request id.
@@ -18,7 +19,7 @@ const MetadataKey = "x-request-id"
 // non-printable one is replaced by a new id.
 const maxLength = 128
 
-type ctxKey struct{}
+type ctxKey = reqctx.Key
 
 // NewContext returns a copy of ctx that carries id.
 func NewContext(ctx context.Context, id string) context.Context {
@@ -27,49 +28,33 @@ func NewContext(ctx context.Context, id string) context.Context {
 
 // FromContext returns the request id ctx carries. On the context of a call
 // that went through the server interceptors it always has one, made on the
-// first FromContext (see lazyContext).
+// first FromContext (see newLazy).
 func FromContext(ctx context.Context) (string, bool) {
 	switch v := ctx.Value(ctxKey{}).(type) {
 	case string:
 		return v, v != ""
-	case *lazyContext:
-		return v.id(), true
+	case *reqctx.Lazy:
+		return v.ID(), true
 	}
 	return "", false
 }
 
-// lazyContext is the context the server interceptors give a call: it
+// newLazy returns the context the server interceptors give a call: it
 // carries the call's request id, the caller's valid x-request-id or a new
 // one, but finds or makes it only when first asked. Most calls succeed
 // without anyone asking (successes are logged at Debug), so they pay one
-// small allocation instead of three. Being a Context itself, rather than a
-// context.WithValue holding a pointer, saves one more.
-type lazyContext struct {
-	context.Context
-	once sync.Once
-	val  string
+// small allocation instead of three; inside Bulwark's composed server
+// chain, none.
+func newLazy(ctx context.Context) *reqctx.Lazy {
+	return &reqctx.Lazy{Context: ctx, Resolve: resolve}
 }
 
-// Value returns the lazyContext itself for the request id's key.
-func (c *lazyContext) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
-		return c
+// resolve finds or makes the request id of the call whose context is ctx.
+func resolve(ctx context.Context) string {
+	if id, ok := incomingMetadata(ctx); ok {
+		return id
 	}
-	return c.Context.Value(key)
-}
-
-// id returns the request id, finding or making it on the first call.
-func (c *lazyContext) id() string {
-	c.once.Do(c.resolve)
-	return c.val
-}
-
-func (c *lazyContext) resolve() {
-	if id, ok := incomingMetadata(c.Context); ok {
-		c.val = id
-		return
-	}
-	c.val = New()
+	return New()
 }
 
 // prefix is random per process, so ids from different processes differ;
