@@ -85,11 +85,14 @@
 // span: bulwark.retry and bulwark.hedge (attempt number, delay, its reason,
 // the previous status, the budget left), bulwark.retry.stop,
 // bulwark.circuit.rejected, bulwark.limiter.rejected,
-// bulwark.deadline.default (client) and bulwark.deadline.rejected (server).
-// Durations are float seconds. The rejection events come from the
-// interceptors, which read the returned error, so that they are added
-// whether or not the component's observer is installed; limiter waits and
-// a server's deadline adjustments have no event yet.
+// bulwark.deadline.default (client) and bulwark.deadline.rejected (server),
+// and, from the observers (ConcurrencyObserver, DeadlineObserver), which get
+// the call's context, bulwark.limiter.wait (bulwark.waited,
+// bulwark.acquired) and bulwark.deadline.adjusted (server; bulwark.timeout,
+// the time the handler was given). Durations are float seconds. The
+// rejection events come from the interceptors, which read the returned
+// error, so that they are added whether or not the component's observer is
+// installed.
 //
 // # Cost
 //

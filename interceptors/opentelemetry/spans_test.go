@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -20,6 +21,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
+	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
 	"github.com/bulwarkrpc/bulwark/interceptors/opentelemetry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
@@ -178,4 +180,34 @@ func clientStats(tel *opentelemetry.Telemetry) stats.Handler {
 func unaryAttempt(tel *opentelemetry.Telemetry) grpc.UnaryClientInterceptor {
 	u, _ := track.Of(tel).AttemptInterceptors()
 	return u
+}
+
+// TestObserverSpanEvents: the hooks that get the call's context add
+// bulwark.limiter.wait and bulwark.deadline.adjusted to its span when it is
+// recording, and nothing to a context without one.
+func TestObserverSpanEvents(t *testing.T) {
+	tel, err := opentelemetry.New(opentelemetry.WithMeterProvider(sdkmetric.NewMeterProvider()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, do := tel.ConcurrencyObserver(), tel.DeadlineObserver()
+	wait := concurrency.WaitEvent{Method: "/pkg.S/M", Waited: 20 * time.Millisecond, Acquired: true}
+	adjust := deadline.AdjustEvent{Method: "/pkg.S/M", HasDeadline: true, Remaining: 2 * time.Second, Given: 1500 * time.Millisecond}
+	// Without a span: no panic, nothing to record.
+	lo.OnWait(context.Background(), wait)
+	do.OnAdjust(context.Background(), adjust)
+
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	lo.OnWait(ctx, wait)
+	do.OnAdjust(ctx, adjust)
+	span.End()
+	want := []string{
+		"bulwark.limiter.wait bulwark.acquired=true bulwark.waited=0.02",
+		"bulwark.deadline.adjusted bulwark.timeout=1.5",
+	}
+	if got := eventsOf(t, spans); !equalStrings(got, want) {
+		t.Errorf("span events %v, want %v", got, want)
+	}
 }
