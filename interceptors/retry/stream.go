@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -93,9 +94,10 @@ type clientStream struct {
 	mu         sync.Mutex
 	cur        *streamAttempt
 	committed  bool
-	buf        []kept      // the messages sent, until commit
-	bufBytes   int         // their wire bytes; also held in t.buffered, until dropBufferLocked
-	stopDrop   func() bool // stops the drop of the buffer when ctx ends; nil until a message is kept
+	settled    atomic.Pointer[streamAttempt] // s.cur, once committed: read without mu
+	buf        []kept                        // the messages sent, until commit
+	bufBytes   int                           // their wire bytes; also held in t.buffered, until dropBufferLocked
+	stopDrop   func() bool                   // stops the drop of the buffer when ctx ends; nil until a message is kept
 	closedSend bool
 	final      error // set when the stream has ended: io.EOF or its error
 }
@@ -137,6 +139,9 @@ func (s *clientStream) Trailer() metadata.MD { return s.current().cs.Trailer() }
 // succeed for a message that is never delivered; RecvMsg reports how the
 // stream ended).
 func (s *clientStream) SendMsg(m any) error {
+	if a := s.settled.Load(); a != nil {
+		return a.cs.SendMsg(m) // committed: nothing is kept or replayed
+	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	s.mu.Lock()
@@ -279,6 +284,17 @@ func (s *clientStream) Header() (metadata.MD, error) {
 // RecvMsg retries it if the Retrier allows, and receives from the new
 // attempt; otherwise it returns the error.
 func (s *clientStream) RecvMsg(m any) error {
+	if a := s.settled.Load(); a != nil && s.desc.ServerStreams {
+		// Committed: this attempt is the stream's last, and no other
+		// goroutine replaces it; receive without taking the lock.
+		err := a.cs.RecvMsg(m)
+		if err == nil {
+			return nil
+		}
+		if err, again := s.recvFailed(a, err); !again {
+			return err
+		}
+	}
 	for {
 		s.mu.Lock()
 		if s.final != nil {
@@ -308,16 +324,26 @@ func (s *clientStream) RecvMsg(m any) error {
 			}
 			return nil
 		}
-		if err == io.EOF {
-			s.end(a, io.EOF)
-			return io.EOF
-		}
-		if !s.fail(a, err) {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			return s.final
+		if err, again := s.recvFailed(a, err); !again {
+			return err
 		}
 	}
+}
+
+// recvFailed handles the error RecvMsg got from attempt a: the stream's
+// end (io.EOF), or a failure that is retried (again is true: receive from
+// the new attempt) or ends the stream with its final error.
+func (s *clientStream) recvFailed(a *streamAttempt, err error) (final error, again bool) {
+	if err == io.EOF {
+		s.end(a, io.EOF)
+		return io.EOF, false
+	}
+	if s.fail(a, err) {
+		return nil, true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.final, false
 }
 
 func (s *clientStream) isCommitted() bool {
@@ -342,6 +368,7 @@ func (s *clientStream) commit(a *streamAttempt, reason string) {
 
 func (s *clientStream) commitLocked() {
 	s.committed = true
+	s.settled.Store(s.cur)
 	s.dropBufferLocked()
 }
 
