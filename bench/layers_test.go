@@ -98,7 +98,7 @@ func BenchmarkLayerWithoutClient(b *testing.B) {
 		for _, without := range []string{"none", "logging", "metrics", "deadline", "retry", "concurrency", "circuit"} {
 			b.Run("deadline="+dl.name+"/without="+without, func(b *testing.B) {
 				cc, _ := chains(b, without)
-				ic := grpcChainUnaryClient(cc.UnaryInterceptors())
+				ic := grpcChainUnaryClient(stacks.ClientUnary(cc))
 				conn := idleConn(b)
 				ctx, opts := dl.ctx, []grpc.CallOption{grpc.StaticMethod()}
 				b.ReportAllocs()
@@ -122,7 +122,7 @@ func BenchmarkLayerWithoutServer(b *testing.B) {
 	for _, without := range []string{"none", "logging", "metrics", "deadline", "concurrency", "circuit"} {
 		b.Run("without="+without, func(b *testing.B) {
 			_, sc := chains(b, without)
-			ic := grpcChainUnaryServer(sc.UnaryInterceptors())
+			ic := grpcChainUnaryServer(stacks.ServerUnary(sc))
 			b.ReportAllocs()
 			defer reportCPU(b, cputime.Now())
 			for b.Loop() {
@@ -141,7 +141,7 @@ func BenchmarkLayerParallelClient(b *testing.B) {
 	withDeadline, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	cc, _ := chains(b, "")
-	ics := cc.UnaryInterceptors()
+	ics := stacks.ClientUnary(cc)
 	if len(ics) != len(clientLayers) {
 		b.Fatalf("the client chain has %d layers, the benchmark knows %d: update clientLayers", len(ics), len(clientLayers))
 	}
@@ -180,7 +180,7 @@ func BenchmarkLayerParallelServer(b *testing.B) {
 	defer cancel()
 	info := &grpc.UnaryServerInfo{FullMethod: benchUnaryMethod}
 	_, sc := chains(b, "")
-	ics := sc.UnaryInterceptors()
+	ics := stacks.ServerUnary(sc)
 	if len(ics) != len(serverLayers) {
 		b.Fatalf("the server chain has %d layers, the benchmark knows %d: update serverLayers", len(ics), len(serverLayers))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
+	"github.com/bulwarkrpc/bulwark/internal/layers"
 )
 
 // The chain benchmarks measure the recommended chains on the success path,
@@ -75,7 +76,8 @@ func benchClientChain(b *testing.B, ctx context.Context, opts ...interceptors.Cl
 		b.Fatal(err)
 	}
 	defer chain.Close()
-	call := chainUnary(b, chain.UnaryInterceptors())
+	unary, _ := layers.Client(chain)
+	call := chainUnary(b, unary)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := call(ctx, benchMethod); err != nil {
@@ -90,7 +92,8 @@ func benchServerChain(b *testing.B, ctx context.Context, opts ...interceptors.Se
 		b.Fatal(err)
 	}
 	defer chain.Close()
-	handle := chainHandler(chain.UnaryInterceptors())
+	unary, _ := layers.Server(chain)
+	handle := chainHandler(unary)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := handle(ctx); err != nil {

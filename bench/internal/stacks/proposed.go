@@ -160,7 +160,7 @@ func proposed(log, oneChain, localDeadline bool) (Stack, error) {
 		cc.Close()
 		return Stack{}, err
 	}
-	client, server := cc.UnaryInterceptors(), sc.UnaryInterceptors()
+	client, server := ClientUnary(cc), ServerUnary(sc)
 	if localDeadline {
 		// Where the deadline layer would be: after request id, logging
 		// and metrics (the first three), before retry.

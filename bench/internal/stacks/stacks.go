@@ -58,6 +58,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
+	"github.com/bulwarkrpc/bulwark/internal/layers"
 )
 
 // Limit is every stack's concurrency limit (Bulwark's limiter, failsafe-go's
@@ -175,8 +176,8 @@ func bulwark(log bool) (Stack, error) {
 	// DialOptions holds the interceptors and grpc.WithDisableRetry; keep
 	// only what is not an interceptor.
 	return Stack{
-		Client: cc.UnaryInterceptors(), Server: sc.UnaryInterceptors(),
-		ClientStream: cc.StreamInterceptors(), ServerStream: sc.StreamInterceptors(),
+		Client: ClientUnary(cc), Server: ServerUnary(sc),
+		ClientStream: clientStream(cc), ServerStream: serverStream(sc),
 		Dial:        []grpc.DialOption{grpc.WithDisableRetry()},
 		ChainDial:   cc.DialOptions(),
 		ChainServer: sc.ServerOptions(),
@@ -272,5 +273,27 @@ func failsafe(log bool) Stack {
 		recovery.UnaryServerInterceptor(),
 		failsafegrpc.NewUnaryServerInterceptor[any](bulkhead.New[any](Limit), FailsafeBreaker(5*time.Second)),
 	)
+	return s
+}
+
+// ClientUnary returns the unary interceptors of cc, outermost first.
+func ClientUnary(cc *interceptors.ClientChain) []grpc.UnaryClientInterceptor {
+	u, _ := layers.Client(cc)
+	return u
+}
+
+// ServerUnary returns the unary interceptors of sc, outermost first.
+func ServerUnary(sc *interceptors.ServerChain) []grpc.UnaryServerInterceptor {
+	u, _ := layers.Server(sc)
+	return u
+}
+
+func clientStream(cc *interceptors.ClientChain) []grpc.StreamClientInterceptor {
+	_, s := layers.Client(cc)
+	return s
+}
+
+func serverStream(sc *interceptors.ServerChain) []grpc.StreamServerInterceptor {
+	_, s := layers.Server(sc)
 	return s
 }
