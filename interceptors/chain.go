@@ -55,13 +55,16 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		return nil, err
 	}
 	ch := &ClientChain{}
-	add := func(u grpc.UnaryClientInterceptor, s grpc.StreamClientInterceptor) {
-		ch.unary, ch.stream = append(ch.unary, u), append(ch.stream, s)
+	var skippable []bool // the layers exempt methods skip (see WithExempt)
+	addLayer := func(u grpc.UnaryClientInterceptor, s grpc.StreamClientInterceptor, skip bool) {
+		ch.unary, ch.stream, skippable = append(ch.unary, u), append(ch.stream, s), append(skippable, skip)
 	}
+	add := func(u grpc.UnaryClientInterceptor, s grpc.StreamClientInterceptor) { addLayer(u, s, false) }
+	skip := func(u grpc.UnaryClientInterceptor, s grpc.StreamClientInterceptor) { addLayer(u, s, true) }
 
 	add(requestid.UnaryClientInterceptor(), requestid.StreamClientInterceptor())
 	if lg != nil {
-		add(lg.UnaryClientInterceptor(), lg.StreamClientInterceptor())
+		skip(lg.UnaryClientInterceptor(), lg.StreamClientInterceptor())
 	}
 	if c.metrics != nil {
 		add(c.metrics.UnaryClientInterceptor(), c.metrics.StreamClientInterceptor())
@@ -75,7 +78,7 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithDeadline: %w", err)
 		}
-		add(ch.deadline.UnaryClientInterceptor(), ch.deadline.StreamClientInterceptor())
+		skip(ch.deadline.UnaryClientInterceptor(), ch.deadline.StreamClientInterceptor())
 	}
 	if c.has["WithCircuitBreaker"] {
 		// Made before the Retrier, which asks it whether a retry would be
@@ -114,16 +117,18 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		if c.otel != nil {
 			track.Of(c.otel).TrackLimiter("client", ch.limiter)
 		}
-		add(ch.limiter.UnaryClientInterceptor(), ch.limiter.StreamClientInterceptor())
+		skip(ch.limiter.UnaryClientInterceptor(), ch.limiter.StreamClientInterceptor())
 	}
 	if ch.circuit != nil {
-		add(ch.circuit.UnaryClientInterceptor(), ch.circuit.StreamClientInterceptor())
+		skip(ch.circuit.UnaryClientInterceptor(), ch.circuit.StreamClientInterceptor())
 	}
 	if c.metrics != nil {
 		add(track.Of(c.metrics).AttemptInterceptors())
 	}
 	add(b.UnaryClientInterceptor(), b.StreamClientInterceptor())
-	ch.composedUnary, ch.composedStream = composeUnaryClient(ch.unary), composeStreamClient(ch.stream)
+	ex := exemptionOf(&c)
+	ch.composedUnary = exemptUnaryClient(ex, composeUnaryClient(ch.unary), composeUnaryClient(kept(ch.unary, skippable)))
+	ch.composedStream = exemptStreamClient(ex, composeStreamClient(ch.stream), composeStreamClient(kept(ch.stream, skippable)))
 	return ch, nil
 }
 
@@ -196,13 +201,16 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 	if ch.boundary, err = boundary.New(append(boundaryLogger(&c), c.boundary...)...); err != nil {
 		return nil, fmt.Errorf("interceptors: WithBoundary: %w", err)
 	}
-	add := func(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor) {
-		ch.unary, ch.stream = append(ch.unary, u), append(ch.stream, s)
+	var skippable []bool // the layers exempt methods skip (see WithExempt)
+	addLayer := func(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor, skip bool) {
+		ch.unary, ch.stream, skippable = append(ch.unary, u), append(ch.stream, s), append(skippable, skip)
 	}
+	add := func(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor) { addLayer(u, s, false) }
+	skip := func(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor) { addLayer(u, s, true) }
 
 	add(requestid.UnaryServerInterceptor(), requestid.StreamServerInterceptor())
 	if lg != nil {
-		add(lg.UnaryServerInterceptor(), lg.StreamServerInterceptor())
+		skip(lg.UnaryServerInterceptor(), lg.StreamServerInterceptor())
 	}
 	if c.metrics != nil {
 		add(c.metrics.UnaryServerInterceptor(), c.metrics.StreamServerInterceptor())
@@ -217,7 +225,7 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithDeadline: %w", err)
 		}
-		add(ch.deadline.UnaryServerInterceptor(), ch.deadline.StreamServerInterceptor())
+		skip(ch.deadline.UnaryServerInterceptor(), ch.deadline.StreamServerInterceptor())
 	}
 	if c.has["WithConcurrency"] {
 		if ch.limiter, err = concurrency.New(withConcurrencyObservers(&c, lg)...); err != nil {
@@ -229,15 +237,17 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 		if c.otel != nil {
 			track.Of(c.otel).TrackLimiter("server", ch.limiter)
 		}
-		add(ch.limiter.UnaryServerInterceptor(), ch.limiter.StreamServerInterceptor())
+		skip(ch.limiter.UnaryServerInterceptor(), ch.limiter.StreamServerInterceptor())
 	}
 	if c.has["WithCircuitBreaker"] {
 		if ch.circuit, err = circuit.New(withCircuitObservers(&c, lg)...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
 		}
-		add(ch.circuit.UnaryServerInterceptor(), ch.circuit.StreamServerInterceptor())
+		skip(ch.circuit.UnaryServerInterceptor(), ch.circuit.StreamServerInterceptor())
 	}
-	ch.composedUnary, ch.composedStream = composeUnaryServer(ch.unary), composeStreamServer(ch.stream)
+	ex := exemptionOf(&c)
+	ch.composedUnary = exemptUnaryServer(ex, composeUnaryServer(ch.unary), composeUnaryServer(kept(ch.unary, skippable)))
+	ch.composedStream = exemptStreamServer(ex, composeStreamServer(ch.stream), composeStreamServer(kept(ch.stream, skippable)))
 	return ch, nil
 }
 

@@ -44,6 +44,8 @@ type config struct {
 	retry       []retry.Option
 	boundary    []boundary.Option
 
+	exempt *exemption // nil: the default exemptions
+
 	has  map[string]bool // which options were given, to refuse repeats
 	errs []error
 }
