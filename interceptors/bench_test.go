@@ -13,7 +13,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
-	"github.com/bulwarkrpc/bulwark/internal/layers"
+	"github.com/bulwarkrpc/bulwark/internal/chainlayers"
 )
 
 // The chain benchmarks measure the recommended chains on the success path,
@@ -76,7 +76,7 @@ func benchClientChain(b *testing.B, ctx context.Context, opts ...interceptors.Cl
 		b.Fatal(err)
 	}
 	defer chain.Close()
-	unary, _ := layers.Client(chain)
+	unary, _ := chainlayers.Client(chain)
 	call := chainUnary(b, unary)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -92,7 +92,7 @@ func benchServerChain(b *testing.B, ctx context.Context, opts ...interceptors.Se
 		b.Fatal(err)
 	}
 	defer chain.Close()
-	unary, _ := layers.Server(chain)
+	unary, _ := chainlayers.Server(chain)
 	handle := chainHandler(unary)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -58,7 +58,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
-	"github.com/bulwarkrpc/bulwark/internal/layers"
+	"github.com/bulwarkrpc/bulwark/internal/chainlayers"
 )
 
 // Limit is every stack's concurrency limit (Bulwark's limiter, failsafe-go's
@@ -278,22 +278,22 @@ func failsafe(log bool) Stack {
 
 // ClientUnary returns the unary interceptors of cc, outermost first.
 func ClientUnary(cc *interceptors.ClientChain) []grpc.UnaryClientInterceptor {
-	u, _ := layers.Client(cc)
+	u, _ := chainlayers.Client(cc)
 	return u
 }
 
 // ServerUnary returns the unary interceptors of sc, outermost first.
 func ServerUnary(sc *interceptors.ServerChain) []grpc.UnaryServerInterceptor {
-	u, _ := layers.Server(sc)
+	u, _ := chainlayers.Server(sc)
 	return u
 }
 
 func clientStream(cc *interceptors.ClientChain) []grpc.StreamClientInterceptor {
-	_, s := layers.Client(cc)
+	_, s := chainlayers.Client(cc)
 	return s
 }
 
 func serverStream(sc *interceptors.ServerChain) []grpc.StreamServerInterceptor {
-	_, s := layers.Server(sc)
+	_, s := chainlayers.Server(sc)
 	return s
 }

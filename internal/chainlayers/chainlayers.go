@@ -1,9 +1,9 @@
-// Package layers gives the benchmarks the layers of a chain built by
+// Package chainlayers gives the benchmarks the layers of a chain built by
 // interceptors.NewClientChain or NewServerChain, outermost first, so that
 // they can be measured one by one or composed another way. Users install a
 // chain through its DialOptions or ServerOptions, so the lists are not part
 // of the chains' API.
-package layers
+package chainlayers
 
 import "google.golang.org/grpc"
 
