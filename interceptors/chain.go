@@ -55,81 +55,106 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		return nil, err
 	}
 	ch := &ClientChain{}
-	var skippable []bool // the layers exempt methods skip (see WithExempt)
-	addLayer := func(u grpc.UnaryClientInterceptor, s grpc.StreamClientInterceptor, skip bool) {
-		ch.unary, ch.stream, skippable = append(ch.unary, u), append(ch.stream, s), append(skippable, skip)
-	}
-	add := func(u grpc.UnaryClientInterceptor, s grpc.StreamClientInterceptor) { addLayer(u, s, false) }
-	skip := func(u grpc.UnaryClientInterceptor, s grpc.StreamClientInterceptor) { addLayer(u, s, true) }
-
-	add(requestid.UnaryClientInterceptor(), requestid.StreamClientInterceptor())
+	var l chainLayers[grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor]
+	l.add(requestid.UnaryClientInterceptor(), requestid.StreamClientInterceptor())
 	if lg != nil {
-		skip(lg.UnaryClientInterceptor(), lg.StreamClientInterceptor())
+		l.skip(lg.UnaryClientInterceptor(), lg.StreamClientInterceptor())
 	}
 	if c.metrics != nil {
-		add(c.metrics.UnaryClientInterceptor(), c.metrics.StreamClientInterceptor())
+		l.add(c.metrics.UnaryClientInterceptor(), c.metrics.StreamClientInterceptor())
 	}
 	if c.otel != nil {
-		add(c.otel.UnaryClientInterceptor(), c.otel.StreamClientInterceptor())
+		l.add(c.otel.UnaryClientInterceptor(), c.otel.StreamClientInterceptor())
 		sh, _ := track.Of(c.otel).StatsHandlers()
 		ch.stats = []grpc.DialOption{grpc.WithStatsHandler(sh)}
 	}
+	if err := ch.addComponents(&c, lg, &l); err != nil {
+		return nil, err
+	}
+	if c.metrics != nil {
+		l.add(track.Of(c.metrics).AttemptInterceptors())
+	}
+	l.add(b.UnaryClientInterceptor(), b.StreamClientInterceptor())
+	ch.unary, ch.stream = l.unary, l.stream
+	ex := exemptionOf(&c)
+	ch.composedUnary = exemptUnaryClient(ex, composeUnaryClient(l.unary), composeUnaryClient(kept(l.unary, l.skippable)))
+	ch.composedStream = exemptStreamClient(ex, composeStreamClient(l.stream), composeStreamClient(kept(l.stream, l.skippable)))
+	return ch, nil
+}
+
+// addComponents makes the configured components of a client chain and adds
+// them to l in order: deadline, retry (and OpenTelemetry's attempt layer
+// inside it), concurrency, circuit.
+func (ch *ClientChain) addComponents(c *config, lg *logging.Logging, l *chainLayers[grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor]) error {
+	var err error
 	if c.has["WithDeadline"] {
-		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
-			return nil, fmt.Errorf("interceptors: WithDeadline: %w", err)
+		if ch.deadline, err = deadline.New(withDeadlineObservers(c, lg)...); err != nil {
+			return fmt.Errorf("interceptors: WithDeadline: %w", err)
 		}
-		skip(ch.deadline.UnaryClientInterceptor(), ch.deadline.StreamClientInterceptor())
+		l.skip(ch.deadline.UnaryClientInterceptor(), ch.deadline.StreamClientInterceptor())
 	}
 	if c.has["WithCircuitBreaker"] {
 		// Made before the Retrier, which asks it whether a retry would be
 		// refused (retry.WithCircuitGate); added to the chain inside it.
-		if ch.circuit, err = circuit.New(withCircuitObservers(&c, lg)...); err != nil {
-			return nil, fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
+		if ch.circuit, err = circuit.New(withCircuitObservers(c, lg)...); err != nil {
+			return fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
 		}
 	}
 	if c.has["WithRetry"] {
-		retryOpts := withRetryObservers(&c, lg)
-		if ch.circuit != nil {
-			retryOpts = append([]retry.Option{retry.WithCircuitGate(ch.circuit.RefusesFor)}, retryOpts...)
-		}
-		if ch.retrier, err = retry.New(retryOpts...); err != nil {
-			return nil, fmt.Errorf("interceptors: WithRetry: %w", err)
-		}
-		if c.metrics != nil {
-			track.Of(c.metrics).TrackRetrier(ch.retrier)
-		}
-		if c.otel != nil {
-			track.Of(c.otel).TrackRetrier(ch.retrier)
+		if ch.retrier, err = newRetrier(c, lg, ch.circuit); err != nil {
+			return err
 		}
 		ch.noRetry = true
-		add(ch.retrier.UnaryClientInterceptor(), ch.retrier.StreamClientInterceptor())
+		l.add(ch.retrier.UnaryClientInterceptor(), ch.retrier.StreamClientInterceptor())
 	}
 	if c.otel != nil {
-		add(track.Of(c.otel).AttemptInterceptors())
+		l.add(track.Of(c.otel).AttemptInterceptors())
 	}
 	if c.has["WithConcurrency"] {
-		if ch.limiter, err = concurrency.New(withConcurrencyObservers(&c, lg)...); err != nil {
-			return nil, fmt.Errorf("interceptors: WithConcurrency: %w", err)
+		if ch.limiter, err = newLimiter(c, lg, "client"); err != nil {
+			return err
 		}
-		if c.metrics != nil {
-			track.Of(c.metrics).TrackLimiter("client", ch.limiter)
-		}
-		if c.otel != nil {
-			track.Of(c.otel).TrackLimiter("client", ch.limiter)
-		}
-		skip(ch.limiter.UnaryClientInterceptor(), ch.limiter.StreamClientInterceptor())
+		l.skip(ch.limiter.UnaryClientInterceptor(), ch.limiter.StreamClientInterceptor())
 	}
 	if ch.circuit != nil {
-		skip(ch.circuit.UnaryClientInterceptor(), ch.circuit.StreamClientInterceptor())
+		l.skip(ch.circuit.UnaryClientInterceptor(), ch.circuit.StreamClientInterceptor())
+	}
+	return nil
+}
+
+// newRetrier makes the client chain's Retrier, gated by circ when there is
+// one, and has the metrics track its budgets.
+func newRetrier(c *config, lg *logging.Logging, circ *circuit.Circuit) (*retry.Retrier, error) {
+	opts := withRetryObservers(c, lg)
+	if circ != nil {
+		opts = append([]retry.Option{retry.WithCircuitGate(circ.RefusesFor)}, opts...)
+	}
+	r, err := retry.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("interceptors: WithRetry: %w", err)
 	}
 	if c.metrics != nil {
-		add(track.Of(c.metrics).AttemptInterceptors())
+		track.Of(c.metrics).TrackRetrier(r)
 	}
-	add(b.UnaryClientInterceptor(), b.StreamClientInterceptor())
-	ex := exemptionOf(&c)
-	ch.composedUnary = exemptUnaryClient(ex, composeUnaryClient(ch.unary), composeUnaryClient(kept(ch.unary, skippable)))
-	ch.composedStream = exemptStreamClient(ex, composeStreamClient(ch.stream), composeStreamClient(kept(ch.stream, skippable)))
-	return ch, nil
+	if c.otel != nil {
+		track.Of(c.otel).TrackRetrier(r)
+	}
+	return r, nil
+}
+
+// newLimiter makes a chain's Limiter and has the metrics track it.
+func newLimiter(c *config, lg *logging.Logging, side string) (*concurrency.Limiter, error) {
+	l, err := concurrency.New(withConcurrencyObservers(c, lg)...)
+	if err != nil {
+		return nil, fmt.Errorf("interceptors: WithConcurrency: %w", err)
+	}
+	if c.metrics != nil {
+		track.Of(c.metrics).TrackLimiter(side, l)
+	}
+	if c.otel != nil {
+		track.Of(c.otel).TrackLimiter(side, l)
+	}
+	return l, nil
 }
 
 // DialOptions returns what grpc.NewClient takes: the interceptors in order,
@@ -201,53 +226,42 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 	if ch.boundary, err = boundary.New(append(boundaryLogger(&c), c.boundary...)...); err != nil {
 		return nil, fmt.Errorf("interceptors: WithBoundary: %w", err)
 	}
-	var skippable []bool // the layers exempt methods skip (see WithExempt)
-	addLayer := func(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor, skip bool) {
-		ch.unary, ch.stream, skippable = append(ch.unary, u), append(ch.stream, s), append(skippable, skip)
-	}
-	add := func(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor) { addLayer(u, s, false) }
-	skip := func(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor) { addLayer(u, s, true) }
-
-	add(requestid.UnaryServerInterceptor(), requestid.StreamServerInterceptor())
+	var l chainLayers[grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor]
+	l.add(requestid.UnaryServerInterceptor(), requestid.StreamServerInterceptor())
 	if lg != nil {
-		skip(lg.UnaryServerInterceptor(), lg.StreamServerInterceptor())
+		l.skip(lg.UnaryServerInterceptor(), lg.StreamServerInterceptor())
 	}
 	if c.metrics != nil {
-		add(c.metrics.UnaryServerInterceptor(), c.metrics.StreamServerInterceptor())
+		l.add(c.metrics.UnaryServerInterceptor(), c.metrics.StreamServerInterceptor())
 	}
 	if c.otel != nil {
-		add(c.otel.UnaryServerInterceptor(), c.otel.StreamServerInterceptor())
+		l.add(c.otel.UnaryServerInterceptor(), c.otel.StreamServerInterceptor())
 		_, sh := track.Of(c.otel).StatsHandlers()
 		ch.stats = []grpc.ServerOption{grpc.StatsHandler(sh)}
 	}
-	add(ch.boundary.UnaryServerInterceptor(), ch.boundary.StreamServerInterceptor())
+	l.add(ch.boundary.UnaryServerInterceptor(), ch.boundary.StreamServerInterceptor())
 	if c.has["WithDeadline"] {
 		if ch.deadline, err = deadline.New(withDeadlineObservers(&c, lg)...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithDeadline: %w", err)
 		}
-		skip(ch.deadline.UnaryServerInterceptor(), ch.deadline.StreamServerInterceptor())
+		l.skip(ch.deadline.UnaryServerInterceptor(), ch.deadline.StreamServerInterceptor())
 	}
 	if c.has["WithConcurrency"] {
-		if ch.limiter, err = concurrency.New(withConcurrencyObservers(&c, lg)...); err != nil {
-			return nil, fmt.Errorf("interceptors: WithConcurrency: %w", err)
+		if ch.limiter, err = newLimiter(&c, lg, "server"); err != nil {
+			return nil, err
 		}
-		if c.metrics != nil {
-			track.Of(c.metrics).TrackLimiter("server", ch.limiter)
-		}
-		if c.otel != nil {
-			track.Of(c.otel).TrackLimiter("server", ch.limiter)
-		}
-		skip(ch.limiter.UnaryServerInterceptor(), ch.limiter.StreamServerInterceptor())
+		l.skip(ch.limiter.UnaryServerInterceptor(), ch.limiter.StreamServerInterceptor())
 	}
 	if c.has["WithCircuitBreaker"] {
 		if ch.circuit, err = circuit.New(withCircuitObservers(&c, lg)...); err != nil {
 			return nil, fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
 		}
-		skip(ch.circuit.UnaryServerInterceptor(), ch.circuit.StreamServerInterceptor())
+		l.skip(ch.circuit.UnaryServerInterceptor(), ch.circuit.StreamServerInterceptor())
 	}
+	ch.unary, ch.stream = l.unary, l.stream
 	ex := exemptionOf(&c)
-	ch.composedUnary = exemptUnaryServer(ex, composeUnaryServer(ch.unary), composeUnaryServer(kept(ch.unary, skippable)))
-	ch.composedStream = exemptStreamServer(ex, composeStreamServer(ch.stream), composeStreamServer(kept(ch.stream, skippable)))
+	ch.composedUnary = exemptUnaryServer(ex, composeUnaryServer(l.unary), composeUnaryServer(kept(l.unary, l.skippable)))
+	ch.composedStream = exemptStreamServer(ex, composeStreamServer(l.stream), composeStreamServer(kept(l.stream, l.skippable)))
 	return ch, nil
 }
 

@@ -109,6 +109,24 @@ func WithExemptFunc(exempt func(fullMethod string) bool) Option {
 	})
 }
 
+// chainLayers is a chain's interceptors, outermost first, with the ones that
+// exempt methods skip marked.
+type chainLayers[U, S any] struct {
+	unary     []U
+	stream    []S
+	skippable []bool
+}
+
+// add adds a layer every call runs.
+func (l *chainLayers[U, S]) add(u U, s S) {
+	l.unary, l.stream, l.skippable = append(l.unary, u), append(l.stream, s), append(l.skippable, false)
+}
+
+// skip adds a layer exempt methods skip.
+func (l *chainLayers[U, S]) skip(u U, s S) {
+	l.unary, l.stream, l.skippable = append(l.unary, u), append(l.stream, s), append(l.skippable, true)
+}
+
 // exemptionOf returns the exemptions the options gave, or the default.
 func exemptionOf(c *config) *exemption {
 	if c.exempt != nil {

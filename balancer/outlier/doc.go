@@ -46,7 +46,7 @@
 // never eject a replica; neither does a caller's cancellation or its own
 // deadline, nor a server's unprocessed, retryable refusal (shed). A
 // DEADLINE_EXCEEDED of the retry interceptor's per-attempt timeout
-// (outcome.WithAttemptTimeout) is the endpoint's failure: a slow replica
+// (retry.WithPerAttemptTimeout) is the endpoint's failure: a slow replica
 // is ejected.
 //
 // # The algorithm

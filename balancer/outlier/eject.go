@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 )
 
 // reason is the rule that ejected an endpoint.
@@ -81,7 +82,7 @@ func (b *outlierBalancer) record(ctx context.Context, ep *endpointState, err err
 		return
 	}
 	r := outcome.Attempt{Err: err}
-	if outcome.AttemptTimedOut(ctx, err) {
+	if attempt.TimedOut(ctx, err) {
 		// The attempt's own deadline passed: a slow endpoint, not a caller
 		// that gave up.
 		r.AttemptTimedOut = true

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -138,7 +138,7 @@ func TestSlowReplicaEjected(t *testing.T) {
 		})
 		failed := 0
 		for range 300 {
-			ctx, cancel := outcome.WithAttemptTimeout(t.Context(), 100*time.Millisecond)
+			ctx, cancel := attempt.WithTimeout(t.Context(), 100*time.Millisecond)
 			_, err := c.client.Unary(ctx, &testpb.UnaryRequest{})
 			cancel()
 			if err != nil {

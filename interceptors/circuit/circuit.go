@@ -9,6 +9,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
 )
 
@@ -96,7 +97,7 @@ func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, bre
 	r := outcome.Attempt{Err: err}
 	if err != nil {
 		r.Err = contextStatus(err)
-		if outcome.AttemptTimedOut(ctx, r.Err) {
+		if attempt.TimedOut(ctx, r.Err) {
 			// The retry interceptor's per-attempt timeout ended this attempt,
 			// not the caller: judge it against the caller's (still live)
 			// deadline, as a slow attempt.

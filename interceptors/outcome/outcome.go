@@ -61,42 +61,6 @@ func (o Outcome) Retryable() bool { return o == RetryableFailure || o == Shed }
 // against a circuit breaker.
 var ErrLocalReject = errors.New("bulwark: call rejected locally")
 
-// ErrAttemptTimeout is the cause (context.Cause) of a per-attempt context
-// whose timeout fired (see WithAttemptTimeout), so that the layers inside
-// the retry interceptor (the circuit breaker) can tell a slow attempt,
-// which is a failure, from the caller giving up, which is ignored.
-var ErrAttemptTimeout = errors.New("bulwark: per-attempt timeout")
-
-type attemptDeadlineKey struct{}
-
-// WithAttemptTimeout returns a child of ctx for one attempt that ends after
-// d with the cause ErrAttemptTimeout. When the attempt's deadline is earlier
-// than ctx's own, it is recorded, so that AttemptTimedOut recognises the
-// attempt's end even when the server's DEADLINE_EXCEEDED (the server got
-// the same deadline through grpc-timeout) arrives before the local timer
-// has fired.
-func WithAttemptTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	deadline := time.Now().Add(d)
-	if parent, ok := ctx.Deadline(); ok && !deadline.Before(parent) {
-		return context.WithTimeoutCause(ctx, d, ErrAttemptTimeout)
-	}
-	return context.WithDeadlineCause(context.WithValue(ctx, attemptDeadlineKey{}, deadline), deadline, ErrAttemptTimeout)
-}
-
-// AttemptTimedOut reports whether an attempt made with ctx ended in err
-// because of the per-attempt timeout of WithAttemptTimeout, rather than the
-// caller's deadline or the server.
-func AttemptTimedOut(ctx context.Context, err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(context.Cause(ctx), ErrAttemptTimeout) {
-		return true
-	}
-	deadline, ok := ctx.Value(attemptDeadlineKey{}).(time.Time)
-	return ok && status.Code(err) == codes.DeadlineExceeded && !time.Now().Before(deadline)
-}
-
 // Attempt is what a classifier knows of an attempt. Its zero value, with
 // Err set, is an attempt without pushback that the caller's deadline ended,
 // if anything did.
@@ -191,19 +155,4 @@ func expired(ctx context.Context) bool {
 	}
 	d, ok := ctx.Deadline()
 	return ok && !time.Now().Before(d)
-}
-
-// Unprocessed reports whether err proves the server never processed the
-// request, so that even a method with side effects may be retried: a local
-// reject, or an ApplicationError marked unprocessed (such as a server's
-// SERVER_OVERLOADED rejection).
-func Unprocessed(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrLocalReject) {
-		return true
-	}
-	ae, ok := errdetails.FromError(err)
-	return ok && ae.Unprocessed
 }

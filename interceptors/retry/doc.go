@@ -33,7 +33,7 @@
 //     IDEMPOTENT or NO_SIDE_EFFECTS (read once per method from
 //     protoregistry.GlobalFiles), or WithSafeToRetry says so (for a call,
 //     or for a method with WithMethodPolicy); or the error proves the request was not processed
-//     (outcome.Unprocessed: a local reject, or a SERVER_OVERLOADED
+//     (a local reject, or a SERVER_OVERLOADED
 //     rejection marked unprocessed), which makes any method safe;
 //   - attempts remain (WithMaxAttempts counts them all, the first
 //     included: default 3, at most 5, as in gRFC A6);

@@ -15,7 +15,7 @@ import (
 // wraps (such as an *errdetails.ApplicationError), and its text names the
 // target and the attempts made. It does not match outcome.ErrLocalReject:
 // the call did reach the server, so it is classified by its last error,
-// and outcome.Unprocessed stays false.
+// and it does not prove the request was not processed.
 var ErrBudgetExhausted = errors.New("retry: budget exhausted")
 
 // ErrInvalidCallOption is matched by the error of a call that was passed a

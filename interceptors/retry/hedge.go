@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 )
 
 // hedgeResult is how one hedged attempt ended. Each attempt has its own
@@ -289,7 +290,7 @@ func (h *hedge) attempt(ctx context.Context, n int, reply proto.Message) {
 	opts := append(h.opts[:len(h.opts):len(h.opts)], grpc.Header(&res.header), grpc.Trailer(&res.trailer), grpc.Peer(&res.peer))
 	res.err = c.invoker(actx, c.method, c.req, res.reply, c.cc, opts...)
 	if cancel != nil {
-		res.timedOut = outcome.AttemptTimedOut(actx, res.err)
+		res.timedOut = attempt.TimedOut(actx, res.err)
 		cancel()
 	}
 	h.results <- res

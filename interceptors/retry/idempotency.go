@@ -5,16 +5,16 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
-	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 )
 
 // safeToRetry reports whether an attempt of method that failed with err may
 // be sent again: as the policy's override or the method's descriptor says,
 // and always when err proves the server did not process the request
-// (outcome.Unprocessed).
+// (a local reject, or an ApplicationError marked unprocessed).
 func (r *Retrier) safeToRetry(method string, p *policy, err error) bool {
-	return r.idempotent(method, p) || outcome.Unprocessed(err)
+	return r.idempotent(method, p) || attempt.Unprocessed(err)
 }
 
 // idempotent reports whether method may be sent more than once: as the

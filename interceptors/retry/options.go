@@ -242,7 +242,8 @@ func WithBufferLimit(bytes int) CallOption {
 // WithSafeToRetry overrides what the method descriptor's idempotency_level
 // says: true allows retrying after the server may have processed the
 // request, false forbids it. Errors that prove the request was not
-// processed (outcome.Unprocessed) are retried either way. Default: the
+// processed (a local reject, or an ApplicationError marked unprocessed)
+// are retried either way. Default: the
 // descriptor decides (IDEMPOTENT and NO_SIDE_EFFECTS are safe).
 func WithSafeToRetry(safe bool) CallOption {
 	return callOption(func(p *policy) {

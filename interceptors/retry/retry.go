@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 	"github.com/bulwarkrpc/bulwark/internal/endpoint"
 )
 
@@ -167,7 +168,7 @@ func (c *call) attempt(ctx context.Context, n int) result {
 		res.err = c.invoker(actx, c.method, c.req, c.reply, c.cc, c.opts...)
 	}
 	if cancel != nil {
-		res.timedOut = outcome.AttemptTimedOut(actx, res.err)
+		res.timedOut = attempt.TimedOut(actx, res.err)
 		cancel()
 	}
 	return res
@@ -182,7 +183,7 @@ func (c *call) attemptContext(ctx context.Context, n int) (context.Context, cont
 		ctx = laterAttempt(ctx, n, c.laterID)
 	}
 	if c.p.perAttemptTimeout > 0 {
-		return outcome.WithAttemptTimeout(ctx, c.p.perAttemptTimeout)
+		return attempt.WithTimeout(ctx, c.p.perAttemptTimeout)
 	}
 	return ctx, nil
 }
