@@ -91,49 +91,12 @@ func FromStatus(st *status.Status) (*ApplicationError, bool) {
 	for _, a := range p.Details {
 		d.add(a)
 	}
-	if d.info == nil && d.app == nil {
-		return nil, false
-	}
 	e := &ApplicationError{GRPCCode: st.Code(), Message: st.Message(), wire: st}
-	if d.info != nil {
-		e.Code, e.Domain = d.info.GetReason(), d.info.GetDomain()
-		if d.app != nil && d.app.GetCode() != e.Code {
-			d.app = nil
-		}
-	} else {
-		e.Code, e.Domain = d.app.GetCode(), d.app.GetDomain()
-	}
-	if e.Code == "" {
+	if !d.identify(e) {
 		return nil, false
 	}
-
-	switch {
-	case d.app != nil:
-		e.Retryable = d.app.GetRetryable()
-	case d.retry != nil:
-		e.Retryable = true
-	default:
-		if k, ok := Default.Lookup(e.Code); ok {
-			e.Retryable = k.Retryable
-		} else {
-			e.Retryable = e.GRPCCode == codes.Unavailable
-		}
-	}
-	if d.app != nil {
-		e.Unprocessed = d.app.GetUnprocessed()
-		if t := d.app.GetCreateTime(); t.IsValid() {
-			e.Time = t.AsTime()
-		}
-		if rd := d.app.GetRetryDelay(); rd.IsValid() {
-			e.RetryAfter = rd.AsDuration()
-		}
-		if len(d.app.GetDetails()) > 0 {
-			e.Details = make(map[string]any, len(d.app.Details))
-			for k, v := range d.app.Details {
-				e.Details[k] = v.AsInterface()
-			}
-		}
-	}
+	e.Retryable = d.retryable(e)
+	d.readApplication(e)
 	if rd := d.retry.GetRetryDelay(); rd.IsValid() {
 		e.RetryAfter = rd.AsDuration()
 	}
@@ -148,6 +111,65 @@ func FromStatus(st *status.Status) (*ApplicationError, bool) {
 			e.Details[k] = v
 		}
 	}
+	d.readLists(e)
+	return e, true
+}
+
+// identify sets e's code and domain from the ErrorInfo, or without one from
+// the ApplicationError, and drops an ApplicationError whose code differs.
+// It reports false when the status names no code.
+func (d *decoded) identify(e *ApplicationError) bool {
+	switch {
+	case d.info != nil:
+		e.Code, e.Domain = d.info.GetReason(), d.info.GetDomain()
+		if d.app != nil && d.app.GetCode() != e.Code {
+			d.app = nil
+		}
+	case d.app != nil:
+		e.Code, e.Domain = d.app.GetCode(), d.app.GetDomain()
+	}
+	return e.Code != ""
+}
+
+// retryable is the ApplicationError's retryability; without one, true when
+// the status has a RetryInfo, else the Default registry's for the code,
+// else true only for UNAVAILABLE.
+func (d *decoded) retryable(e *ApplicationError) bool {
+	switch {
+	case d.app != nil:
+		return d.app.GetRetryable()
+	case d.retry != nil:
+		return true
+	}
+	if k, ok := Default.Lookup(e.Code); ok {
+		return k.Retryable
+	}
+	return e.GRPCCode == codes.Unavailable
+}
+
+// readApplication reads what only bulwark.v1.ApplicationError carries.
+func (d *decoded) readApplication(e *ApplicationError) {
+	if d.app == nil {
+		return
+	}
+	e.Unprocessed = d.app.GetUnprocessed()
+	if t := d.app.GetCreateTime(); t.IsValid() {
+		e.Time = t.AsTime()
+	}
+	if rd := d.app.GetRetryDelay(); rd.IsValid() {
+		e.RetryAfter = rd.AsDuration()
+	}
+	if len(d.app.GetDetails()) > 0 {
+		e.Details = make(map[string]any, len(d.app.Details))
+		for k, v := range d.app.Details {
+			e.Details[k] = v.AsInterface()
+		}
+	}
+}
+
+// readLists reads the request id, the violations, the resource and the
+// debug information.
+func (d *decoded) readLists(e *ApplicationError) {
 	e.RequestID = d.request.GetRequestId()
 	for _, v := range d.badRequest.GetFieldViolations() {
 		e.Violations = append(e.Violations, FieldViolation{Field: v.GetField(), Description: v.GetDescription(), Reason: v.GetReason()})
@@ -164,7 +186,6 @@ func FromStatus(st *status.Status) (*ApplicationError, bool) {
 	if di := d.debug; di != nil {
 		e.Debug = &Debug{Detail: di.GetDetail(), Stack: di.GetStackEntries()}
 	}
-	return e, true
 }
 
 // decoded holds the first detail of each type a status carries.
