@@ -105,38 +105,84 @@ func (e *ApplicationError) encode(debug bool) *spb.Status {
 
 // build encodes e at the given level.
 func (e *ApplicationError) build(level int, debug bool) *spb.Status {
-	strMax, listMax, msgMax, idMax := 0, 0, maxMessageBytes, 0 // 0: no limit
+	b := newBuilder(e, level)
+	b.errorInfo()
+	app := b.application()
+	if app.RetryDelay != nil {
+		b.add(&errdetails.RetryInfo{RetryDelay: app.RetryDelay})
+	}
+	if e.RequestID != "" {
+		b.add(&errdetails.RequestInfo{RequestId: truncate(e.RequestID, b.idMax)})
+	}
+	if level < levelNoMetadata && len(e.Violations) > 0 {
+		b.badRequest()
+	}
+	if level < levelNoOptional {
+		b.optional()
+	}
+	if debug && level < levelNoDebug {
+		if di := e.debugInfo(level == levelShortDebug); di != nil {
+			b.add(di)
+		}
+	}
+	return b.st
+}
+
+// builder encodes an ApplicationError at one level of build: the level
+// sets how long strings and lists may be (0: no limit).
+type builder struct {
+	e                              *ApplicationError
+	level                          int
+	strMax, listMax, msgMax, idMax int
+	st                             *spb.Status
+}
+
+func newBuilder(e *ApplicationError, level int) *builder {
+	b := &builder{e: e, level: level, msgMax: maxMessageBytes}
 	switch {
 	case level >= levelMinimal:
-		strMax, listMax, msgMax, idMax = 64, 0, 128, 64
+		b.strMax, b.listMax, b.msgMax, b.idMax = 64, 0, 128, 64
 	case level >= levelNoMetadata:
-		strMax, listMax, msgMax, idMax = 128, 4, 128, 128
+		b.strMax, b.listMax, b.msgMax, b.idMax = 128, 4, 128, 128
 	case level >= levelShortStrings:
-		strMax, listMax, idMax = 128, 8, 128
+		b.strMax, b.listMax, b.idMax = 128, 8, 128
 	}
-	cut := func(s string) string { return truncate(s, strMax) }
+	b.st = &spb.Status{Code: int32(e.GRPCCode), Message: truncate(e.Message, b.msgMax)}
+	return b
+}
 
-	st := &spb.Status{Code: int32(e.GRPCCode), Message: truncate(e.Message, msgMax)}
-	add := func(m proto.Message) {
-		a, err := anypb.New(m)
-		if err == nil { // marshalling these messages cannot fail
-			st.Details = append(st.Details, a)
-		}
+// cut cuts a string to the level's length.
+func (b *builder) cut(s string) string { return truncate(s, b.strMax) }
+
+// add appends m to the status's details.
+func (b *builder) add(m proto.Message) {
+	a, err := anypb.New(m)
+	if err == nil { // marshalling these messages cannot fail
+		b.st.Details = append(b.st.Details, a)
 	}
+}
 
-	domain := cut(e.Domain)
-	info := &errdetails.ErrorInfo{Reason: e.Code, Domain: domain}
-	if level < levelNoMetadata && len(e.Details) > 0 {
+// errorInfo adds the google.rpc.ErrorInfo, with the details as metadata
+// above levelNoMetadata.
+func (b *builder) errorInfo() {
+	e := b.e
+	info := &errdetails.ErrorInfo{Reason: e.Code, Domain: b.cut(e.Domain)}
+	if b.level < levelNoMetadata && len(e.Details) > 0 {
 		info.Metadata = make(map[string]string, len(e.Details))
-		for _, k := range limitKeys(e.Details, listMax) {
-			info.Metadata[cut(k)] = cut(detailString(e.Details[k]))
+		for _, k := range limitKeys(e.Details, b.listMax) {
+			info.Metadata[b.cut(k)] = b.cut(detailString(e.Details[k]))
 		}
 	}
-	add(info)
+	b.add(info)
+}
 
+// application adds the bulwark.v1.ApplicationError, with the typed
+// details above levelNoOptional, and returns it.
+func (b *builder) application() *bulwarkv1.ApplicationError {
+	e := b.e
 	app := &bulwarkv1.ApplicationError{
 		Code:        e.Code,
-		Domain:      domain,
+		Domain:      b.cut(e.Domain),
 		Retryable:   e.Retryable && e.RetryAfter >= 0, // a negative delay asks not to retry
 		Unprocessed: e.Unprocessed,
 	}
@@ -146,60 +192,53 @@ func (e *ApplicationError) build(level int, debug bool) *spb.Status {
 	if e.RetryAfter > 0 && e.Retryable {
 		app.RetryDelay = durationpb.New(e.RetryAfter)
 	}
-	if level < levelNoOptional && len(e.Details) > 0 {
+	if b.level < levelNoOptional && len(e.Details) > 0 {
 		app.Details = make(map[string]*structpb.Value, len(e.Details))
-		for _, k := range limitKeys(e.Details, listMax) {
-			app.Details[cut(k)] = detailValue(e.Details[k], strMax)
+		for _, k := range limitKeys(e.Details, b.listMax) {
+			app.Details[b.cut(k)] = detailValue(e.Details[k], b.strMax)
 		}
 	}
-	add(app)
+	b.add(app)
+	return app
+}
 
-	if app.RetryDelay != nil {
-		add(&errdetails.RetryInfo{RetryDelay: app.RetryDelay})
+// badRequest adds the field violations as google.rpc.BadRequest.
+func (b *builder) badRequest() {
+	br := &errdetails.BadRequest{}
+	for _, v := range limit(b.e.Violations, b.listMax) {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: b.cut(v.Field), Description: b.cut(v.Description), Reason: b.cut(v.Reason),
+		})
 	}
-	if e.RequestID != "" {
-		add(&errdetails.RequestInfo{RequestId: truncate(e.RequestID, idMax)})
-	}
-	if level < levelNoMetadata && len(e.Violations) > 0 {
-		br := &errdetails.BadRequest{}
-		for _, v := range limit(e.Violations, listMax) {
-			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-				Field: cut(v.Field), Description: cut(v.Description), Reason: cut(v.Reason),
+	b.add(br)
+}
+
+// optional adds the preconditions, quotas and resource.
+func (b *builder) optional() {
+	e := b.e
+	if len(e.Preconditions) > 0 {
+		pf := &errdetails.PreconditionFailure{}
+		for _, v := range limit(e.Preconditions, b.listMax) {
+			pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{
+				Type: b.cut(v.Type), Subject: b.cut(v.Subject), Description: b.cut(v.Description),
 			})
 		}
-		add(br)
+		b.add(pf)
 	}
-	if level < levelNoOptional {
-		if len(e.Preconditions) > 0 {
-			pf := &errdetails.PreconditionFailure{}
-			for _, v := range limit(e.Preconditions, listMax) {
-				pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{
-					Type: cut(v.Type), Subject: cut(v.Subject), Description: cut(v.Description),
-				})
-			}
-			add(pf)
-		}
-		if len(e.Quotas) > 0 {
-			qf := &errdetails.QuotaFailure{}
-			for _, v := range limit(e.Quotas, listMax) {
-				qf.Violations = append(qf.Violations, &errdetails.QuotaFailure_Violation{
-					Subject: cut(v.Subject), Description: cut(v.Description),
-				})
-			}
-			add(qf)
-		}
-		if r := e.Resource; r != nil {
-			add(&errdetails.ResourceInfo{
-				ResourceType: cut(r.Type), ResourceName: cut(r.Name), Owner: cut(r.Owner), Description: cut(r.Description),
+	if len(e.Quotas) > 0 {
+		qf := &errdetails.QuotaFailure{}
+		for _, v := range limit(e.Quotas, b.listMax) {
+			qf.Violations = append(qf.Violations, &errdetails.QuotaFailure_Violation{
+				Subject: b.cut(v.Subject), Description: b.cut(v.Description),
 			})
 		}
+		b.add(qf)
 	}
-	if debug && level < levelNoDebug {
-		if di := e.debugInfo(level == levelShortDebug); di != nil {
-			add(di)
-		}
+	if r := e.Resource; r != nil {
+		b.add(&errdetails.ResourceInfo{
+			ResourceType: b.cut(r.Type), ResourceName: b.cut(r.Name), Owner: b.cut(r.Owner), Description: b.cut(r.Description),
+		})
 	}
-	return st
 }
 
 // debugInfo returns the DebugInfo of e, or nil when it has no cause and no
