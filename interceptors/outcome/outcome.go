@@ -95,12 +95,8 @@ func classify(ctx context.Context, r Attempt) Outcome {
 		return LocalReject
 	}
 	code := status.Code(r.Err)
-	switch code {
-	case codes.OK, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied,
-		codes.Unauthenticated, codes.FailedPrecondition, codes.OutOfRange, codes.Unimplemented:
-		return Success
-	case codes.Canceled, codes.Aborted:
-		return Ignored
+	if o, ok := byCode(code); ok {
+		return o
 	}
 	if !r.AttemptTimedOut && expired(ctx) {
 		// The caller hung up or its own deadline ran out: whatever the
@@ -108,26 +104,48 @@ func classify(ctx context.Context, r Attempt) Outcome {
 		// UNAVAILABLE wrapping ctx.Err()), it says nothing of the peer.
 		return Ignored
 	}
-
 	// A failure: its ApplicationError, decoded once, refines it.
-	ae, hasAE := errdetails.FromError(r.Err)
-	stop := r.HasPushback && r.Pushback < 0
+	if ae, ok := errdetails.FromError(r.Err); ok {
+		return byApplicationError(ae, code, r.HasPushback && r.Pushback < 0)
+	}
+	if r.HasPushback && r.Pushback < 0 {
+		return FatalFailure
+	}
+	return byFailureCode(code, r)
+}
+
+// byCode is the outcome that the code alone decides: a success (the peer
+// is healthy, the caller erred) or Ignored (cancelled, aborted).
+func byCode(code codes.Code) (Outcome, bool) {
+	switch code {
+	case codes.OK, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.PermissionDenied,
+		codes.Unauthenticated, codes.FailedPrecondition, codes.OutOfRange, codes.Unimplemented:
+		return Success, true
+	case codes.Canceled, codes.Aborted:
+		return Ignored, true
+	}
+	return 0, false
+}
+
+// byApplicationError refines a failure by its ApplicationError; stop is a
+// negative pushback.
+func byApplicationError(ae *errdetails.ApplicationError, code codes.Code, stop bool) Outcome {
 	switch {
-	case hasAE && ae.Unprocessed && (code == codes.Unavailable || code == codes.ResourceExhausted):
+	case ae.Unprocessed && (code == codes.Unavailable || code == codes.ResourceExhausted):
 		if ae.Retryable && !stop {
 			return Shed
 		}
 		return Ignored // the server is alive, and asks not to retry
-	case hasAE && ae.Code == errdetails.CodeDeadlineTooShort:
+	case ae.Code == errdetails.CodeDeadlineTooShort:
 		return Ignored // the caller's deadline was too short for the server to start
-	case stop:
-		return FatalFailure
-	case hasAE:
-		if ae.Retryable {
-			return RetryableFailure
-		}
+	case stop || !ae.Retryable:
 		return FatalFailure
 	}
+	return RetryableFailure
+}
+
+// byFailureCode classifies a failure without an ApplicationError.
+func byFailureCode(code codes.Code, r Attempt) Outcome {
 	switch code {
 	case codes.Unavailable:
 		return RetryableFailure
