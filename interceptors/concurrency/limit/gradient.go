@@ -124,21 +124,7 @@ func (g *Gradient) Update(s Sample) int {
 	quiet := float64(s.InFlight)*2*g.cfg.Tolerance <= g.estimate
 	rtt := float64(s.RTT)
 	if rtt > 0 {
-		switch {
-		case g.baseline == 0:
-			g.baseline = rtt
-		case g.probing && quiet && rtt < g.baseline:
-			// A probe that finds the baseline lower takes it at once, and
-			// the next probe comes soon if it was much lower: the baseline
-			// was learnt while calls queued.
-			g.soon = rtt < 0.8*g.baseline
-			g.baseline = rtt
-		case quiet || g.estimate <= float64(g.cfg.Min):
-			if g.probing {
-				g.soon = false
-			}
-			g.baseline += (rtt - g.baseline) * g.cfg.BaselineSmoothing
-		}
+		g.learnBaseline(rtt, quiet)
 	}
 	if idle {
 		g.busy = 0
@@ -155,7 +141,38 @@ func (g *Gradient) Update(s Sample) int {
 	if idle && s.Drops == 0 {
 		return g.Limit() // nothing learnt about a larger limit
 	}
+	g.step(s, rtt)
+	if every := g.probeEvery(); every > 0 && g.busy >= every && g.baseline > 0 {
+		g.busy, g.probing, g.probeAge = 0, true, 0
+	}
+	return g.Limit()
+}
 
+// learnBaseline takes a window's latency into the baseline: the first one;
+// a probe's that is lower, at once; a quiet window's (or any at the
+// minimum limit), smoothed.
+func (g *Gradient) learnBaseline(rtt float64, quiet bool) {
+	switch {
+	case g.baseline == 0:
+		g.baseline = rtt
+	case g.probing && quiet && rtt < g.baseline:
+		// A probe that finds the baseline lower takes it at once, and the
+		// next probe comes soon if it was much lower: the baseline was
+		// learnt while calls queued.
+		g.soon = rtt < 0.8*g.baseline
+		g.baseline = rtt
+	case quiet || g.estimate <= float64(g.cfg.Min):
+		if g.probing {
+			g.soon = false
+		}
+		g.baseline += (rtt - g.baseline) * g.cfg.BaselineSmoothing
+	}
+}
+
+// step moves the estimate by the window's gradient: grown by the headroom
+// when the latency is within the tolerance of the baseline and nothing was
+// dropped, shrunk (smoothed) otherwise.
+func (g *Gradient) step(s Sample, rtt float64) {
 	gradient := 1.0
 	if rtt > 0 {
 		gradient = g.cfg.Tolerance * g.baseline / rtt
@@ -177,11 +194,6 @@ func (g *Gradient) Update(s Sample) int {
 		g.estimate = g.estimate*(1-g.cfg.Smoothing) + next*g.cfg.Smoothing
 	}
 	g.estimate = clamp(g.estimate, g.cfg.Min, g.cfg.Max)
-
-	if every := g.probeEvery(); every > 0 && g.busy >= every && g.baseline > 0 {
-		g.busy, g.probing, g.probeAge = 0, true, 0
-	}
-	return g.Limit()
 }
 
 // probeEvery returns how many busy windows the next probe waits for.
