@@ -204,45 +204,7 @@ func (b *outlierBalancer) UpdateClientConnState(s balancer.ClientConnState) erro
 // updateEndpointsLocked replaces the list of endpoints, keeping the state
 // of each endpoint that still has one of its addresses.
 func (b *outlierBalancer) updateEndpointsLocked(rs resolver.State, evs []event) []event {
-	var groups [][]string
-	if len(rs.Endpoints) > 0 {
-		for _, e := range rs.Endpoints {
-			var addrs []string
-			for _, a := range e.Addresses {
-				addrs = append(addrs, a.Addr)
-			}
-			if len(addrs) > 0 {
-				groups = append(groups, addrs)
-			}
-		}
-	} else {
-		for _, a := range rs.Addresses {
-			groups = append(groups, []string{a.Addr})
-		}
-	}
-	byAddr := make(map[string]*endpointState, len(b.endpoints))
-	all := make(map[*endpointState]struct{}, len(groups))
-	for _, addrs := range groups {
-		var ep *endpointState
-		for _, a := range addrs {
-			if old := b.endpoints[a]; old != nil {
-				if _, taken := all[old]; !taken {
-					ep = old
-					break
-				}
-			}
-		}
-		if ep == nil {
-			ep = newEndpointState(addrs)
-		}
-		ep.addrs = addrs
-		all[ep] = struct{}{}
-		for _, a := range addrs {
-			if byAddr[a] == nil {
-				byAddr[a] = ep
-			}
-		}
-	}
+	byAddr, all := b.matchEndpointsLocked(addressGroups(rs))
 	for ep := range b.all {
 		if _, kept := all[ep]; kept {
 			continue
@@ -270,6 +232,59 @@ func (b *outlierBalancer) updateEndpointsLocked(rs resolver.State, evs []event) 
 	}
 	b.endpoints, b.all = byAddr, all
 	return evs
+}
+
+// addressGroups returns the addresses of each endpoint of rs, or one
+// address per endpoint for a resolver that gives only addresses.
+func addressGroups(rs resolver.State) [][]string {
+	var groups [][]string
+	if len(rs.Endpoints) == 0 {
+		for _, a := range rs.Addresses {
+			groups = append(groups, []string{a.Addr})
+		}
+		return groups
+	}
+	for _, e := range rs.Endpoints {
+		var addrs []string
+		for _, a := range e.Addresses {
+			addrs = append(addrs, a.Addr)
+		}
+		if len(addrs) > 0 {
+			groups = append(groups, addrs)
+		}
+	}
+	return groups
+}
+
+// matchEndpointsLocked gives each group of addresses the state of the
+// endpoint that held one of them, so that the others keep their counts and
+// ejections, or a new state; it returns the endpoints by address and the
+// set of them.
+func (b *outlierBalancer) matchEndpointsLocked(groups [][]string) (map[string]*endpointState, map[*endpointState]struct{}) {
+	byAddr := make(map[string]*endpointState, len(b.endpoints))
+	all := make(map[*endpointState]struct{}, len(groups))
+	for _, addrs := range groups {
+		var ep *endpointState
+		for _, a := range addrs {
+			if old := b.endpoints[a]; old != nil {
+				if _, taken := all[old]; !taken {
+					ep = old
+					break
+				}
+			}
+		}
+		if ep == nil {
+			ep = newEndpointState(addrs)
+		}
+		ep.addrs = addrs
+		all[ep] = struct{}{}
+		for _, a := range addrs {
+			if byAddr[a] == nil {
+				byAddr[a] = ep
+			}
+		}
+	}
+	return byAddr, all
 }
 
 // setConfigLocked applies a new configuration, restarting the interval
