@@ -20,6 +20,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 	"github.com/bulwarkrpc/bulwark/internal/sent"
 	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
@@ -294,10 +295,10 @@ func (b *Boundary) domain(fullMethod string) string {
 	return method.Service(fullMethod)
 }
 
-// requestID returns the request id of the server-side ctx (see
-// requestid.Incoming), or a new one when it has none.
+// requestID returns the request id of the server-side ctx (the one on
+// the context, else a valid incoming x-request-id), or a new one when it has none.
 func requestID(ctx context.Context) string {
-	if id, ok := requestid.Incoming(ctx); ok {
+	if id, ok := reqctx.Incoming(ctx); ok {
 		return id
 	}
 	return requestid.New()

@@ -12,11 +12,11 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
-	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/gone"
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
@@ -151,7 +151,7 @@ func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r reason,
 	if retryAfter < 0 {
 		opts = append(opts, errdetails.WithRetryable(false))
 	}
-	if id, ok := requestid.Incoming(ctx); ok {
+	if id, ok := reqctx.Incoming(ctx); ok {
 		opts = append(opts, errdetails.WithRequestID(id))
 	}
 	e := &rejectError{reason: r, method: fullMethod, retryAfter: retryAfter,

@@ -10,10 +10,10 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
-	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/gone"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
@@ -246,7 +246,7 @@ func (p *Policy) reject(ctx context.Context, fullMethod string, pl plan) *tooSho
 		errdetails.WithDetail("remainingMs", millis(pl.given)),
 		errdetails.WithDetail("minimumMs", millis(p.opts.minRemaining)),
 	}
-	if id, ok := requestid.Incoming(ctx); ok {
+	if id, ok := reqctx.Incoming(ctx); ok {
 		opts = append(opts, errdetails.WithRequestID(id))
 	}
 	if p.opts.observer.OnReject != nil {

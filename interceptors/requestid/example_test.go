@@ -4,19 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	"google.golang.org/grpc/metadata"
-
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 )
 
 func Example() {
-	// A server receives a call that carries x-request-id.
-	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(requestid.MetadataKey, "checkout-7f3a"))
-	id, ok := requestid.Incoming(ctx)
-	if !ok {
-		id = requestid.New()
-	}
-	ctx = requestid.NewContext(ctx, id)
+	// A client gives its call the request id of the job it runs for; the
+	// client interceptor sends it as x-request-id, and the server's
+	// interceptor puts it on the handler's context.
+	ctx := requestid.NewContext(context.Background(), "checkout-7f3a")
 
 	got, _ := requestid.FromContext(ctx)
 	fmt.Println(got)

@@ -7,17 +7,11 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	"google.golang.org/grpc/metadata"
-
 	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 )
 
 // MetadataKey is the metadata key that carries the request id.
 const MetadataKey = "x-request-id"
-
-// maxLength is the longest request id accepted from a caller; a longer or
-// non-printable one is replaced by a new id.
-const maxLength = 128
 
 type ctxKey = reqctx.Key
 
@@ -30,13 +24,7 @@ func NewContext(ctx context.Context, id string) context.Context {
 // that went through the server interceptors it always has one, made on the
 // first FromContext (see newLazy).
 func FromContext(ctx context.Context) (string, bool) {
-	switch v := ctx.Value(ctxKey{}).(type) {
-	case string:
-		return v, v != ""
-	case *reqctx.Lazy:
-		return v.ID(), true
-	}
-	return "", false
+	return reqctx.FromContext(ctx)
 }
 
 // newLazy returns the context the server interceptors give a call: it
@@ -51,7 +39,7 @@ func newLazy(ctx context.Context) *reqctx.Lazy {
 
 // resolve finds or makes the request id of the call whose context is ctx.
 func resolve(ctx context.Context) string {
-	if id, ok := incomingMetadata(ctx); ok {
+	if id, ok := reqctx.IncomingMetadata(ctx); ok {
 		return id
 	}
 	return New()
@@ -77,38 +65,4 @@ func New() string {
 	var buf [16 + 1 + 16]byte
 	b := append(buf[:0], prefix...)
 	return string(strconv.AppendUint(b, counter.Add(1), 16))
-}
-
-// Incoming returns the request id of a server-side ctx: the one on the
-// context, else a valid x-request-id from the incoming metadata.
-func Incoming(ctx context.Context) (string, bool) {
-	if id, ok := FromContext(ctx); ok {
-		return id, true
-	}
-	return incomingMetadata(ctx)
-}
-
-// incomingMetadata returns the first valid x-request-id of the incoming
-// metadata.
-func incomingMetadata(ctx context.Context) (string, bool) {
-	for _, id := range metadata.ValueFromIncomingContext(ctx, MetadataKey) {
-		if Valid(id) {
-			return id, true
-		}
-	}
-	return "", false
-}
-
-// Valid reports whether id may be used as a request id: 1 to 128
-// printable ASCII characters.
-func Valid(id string) bool {
-	if id == "" || len(id) > maxLength {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }

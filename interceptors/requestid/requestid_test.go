@@ -14,6 +14,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -36,7 +37,7 @@ func TestIncoming(t *testing.T) {
 		{"second value valid", metadata.NewIncomingContext(bg, metadata.MD{"x-request-id": {"", "ok"}}), "ok", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := requestid.Incoming(tc.ctx)
+			got, ok := reqctx.Incoming(tc.ctx)
 			if got != tc.want || ok != tc.wantOK {
 				t.Errorf("Incoming = %q, %v; want %q, %v", got, ok, tc.want, tc.wantOK)
 			}
@@ -46,7 +47,7 @@ func TestIncoming(t *testing.T) {
 
 func TestNewMakesValidUniqueIDs(t *testing.T) {
 	a, b := requestid.New(), requestid.New()
-	if a == b || len(a) < 18 || !requestid.Valid(a) || !requestid.Valid(b) {
+	if a == b || len(a) < 18 || !reqctx.Valid(a) || !reqctx.Valid(b) {
 		t.Errorf("New = %q, %q; want two different valid ids", a, b)
 	}
 }
@@ -76,7 +77,7 @@ func TestInterceptorsPropagate(t *testing.T) {
 		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
 			t.Fatal(err)
 		}
-		if len(seen) != 3 || seen[0] != "from-ctx" || seen[1] != "explicit" || !requestid.Valid(seen[2]) || seen[2] == "from-ctx" {
+		if len(seen) != 3 || seen[0] != "from-ctx" || seen[1] != "explicit" || !reqctx.Valid(seen[2]) || seen[2] == "from-ctx" {
 			t.Errorf("server saw %q; want from-ctx, explicit, and a new id", seen)
 		}
 	})
@@ -131,7 +132,7 @@ func TestServerIDOnFirstUse(t *testing.T) {
 		return nil, nil
 	})
 	for _, id := range ids {
-		if id != ids[0] || !requestid.Valid(id) {
+		if id != ids[0] || !reqctx.Valid(id) {
 			t.Fatalf("ids seen by 8 goroutines: %q; want one valid id", ids)
 		}
 	}
@@ -141,7 +142,7 @@ func TestServerIDOnFirstUse(t *testing.T) {
 	var got, incoming string
 	serverCall(md, func(ctx context.Context, _ any) (any, error) {
 		got, _ = requestid.FromContext(ctx)
-		incoming, _ = requestid.Incoming(ctx)
+		incoming, _ = reqctx.Incoming(ctx)
 		return nil, nil
 	})
 	if got != "caller-1" || incoming != "caller-1" {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
@@ -35,7 +36,7 @@ func laterRequestID(ctx context.Context, err error) string {
 // requestInfoID returns the valid request id of err's RequestInfo detail.
 func requestInfoID(err error) (string, bool) {
 	ri, ok := firstDetail[rpcerrdetails.RequestInfo](err)
-	return ri.GetRequestId(), ok && requestid.Valid(ri.GetRequestId())
+	return ri.GetRequestId(), ok && reqctx.Valid(ri.GetRequestId())
 }
 
 // laterAttempt returns the context of attempt n > 1 of a call: ctx with

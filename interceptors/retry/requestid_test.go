@@ -17,6 +17,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
 
@@ -104,7 +105,7 @@ func TestRetriesKeepOneRequestID(t *testing.T) {
 							one, two, three, ae.RequestID)
 					}
 				case "new":
-					if len(one) != 0 || len(two) != 1 || !requestid.Valid(two[0]) || len(three) != 1 || three[0] != two[0] {
+					if len(one) != 0 || len(two) != 1 || !reqctx.Valid(two[0]) || len(three) != 1 || three[0] != two[0] {
 						t.Errorf("x-request-id of attempts 1, 2, 3: %q, %q, %q; want none, then one new id twice", one, two, three)
 					}
 				}
@@ -136,7 +137,7 @@ func TestStreamRetriesKeepOneRequestID(t *testing.T) {
 			t.Fatalf("Recv = %v; want io.EOF", err)
 		}
 		two, three := sent.get(2), sent.get(3)
-		if len(sent.get(1)) != 0 || len(two) != 1 || !requestid.Valid(two[0]) || len(three) != 1 || three[0] != two[0] {
+		if len(sent.get(1)) != 0 || len(two) != 1 || !reqctx.Valid(two[0]) || len(three) != 1 || three[0] != two[0] {
 			t.Errorf("x-request-id of attempts 1, 2, 3: %q, %q, %q; want none, then one id twice", sent.get(1), two, three)
 		}
 	})
@@ -158,7 +159,7 @@ func TestHedgesKeepOneRequestID(t *testing.T) {
 			t.Fatal(err)
 		}
 		two, three := sent.get(2), sent.get(3)
-		if len(two) != 1 || !requestid.Valid(two[0]) || len(three) != 1 || three[0] != two[0] {
+		if len(two) != 1 || !reqctx.Valid(two[0]) || len(three) != 1 || three[0] != two[0] {
 			t.Errorf("x-request-id of hedges 2, 3: %q, %q; want one id twice", two, three)
 		}
 	})

@@ -7,6 +7,8 @@ package reqctx
 import (
 	"context"
 	"sync"
+
+	"google.golang.org/grpc/metadata"
 )
 
 // Key is the context key of a request id: its value is a string, or the
@@ -41,4 +43,56 @@ func (c *Lazy) Value(key any) any {
 func (c *Lazy) ID() string {
 	c.once.Do(func() { c.val = c.Resolve(c.Context) })
 	return c.val
+}
+
+// metadataKey is requestid.MetadataKey.
+const metadataKey = "x-request-id"
+
+// maxLength is the longest request id accepted from a caller; a longer or
+// non-printable one is replaced by a new id.
+const maxLength = 128
+
+// FromContext returns the request id ctx carries (requestid.FromContext).
+func FromContext(ctx context.Context) (string, bool) {
+	switch v := ctx.Value(Key{}).(type) {
+	case string:
+		return v, v != ""
+	case *Lazy:
+		return v.ID(), true
+	}
+	return "", false
+}
+
+// Incoming returns the request id of a server-side ctx: the one on the
+// context, else a valid x-request-id from the incoming metadata.
+func Incoming(ctx context.Context) (string, bool) {
+	if id, ok := FromContext(ctx); ok {
+		return id, true
+	}
+	return IncomingMetadata(ctx)
+}
+
+// IncomingMetadata returns the first valid x-request-id of the incoming
+// metadata.
+func IncomingMetadata(ctx context.Context) (string, bool) {
+	for _, id := range metadata.ValueFromIncomingContext(ctx, metadataKey) {
+		if Valid(id) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// Valid reports whether id may be used as a request id: 1 to 128
+// printable ASCII characters.
+func Valid(id string) bool {
+	if id == "" || len(id) > maxLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
