@@ -379,6 +379,7 @@ func (w *ccWrapper) NewSubConn(addrs []resolver.Address, opts balancer.NewSubCon
 		sc.addr = addrs[0].Addr
 	}
 	opts.StateListener = sc.onState
+	//lint:ignore SA1019 a policy that wraps a child must pass its SubConns through; grpc-go's own wrapping policies do the same
 	inner, err := w.ClientConn.NewSubConn(addrs, opts)
 	if err != nil {
 		return nil, err
@@ -402,6 +403,7 @@ func (w *ccWrapper) RemoveSubConn(sc balancer.SubConn) {
 
 // UpdateAddresses unwraps sc for the parent.
 func (w *ccWrapper) UpdateAddresses(sc balancer.SubConn, addrs []resolver.Address) {
+	//lint:ignore SA1019 passed through for a child policy that still calls it
 	sc.UpdateAddresses(addrs)
 }
 

@@ -32,9 +32,9 @@ func (p *seqPicker) Pick(balancer.PickInfo) (balancer.PickResult, error) {
 }
 
 type fixture struct {
-	b          *outlierBalancer
-	eps        []*endpointState
-	inner, scs []*subConn
+	b   *outlierBalancer
+	eps []*endpointState
+	scs []*subConn
 }
 
 func newFixture(names ...string) *fixture {
