@@ -20,7 +20,7 @@ type attemptVecs struct {
 
 func newAttemptVecs(o *options) *attemptVecs {
 	return &attemptVecs{total: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: o.namespace, Name: "client_attempts_total", ConstLabels: o.constLabels,
+		Namespace: o.namespace, Name: "client_attempts_total",
 		Help: "Client attempts that reached the transport, retries and hedges included, by code. Divided by grpc_client_started_total it gives the load a client puts on its servers per call.",
 	}, []string{"grpc_type", "grpc_service", "grpc_method", "grpc_code"})}
 }

@@ -119,51 +119,51 @@ type attemptCounts struct {
 }
 
 func newComponents(o *options) *components {
-	ns, cl := o.namespace, o.constLabels
+	ns := o.namespace
 	target := []string{"side", "target", "grpc_service", "grpc_method"}
 	with := func(extra ...string) []string { return append(append([]string{}, target...), extra...) }
 	methodLabels := []string{"grpc_service", "grpc_method"}
 	return &components{
-		circuitState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "circuit_state", ConstLabels: cl,
+		circuitState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "circuit_state",
 			Help: "Circuit breaker state: 1 for the current state, 0 for the others. grpc_method is empty for a breaker that guards a whole target."},
 			with("state")),
-		circuitTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_transitions_total", ConstLabels: cl,
+		circuitTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_transitions_total",
 			Help: "Circuit breaker state transitions."}, with("from", "to")),
-		circuitCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_calls_total", ConstLabels: cl,
+		circuitCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_calls_total",
 			Help: "Calls a circuit breaker let through, by outcome."}, with("outcome")),
-		circuitRejections: counters[circuitKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_rejections_total", ConstLabels: cl,
+		circuitRejections: counters[circuitKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "circuit_rejections_total",
 			Help: "Calls an open circuit breaker refused without reaching the network or the handler."}, target)},
 
 		attempts: prometheus.NewDesc(ns+"_retry_call_attempts", "Attempts per finished client call, hedges included (calls that needed no retry count as 1).",
-			[]string{"grpc_service", "grpc_method"}, cl),
-		retryDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "retry_delay_seconds", ConstLabels: cl,
+			[]string{"grpc_service", "grpc_method"}, nil),
+		retryDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "retry_delay_seconds",
 			Help:    "Delay before each retry or hedge, by where it came from (backoff, pushback, retry_info, hedge).",
 			Buckets: []float64{0, .01, .025, .05, .1, .2, .4, .8, 1.6, 3.2, 6.4, 30}}, append(methodLabels, "reason")),
-		retryStops: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retry_stops_total", ConstLabels: cl,
+		retryStops: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retry_stops_total",
 			Help: "Calls whose first attempt failed or that were hedged, by why the retrier stopped (succeeded, budget, deadline, not_retryable, ...)."},
 			append(methodLabels, "reason", "hedged")),
-		retryCommits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retry_stream_commits_total", ConstLabels: cl,
+		retryCommits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retry_stream_commits_total",
 			Help: "Streams that committed (were no longer retried), by why."}, append(methodLabels, "reason")),
 		budget: prometheus.NewDesc(ns+"_retry_budget_level", "What the retry budget of a target holds: retries left in its window, or tokens.",
-			[]string{"target"}, cl),
+			[]string{"target"}, nil),
 		buffer: prometheus.NewDesc(ns+"_retry_buffer_bytes", "Bytes of sent messages that the streams to a target keep to replay until they commit.",
-			[]string{"target"}, cl),
+			[]string{"target"}, nil),
 
-		limit:    prometheus.NewDesc(ns+"_concurrency_limit", "Current concurrency limit; grpc_method is empty for the global limit.", []string{"side", "grpc_service", "grpc_method"}, cl),
-		inFlight: prometheus.NewDesc(ns+"_concurrency_in_flight", "Permits held.", []string{"side", "grpc_service", "grpc_method"}, cl),
-		queued:   prometheus.NewDesc(ns+"_concurrency_queued", "Calls waiting for a permit.", []string{"side", "grpc_service", "grpc_method"}, cl),
-		limiterRejections: counters[rejectKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "concurrency_rejections_total", ConstLabels: cl,
+		limit:    prometheus.NewDesc(ns+"_concurrency_limit", "Current concurrency limit; grpc_method is empty for the global limit.", []string{"side", "grpc_service", "grpc_method"}, nil),
+		inFlight: prometheus.NewDesc(ns+"_concurrency_in_flight", "Permits held.", []string{"side", "grpc_service", "grpc_method"}, nil),
+		queued:   prometheus.NewDesc(ns+"_concurrency_queued", "Calls waiting for a permit.", []string{"side", "grpc_service", "grpc_method"}, nil),
+		limiterRejections: counters[rejectKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "concurrency_rejections_total",
 			Help: "Calls a concurrency limiter refused, by reason (limit, shed_priority, queue_full, queue_timeout, deadline, canceled)."},
 			[]string{"side", "grpc_service", "grpc_method", "reason"})},
-		limiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "concurrency_wait_seconds", ConstLabels: cl,
+		limiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "concurrency_wait_seconds",
 			Help: "Time calls waited in a limiter's queue, by whether they got a permit.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)},
 			[]string{"side", "acquired"}),
 
-		deadlineRejections: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_rejections_total", ConstLabels: cl,
+		deadlineRejections: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_rejections_total",
 			Help: "Requests a server refused because too little of their deadline was left (DEADLINE_TOO_SHORT)."}, methodLabels)},
-		deadlineDefaults: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_defaults_total", ConstLabels: cl,
+		deadlineDefaults: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_defaults_total",
 			Help: "Client calls without a deadline that were given the default timeout."}, methodLabels)},
-		deadlineAdjusted: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_adjusted_total", ConstLabels: cl,
+		deadlineAdjusted: counters[methodKey]{vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deadline_adjusted_total",
 			Help: "Server requests whose deadline was capped or shaved."}, methodLabels)},
 	}
 }

@@ -20,7 +20,8 @@
 //
 // Metrics is a prometheus.Collector: create it, register it on your own
 // registry, and pass it to the chain builders. Nothing is registered
-// globally.
+// globally. To add labels with fixed values to every metric (the name of
+// the service, say), register it through prometheus.WrapRegistererWith.
 //
 // # Placement
 //

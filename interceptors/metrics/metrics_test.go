@@ -214,7 +214,6 @@ func TestOptionsRefused(t *testing.T) {
 	}{
 		{metrics.WithNamespace("bad-name"), `metrics: WithNamespace("bad-name")`},
 		{metrics.WithHandlingTimeBuckets(1, 0.5), "strictly increasing"},
-		{metrics.WithConstLabels(prometheus.Labels{"bad-label": "x"}), `label name "bad-label"`},
 		{metrics.WithCodes(nil), "WithCodes(nil)"},
 		{nil, "metrics: nil Option"},
 	} {

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"slices"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/bulwarkrpc/bulwark/errdetails"
 )
 
@@ -16,11 +14,10 @@ type Option interface {
 }
 
 type options struct {
-	namespace   string
-	buckets     []float64
-	constLabels prometheus.Labels
-	registry    *errdetails.Registry
-	errs        []error
+	namespace string
+	buckets   []float64
+	registry  *errdetails.Registry
+	errs      []error
 }
 
 type optionFunc func(*options)
@@ -59,21 +56,6 @@ func WithHandlingTimeBuckets(buckets ...float64) Option {
 			return
 		}
 		o.buckets = slices.Clone(buckets)
-	})
-}
-
-// WithConstLabels adds labels with fixed values to every metric, for
-// example the name of the service. Their names must be valid and must not
-// clash with the labels Bulwark sets. Default: none.
-func WithConstLabels(labels prometheus.Labels) Option {
-	return optionFunc(func(o *options) {
-		for name := range labels {
-			if !nameRE.MatchString(name) {
-				o.errs = append(o.errs, fmt.Errorf("metrics: WithConstLabels: label name %q is not valid", name))
-				return
-			}
-		}
-		o.constLabels = labels
 	})
 }
 

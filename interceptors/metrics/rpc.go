@@ -32,19 +32,19 @@ func newRPCVecs(side string, o *options) *rpcVecs {
 	withCode := []string{"grpc_type", "grpc_service", "grpc_method", "grpc_code"}
 	help := rpcHelp[side]
 	v := &rpcVecs{
-		started:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_started_total", Help: help.started, ConstLabels: o.constLabels}, labels),
-		handled:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_handled_total", Help: help.handled, ConstLabels: o.constLabels}, withCode),
-		msgReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_msg_received_total", Help: help.received, ConstLabels: o.constLabels}, labels),
-		msgSent:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_msg_sent_total", Help: help.sent, ConstLabels: o.constLabels}, labels),
+		started:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_started_total", Help: help.started}, labels),
+		handled:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_handled_total", Help: help.handled}, withCode),
+		msgReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_msg_received_total", Help: help.received}, labels),
+		msgSent:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "grpc_" + side + "_msg_sent_total", Help: help.sent}, labels),
 		appErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: o.namespace + "_" + side + "_application_errors_total", ConstLabels: o.constLabels,
+			Name: o.namespace + "_" + side + "_application_errors_total",
 			Help: "Application errors " + help.appVerb + ", by application code (codes the registry does not know are counted as OTHER).",
 		}, []string{"grpc_service", "grpc_method", "grpc_code", "app_code"}),
 		registry: o.registry,
 	}
 	if o.buckets != nil {
 		v.seconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "grpc_" + side + "_handling_seconds", Help: help.seconds, Buckets: o.buckets, ConstLabels: o.constLabels,
+			Name: "grpc_" + side + "_handling_seconds", Help: help.seconds, Buckets: o.buckets,
 		}, labels)
 	}
 	return v
