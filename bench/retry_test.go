@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func retryInterceptors(b *testing.B, noDelay bool) []struct {
 	if noDelay {
 		initial, maxDelay = 0, 0
 	}
-	r, err := retry.New(retry.WithBackoff(initial, 2, maxDelay), retry.WithMethodPolicy(retryMethod, retry.WithSafeToRetry(true)), retry.WithoutBudget())
+	r, err := retry.New(retry.WithBackoff(initial, 2, maxDelay), retry.WithMethodPolicy(retryMethod, retry.WithSafeToRetry(true)), retry.WithBudget(math.Inf(1), 0, 0))
 	if err != nil {
 		b.Fatal(err)
 	}

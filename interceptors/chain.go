@@ -13,6 +13,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/logging"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/track"
 )
 
@@ -95,7 +96,7 @@ func (ch *ClientChain) addComponents(c *config, lg *logging.Logging, l *chainLay
 	}
 	if c.has["WithCircuitBreaker"] {
 		// Made before the Retrier, which asks it whether a retry would be
-		// refused (retry.WithCircuitGate); added to the chain inside it.
+		// refused (retrystate.CircuitGate); added to the chain inside it.
 		if ch.circuit, err = circuit.New(withCircuitObservers(c, lg)...); err != nil {
 			return fmt.Errorf("interceptors: WithCircuitBreaker: %w", err)
 		}
@@ -127,7 +128,7 @@ func (ch *ClientChain) addComponents(c *config, lg *logging.Logging, l *chainLay
 func newRetrier(c *config, lg *logging.Logging, circ *circuit.Circuit) (*retry.Retrier, error) {
 	opts := withRetryObservers(c, lg)
 	if circ != nil {
-		opts = append([]retry.Option{retry.WithCircuitGate(circ.RefusesFor)}, opts...)
+		opts = append([]retry.Option{retrystate.CircuitGate(circ.RefusesFor).(retry.Option)}, opts...)
 	}
 	r, err := retry.New(opts...)
 	if err != nil {

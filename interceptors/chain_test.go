@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,8 +110,8 @@ func TestClientDeadlineCoversAllAttempts(t *testing.T) {
 			return nil, ctx.Err()
 		}
 	}
-	retryOpts := []retry.Option{retry.WithoutBudget(), retry.WithMethodPolicy("/bulwark.testing.v1.TestService/Unary",
-		retry.WithMaxAttempts(5), retry.WithBackoff(100*time.Millisecond, 1, time.Second), retry.WithJitter(retry.NoJitter()))}
+	retryOpts := []retry.Option{retry.WithBudget(math.Inf(1), 0, 0), retry.WithMethodPolicy("/bulwark.testing.v1.TestService/Unary",
+		retry.WithMaxAttempts(5), retry.WithBackoff(100*time.Millisecond, 1, time.Second), retry.WithJitter(0))}
 	synctest.Test(t, func(t *testing.T) {
 		svc := &grpctest.Service{UnaryFunc: slow}
 		env, _ := client(t, svc, interceptors.WithDeadline(deadline.WithDefaultTimeout(time.Second, 0)), interceptors.WithRetry(retryOpts...))
@@ -154,7 +155,7 @@ func TestClientNoPermitHeldDuringBackoff(t *testing.T) {
 			return &testpb.UnaryResponse{Text: req.GetText()}, nil
 		}}
 		env, _ := client(t, svc, interceptors.WithConcurrency(concurrency.WithLimit(1)),
-			interceptors.WithRetry(retry.WithBackoff(time.Second, 2, time.Second), retry.WithJitter(retry.NoJitter())))
+			interceptors.WithRetry(retry.WithBackoff(time.Second, 2, time.Second), retry.WithJitter(0)))
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{Text: "a"}); err != nil {
@@ -195,7 +196,7 @@ func TestClientRetryStopsAtOpenBreaker(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				svc := &grpctest.Service{UnaryFunc: unavailable}
 				env, chain := client(t, svc,
-					interceptors.WithRetry(retry.WithMaxAttempts(3), retry.WithoutBudget()),
+					interceptors.WithRetry(retry.WithMaxAttempts(3), retry.WithBudget(math.Inf(1), 0, 0)),
 					interceptors.WithCircuitBreaker(circuit.WithBreakerOptions(
 						breaker.WithConsecutiveFailures(2), breaker.WithOpenDuration(tc.open), breaker.WithMaxOpenDuration(tc.open))))
 				begin := time.Now()
@@ -227,7 +228,7 @@ func TestClientAttemptTimeoutTripsBreaker(t *testing.T) {
 			return nil, ctx.Err()
 		}}
 		env, chain := client(t, svc,
-			interceptors.WithRetry(retry.WithMaxAttempts(5), retry.WithoutBudget(), retry.WithPerAttemptTimeout(100*time.Millisecond)),
+			interceptors.WithRetry(retry.WithMaxAttempts(5), retry.WithBudget(math.Inf(1), 0, 0), retry.WithPerAttemptTimeout(100*time.Millisecond)),
 			interceptors.WithCircuitBreaker(circuit.WithBreakerOptions(breaker.WithConsecutiveFailures(2))))
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
@@ -340,7 +341,7 @@ bulwark_deadline_defaults_total{grpc_method="Unary",grpc_service="bulwark.testin
 func TestClientBuiltinRetryIsOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		svc := &grpctest.Service{UnaryFunc: unavailable}
-		chain, err := interceptors.NewClientChain(interceptors.WithRetry(retry.WithMaxAttempts(3), retry.WithoutBudget(), retry.WithBackoff(time.Millisecond, 1, time.Millisecond)))
+		chain, err := interceptors.NewClientChain(interceptors.WithRetry(retry.WithMaxAttempts(3), retry.WithBudget(math.Inf(1), 0, 0), retry.WithBackoff(time.Millisecond, 1, time.Millisecond)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,7 +38,7 @@
 //	    limiter permit and breaker permit, so no permit is held during a
 //	    backoff, an open breaker refuses the next attempt, and its refusal (a
 //	    local reject) stops retrying instead of spinning on it. The chain
-//	    also lets retry ask the breaker (retry.WithCircuitGate): when it
+//	    also lets retry ask the breaker how long it stays open: when it
 //	    would still be open once the backoff ends, the call ends at once with
 //	    the server's error instead of sleeping into a refusal. Outside them,
 //	    a retry would re-enter an open breaker and hold a permit while it

@@ -2,6 +2,7 @@ package interceptors_test
 
 import (
 	"context"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +42,7 @@ func TestChainMetricsExposition(t *testing.T) {
 			return &testpb.UnaryResponse{}, nil
 		}}
 		env, _ := client(t, svc, interceptors.WithMetrics(m), interceptors.WithDeadline(),
-			interceptors.WithRetry(retry.WithJitter(retry.NoJitter()), retry.WithoutBudget()),
+			interceptors.WithRetry(retry.WithJitter(0), retry.WithBudget(math.Inf(1), 0, 0)),
 			interceptors.WithCircuitBreaker(circuit.WithBreakerOptions(breaker.WithConsecutiveFailures(3))))
 		call := func(fail int) {
 			mu.Lock()

@@ -47,8 +47,8 @@ func (c *Circuit) ClientBreaker(target, fullMethod string) *breaker.Breaker {
 // RefusesFor returns how long the client breaker that guards target (and
 // fullMethod, with WithPerMethod) will still refuse calls: see
 // breaker.(*Breaker).RefusesFor; zero when it has no breaker yet. It makes
-// no breaker and takes no lock. It is what retry.WithCircuitGate takes, so
-// that a retry does not wait for an attempt the breaker would refuse.
+// no breaker and takes no lock. The client chain gives it to the retry
+// interceptor, so that a retry does not wait for an attempt the breaker would refuse.
 func (c *Circuit) RefusesFor(target, fullMethod string) time.Duration {
 	e, ok := c.clients.peek(c.clientKey(target, fullMethod))
 	if !ok {

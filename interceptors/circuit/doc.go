@@ -47,8 +47,8 @@
 // errors.Is, so the retry interceptor never re-enters an open breaker, and
 // errors.As converts it to an *errdetails.ApplicationError. Every other
 // error is the call's own. RefusesFor tells a retry interceptor outside
-// the breaker how long it will still refuse calls (retry.WithCircuitGate),
-// so that it does not sleep only to be refused.
+// the breaker how long it will still refuse calls (the client chain wires
+// it), so that it does not sleep only to be refused.
 //
 // # Observing
 //

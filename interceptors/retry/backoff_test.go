@@ -10,38 +10,33 @@ import (
 const ms = time.Millisecond
 
 func TestBackoffDelay(t *testing.T) {
-	def := backoff{initial: 100 * ms, multiplier: 2, max: time.Second, jitter: ProportionalJitter(0.2)}
-	with := func(j Jitter) backoff { b := def; b.jitter = j; return b }
+	def := backoff{initial: 100 * ms, multiplier: 2, max: time.Second, jitter: 0.2}
+	with := func(j float64) backoff { b := def; b.jitter = j; return b }
 	tests := []struct {
 		name string
 		b    backoff
 		n    int
-		prev time.Duration
 		u    float64
 		want time.Duration
 	}{
-		{"first retry, middle of the jitter", def, 1, 0, 0.5, 100 * ms},
-		{"first retry, lowest", def, 1, 0, 0, 80 * ms},
-		{"first retry, highest", def, 1, 0, 0.999999, 119999960 * time.Nanosecond},
-		{"third retry", def, 3, 0, 0.5, 400 * ms},
-		{"fourth retry, highest", def, 4, 0, 0.999999, 959999680 * time.Nanosecond},
-		{"capped before jitter", def, 9, 0, 0.5, time.Second},
-		{"jitter never goes past the cap", def, 5, 0, 0.999, time.Second},
-		{"jitter below the cap", def, 5, 0, 0, 800 * ms},
-		{"no jitter", with(NoJitter()), 2, 0, 0.9, 200 * ms},
-		{"full jitter", with(FullJitter()), 2, 0, 0.25, 50 * ms},
-		{"full jitter, zero", with(FullJitter()), 3, 0, 0, 0},
-		{"decorrelated, first", with(DecorrelatedJitter()), 1, 0, 0, 100 * ms},
-		{"decorrelated, up to three times the previous", with(DecorrelatedJitter()), 2, 250 * ms, 0.5, 425 * ms},
-		{"decorrelated, capped", with(DecorrelatedJitter()), 3, 900 * ms, 0.9, time.Second},
-		{"zero initial: retry at once", backoff{multiplier: 2, max: time.Second}, 3, 0, 0.5, 0},
-		{"multiplier 1: constant", backoff{initial: 50 * ms, multiplier: 1, max: time.Second, jitter: NoJitter()}, 5, 0, 0, 50 * ms},
-		{"huge attempt number", def, 1 << 30, 0, 0.5, time.Second},
+		{"first retry, middle of the jitter", def, 1, 0.5, 100 * ms},
+		{"first retry, lowest", def, 1, 0, 80 * ms},
+		{"first retry, highest", def, 1, 0.999999, 119999960 * time.Nanosecond},
+		{"third retry", def, 3, 0.5, 400 * ms},
+		{"fourth retry, highest", def, 4, 0.999999, 959999680 * time.Nanosecond},
+		{"capped before jitter", def, 9, 0.5, time.Second},
+		{"jitter never goes past the cap", def, 5, 0.999, time.Second},
+		{"jitter below the cap", def, 5, 0, 800 * ms},
+		{"no jitter", with(0), 2, 0.9, 200 * ms},
+		{"full spread, lowest", with(1), 2, 0, 0},
+		{"zero initial: retry at once", backoff{multiplier: 2, max: time.Second}, 3, 0.5, 0},
+		{"multiplier 1: constant", backoff{initial: 50 * ms, multiplier: 1, max: time.Second, jitter: 0}, 5, 0, 50 * ms},
+		{"huge attempt number", def, 1 << 30, 0.5, time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.b.delay(tc.n, tc.prev, tc.u); got != tc.want {
-				t.Errorf("delay(%d, %v, %v) = %v; want %v", tc.n, tc.prev, tc.u, got, tc.want)
+			if got := tc.b.delay(tc.n, tc.u); got != tc.want {
+				t.Errorf("delay(%d, %v) = %v; want %v", tc.n, tc.u, got, tc.want)
 			}
 		})
 	}
@@ -51,17 +46,16 @@ func TestBackoffDelay(t *testing.T) {
 // any input at all: never negative, never above the maximum, and within
 // the bounds of its jitter.
 func FuzzBackoff(f *testing.F) {
-	f.Add(int64(100*ms), 2.0, int64(time.Second), 3, int64(0), 0.5, uint8(0), 0.2)
-	f.Add(int64(0), 1.0, int64(0), 1, int64(0), 0.0, uint8(1), 0.0)
-	f.Add(int64(time.Second), 10.0, int64(time.Minute), 40, int64(time.Hour), 0.999, uint8(2), 1.0)
-	f.Add(int64(1), 1e300, int64(math.MaxInt64), 1<<30, int64(-5), -3.0, uint8(3), math.NaN())
-	f.Add(int64(-1), math.Inf(1), int64(-1), -7, int64(math.MaxInt64), math.Inf(-1), uint8(9), 5.0)
-	f.Fuzz(func(t *testing.T, initial int64, mult float64, maxDelay int64, n int, prev int64, u float64, kind uint8, fraction float64) {
-		raw := backoff{initial: time.Duration(initial), multiplier: mult, max: time.Duration(maxDelay),
-			jitter: Jitter{kind: jitterKind(kind % 4), fraction: fraction}}
-		d := raw.delay(n, time.Duration(prev), u)
+	f.Add(int64(100*ms), 2.0, int64(time.Second), 3, 0.5, 0.2)
+	f.Add(int64(0), 1.0, int64(0), 1, 0.0, 0.0)
+	f.Add(int64(time.Second), 10.0, int64(time.Minute), 40, 0.999, 1.0)
+	f.Add(int64(1), 1e300, int64(math.MaxInt64), 1<<30, -3.0, math.NaN())
+	f.Add(int64(-1), math.Inf(1), int64(-1), -7, math.Inf(-1), 5.0)
+	f.Fuzz(func(t *testing.T, initial int64, mult float64, maxDelay int64, n int, u float64, fraction float64) {
+		raw := backoff{initial: time.Duration(initial), multiplier: mult, max: time.Duration(maxDelay), jitter: fraction}
+		d := raw.delay(n, u)
 		if d < 0 || d > max(raw.max, 0) {
-			t.Fatalf("raw %+v: delay(%d, %d, %v) = %v; want within [0, max]", raw, n, prev, u, d)
+			t.Fatalf("raw %+v: delay(%d, %v) = %v; want within [0, max]", raw, n, u, d)
 		}
 
 		// The same inputs, brought into the ranges the options accept.
@@ -71,13 +65,12 @@ func FuzzBackoff(f *testing.F) {
 			jitter:     raw.jitter,
 		}
 		b.max = b.initial + time.Duration(abs(maxDelay)%int64(time.Minute))
-		b.jitter.fraction = math.Mod(math.Abs(finite(fraction)), 1)
+		b.jitter = math.Mod(math.Abs(finite(fraction)), 1)
 		n = 1 + int(abs(int64(n))%64)
-		p := time.Duration(abs(prev) % int64(time.Hour))
 		u = math.Mod(math.Abs(finite(u)), 1)
-		d = b.delay(n, p, u)
+		d = b.delay(n, u)
 		if d < 0 || d > b.max {
-			t.Fatalf("%+v: delay(%d, %v, %v) = %v; want within [0, %v]", b, n, p, u, d, b.max)
+			t.Fatalf("%+v: delay(%d, %v) = %v; want within [0, %v]", b, n, u, d, b.max)
 		}
 		if b.initial == 0 {
 			if d != 0 {
@@ -87,27 +80,11 @@ func FuzzBackoff(f *testing.F) {
 		}
 		exp := b.exponential(n)
 		slack := 2.0 // nanoseconds of rounding
-		switch b.jitter.kind {
-		case jitterNone:
-			if math.Abs(float64(d)-exp) > slack {
-				t.Fatalf("%+v: delay(%d) = %v; want %v", b, n, d, time.Duration(exp))
-			}
-		case jitterFull:
-			if float64(d) > exp+slack {
-				t.Fatalf("%+v: full jitter delay(%d) = %v; want at most %v", b, n, d, time.Duration(exp))
-			}
-		case jitterProportional:
-			lo, hi := exp*(1-b.jitter.fraction), min(exp*(1+b.jitter.fraction), float64(b.max))
-			if float64(d) < lo-slack || float64(d) > hi+slack {
-				t.Fatalf("%+v: delay(%d) = %v; want within [%v, %v]", b, n, d, time.Duration(lo), time.Duration(hi))
-			}
-		case jitterDecorrelated:
-			hi := min(3*max(float64(p), float64(b.initial)), float64(b.max))
-			if float64(d) < float64(b.initial)-slack || float64(d) > hi+slack {
-				t.Fatalf("%+v: decorrelated delay(prev %v) = %v; want within [%v, %v]", b, p, d, b.initial, time.Duration(hi))
-			}
+		lo, hi := exp*(1-b.jitter), min(exp*(1+b.jitter), float64(b.max))
+		if float64(d) < lo-slack || float64(d) > hi+slack {
+			t.Fatalf("%+v: delay(%d) = %v; want within [%v, %v]", b, n, d, time.Duration(lo), time.Duration(hi))
 		}
-		if r := b.randomDelay(n, p, rand.Float64); r < 0 || r > b.max {
+		if r := b.randomDelay(n, rand.Float64); r < 0 || r > b.max {
 			t.Fatalf("%+v: randomDelay = %v; want within [0, %v]", b, r, b.max)
 		}
 	})

@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -58,7 +59,7 @@ func BenchmarkUnarySuccess(b *testing.B) {
 	}{
 		{"default", nil},
 		{"token_bucket", []retry.Option{retry.WithTokenBucket(10, 0.1)}},
-		{"no_budget", []retry.Option{retry.WithoutBudget()}},
+		{"no_budget", []retry.Option{retry.WithBudget(math.Inf(1), 0, 0)}},
 		{"first_attempt_trailer", []retry.Option{retry.WithFirstAttemptTrailer(retry.TrailerAlways)}},
 		{"per_attempt_timeout", []retry.Option{retry.WithPerAttemptTimeout(1e9)}},
 	}
@@ -108,7 +109,7 @@ func BenchmarkUnarySuccessParallel(b *testing.B) {
 // without the budget's counter, to show what the striped counter costs
 // when every core adds to it.
 func BenchmarkUnarySuccessParallelNoBudget(b *testing.B) {
-	r, err := retry.New(retry.WithoutBudget())
+	r, err := retry.New(retry.WithBudget(math.Inf(1), 0, 0))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -130,13 +130,16 @@ func (r *Retrier) newTarget(name string) *target {
 	case budgetTokens:
 		t.tokens = newTokenBucket(r.opts.maxTokens, r.opts.tokenRatio)
 	}
-	if r.opts.trailer == TrailerAlways {
+	if r.opts.trailer == trailerAlways {
 		t.pushback.Store(true)
 	}
 	return t
 }
 
 func init() {
+	retrystate.CircuitGate = func(refusesFor func(target, fullMethod string) time.Duration) any {
+		return withCircuitGate(refusesFor)
+	}
 	retrystate.Of = func(r any) retrystate.Targets {
 		if r, ok := r.(*Retrier); ok && r != nil {
 			return targetsOf{r}
@@ -151,7 +154,7 @@ type targetsOf struct{ r *Retrier }
 
 // BudgetLevel returns what the retry budget of targetName (a cc.Target())
 // holds now: retries left in the window (WithBudget), tokens
-// (WithTokenBucket), or +Inf (WithoutBudget). It reports false for a
+// (WithTokenBucket), or +Inf without a budget. It reports false for a
 // target the Retrier has not seen.
 func (v targetsOf) BudgetLevel(targetName string) (float64, bool) {
 	t, ok := v.r.targets.Load(targetName)

@@ -3,6 +3,7 @@ package retry_test
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -137,7 +138,7 @@ func TestBudgetWithFlakyServer(t *testing.T) {
 				g := &grantRecorder{}
 				opts := []retry.Option{noJitter, retry.WithObserver(retry.Observer{OnRetry: g.OnRetry})}
 				if !budget {
-					opts = append(opts, retry.WithoutBudget())
+					opts = append(opts, retry.WithBudget(math.Inf(1), 0, 0))
 				}
 				env, _ := start(t, svc, setup{retry: opts})
 				res := load{calls: calls, gap: gap, deadline: 5 * time.Second}.run(t, env.Client, g)

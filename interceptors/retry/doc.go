@@ -63,7 +63,7 @@
 //   - when the caller's context ends while the Retrier waits, CANCELLED or
 //     DEADLINE_EXCEEDED from the context;
 //   - when a retry CallOption passed to the call is invalid, INTERNAL,
-//     matching ErrInvalidCallOption, before any attempt.
+//     naming the option, before any attempt.
 //
 // Every wait selects on the caller's context; per-attempt contexts are
 // cancelled when their attempt returns.
@@ -72,14 +72,14 @@
 //
 // Before retry n the Retrier waits initial×multiplier^(n-1), at most the
 // maximum (WithBackoff: 100 ms, ×2, 1 s), randomised by WithJitter (±20% by
-// default; full and decorrelated jitter as options). A delay set by the
+// default). A delay set by the
 // server replaces the backoff: the google.rpc.RetryInfo in the status
 // details or the grpc-retry-pushback-ms trailer, whichever is longer,
 // capped at WithMaxServerDelay (30 s); the backoff starts again after it.
 //
 // Reading the trailer takes a grpc.Trailer call option, which costs time on
 // every call. So the first attempt of a unary call does not read it unless
-// the target has been seen sending pushback (WithFirstAttemptTrailer):
+// the target has been seen sending pushback:
 // until then the first retry's delay comes from RetryInfo, which Bulwark
 // servers send with every positive pushback, and a stop sent only as a
 // trailer on the very first failed attempt is honoured from the second
@@ -156,7 +156,8 @@
 // per call from one core to eight (BenchmarkUnarySuccess,
 // BenchmarkUnarySuccessParallel). A
 // per-attempt timeout costs a context.WithTimeout per attempt; reading the
-// first attempt's trailer (WithFirstAttemptTrailer) a pooled call option.
+// first attempt's trailer, once a target has sent pushback, a pooled call
+// option.
 //
 // # Hooks
 //

@@ -18,9 +18,9 @@ import (
 // and it does not prove the request was not processed.
 var ErrBudgetExhausted = errors.New("retry: budget exhausted")
 
-// ErrInvalidCallOption is matched by the error of a call that was passed a
+// errInvalidCallOption is matched by the error of a call that was passed a
 // retry CallOption with an invalid value, such as WithMaxAttempts(9).
-var ErrInvalidCallOption = errors.New("retry: invalid call option")
+var errInvalidCallOption = errors.New("retry: invalid call option")
 
 // budgetError is the error of a call that the retry budget stopped: a
 // retry was due but the budget of the target had nothing left. See
@@ -50,7 +50,7 @@ func (e *callOptionError) Error() string { return e.err.Error() }
 
 func (e *callOptionError) Unwrap() error { return e.err }
 
-func (e *callOptionError) Is(target error) bool { return target == ErrInvalidCallOption }
+func (e *callOptionError) Is(target error) bool { return target == errInvalidCallOption }
 
 func (e *callOptionError) GRPCStatus() *status.Status {
 	return status.New(codes.Internal, e.err.Error())

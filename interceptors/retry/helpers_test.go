@@ -154,7 +154,7 @@ func (e *events) snapshot() ([]retry.RetryEvent, []retry.CommitEvent, []retry.Fi
 }
 
 // noJitter makes delays exact, so tests can assert them.
-var noJitter = retry.WithJitter(retry.NoJitter())
+var noJitter = retry.WithJitter(0)
 
 func equalDurations(a, b []time.Duration) bool {
 	if len(a) != len(b) {

@@ -121,8 +121,8 @@ type FinishEvent struct {
 	//   - "service_config": gRPC's own retryPolicy is on for the method, so
 	//     the Retrier leaves retries to gRPC (see WithServiceConfigCheck);
 	//   - "circuit_open": the circuit breaker inside the Retrier would
-	//     still refuse the next attempt when its delay ends (see
-	//     WithCircuitGate).
+	//     still refuse the next attempt when its delay ends (the client
+	//     chain lets the Retrier ask it).
 	Reason string
 	// Hedged is true when the call was hedged.
 	Hedged bool

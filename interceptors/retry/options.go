@@ -45,7 +45,7 @@ type Option interface {
 // interceptor removes its own call options before the call goes on.
 //
 // A call option with an invalid value fails the call at once with an error
-// matching ErrInvalidCallOption (codes.Internal), since it cannot be refused
+// of code INTERNAL, since it cannot be refused
 // earlier.
 type CallOption struct {
 	grpc.EmptyCallOption
@@ -105,9 +105,9 @@ type options struct {
 	maxTokens    float64
 	tokenRatio   float64
 	methods      map[string][]CallOption
-	trailer      TrailerMode
+	trailer      trailerMode
 	checkService bool
-	// openFor is WithCircuitGate's function; nil: none.
+	// openFor is withCircuitGate's function; nil: none.
 	openFor func(target, fullMethod string) time.Duration
 	// targetBufferLimit is WithTargetBufferLimit's.
 	targetBufferLimit int64
@@ -172,17 +172,17 @@ func WithBackoff(initial time.Duration, multiplier float64, maxDelay time.Durati
 	}, err)
 }
 
-// WithJitter sets how the backoff is randomised: ProportionalJitter(f)
-// (within ±f of the exponential delay), FullJitter (anywhere from zero to
-// it, as gRFC A6 specifies), DecorrelatedJitter, or NoJitter. Jitter never
-// takes a delay above the backoff's maximum. Default:
-// ProportionalJitter(0.2).
-func WithJitter(j Jitter) CallOption {
+// WithJitter spreads each backoff delay uniformly within ±fraction of the
+// exponential delay (0.2: from 80% to 120%), so that clients that failed
+// together do not retry together; jitter never takes a delay above the
+// backoff's maximum. fraction must be between 0 and 1; 0 means no jitter.
+// Default: 0.2.
+func WithJitter(fraction float64) CallOption {
 	var err error
-	if j.kind == jitterProportional && (j.fraction < 0 || j.fraction > 1 || math.IsNaN(j.fraction)) {
-		err = invalid("WithJitter(ProportionalJitter(%v)): fraction must be between 0 and 1", j.fraction)
+	if fraction < 0 || fraction > 1 || math.IsNaN(fraction) {
+		err = invalid("WithJitter(%v): fraction must be between 0 and 1", fraction)
 	}
-	return callOption(func(p *policy) { p.backoff.jitter = j }, err)
+	return callOption(func(p *policy) { p.backoff.jitter = fraction }, err)
 }
 
 // WithPerAttemptTimeout bounds each attempt of a unary call: an attempt that
@@ -303,11 +303,15 @@ func WithObserver(obs Observer) Option {
 // the budget refuses is not made: the call returns its last error, wrapped
 // in one that matches ErrBudgetExhausted. ratio and perSecond must not be negative; window must be
 // at least 10 ms (it is kept in 10 buckets). Zero ratio and perSecond allow
-// no retries. It replaces WithTokenBucket and WithoutBudget. Default: 0.2,
-// 10, 10 s.
+// no retries. A ratio of math.Inf(1) removes the budget (perSecond and
+// window are then not used): every call may use all its attempts; only do
+// this when something else (a circuit breaker, a concurrency limit) stops
+// retry storms. It replaces WithTokenBucket. Default: 0.2, 10, 10 s.
 func WithBudget(ratio, perSecond float64, window time.Duration) Option {
 	return optionFunc(func(o *options) {
 		switch {
+		case math.IsInf(ratio, 1):
+			o.budget = budgetNone
 		case ratio < 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0):
 			o.errs = append(o.errs, invalid("WithBudget(%v, %v, %v): ratio must be a finite number of at least 0", ratio, perSecond, window))
 		case perSecond < 0 || math.IsNaN(perSecond) || math.IsInf(perSecond, 0):
@@ -326,7 +330,8 @@ func WithBudget(ratio, perSecond float64, window time.Duration) Option {
 // call that succeeds; retries and hedges are allowed only while more than
 // half the tokens remain. maxTokens must be in (0, 1000] and tokenRatio
 // positive; tokens are counted in thousandths, as A6 specifies. gRPC's
-// service config uses 10 and 0.1. Default: WithBudget is used instead.
+// service config uses 10 and 0.1. It replaces WithBudget. Default:
+// WithBudget is used instead.
 func WithTokenBucket(maxTokens, tokenRatio float64) Option {
 	return optionFunc(func(o *options) {
 		switch {
@@ -338,13 +343,6 @@ func WithTokenBucket(maxTokens, tokenRatio float64) Option {
 			o.budget, o.maxTokens, o.tokenRatio = budgetTokens, maxTokens, tokenRatio
 		}
 	})
-}
-
-// WithoutBudget removes the retry budget: every call may use all its
-// attempts. Only do this when something else (a circuit breaker, a
-// concurrency limit) stops retry storms. Default: WithBudget is used.
-func WithoutBudget() Option {
-	return optionFunc(func(o *options) { o.budget = budgetNone })
 }
 
 // WithMethodPolicy overrides the Retrier's defaults for one method (its full
@@ -384,23 +382,24 @@ func validMethod(m string) error {
 	return nil
 }
 
-// TrailerMode says when the first attempt of a unary call reads the
-// grpc-retry-pushback-ms trailer; see WithFirstAttemptTrailer.
-type TrailerMode uint8
+// trailerMode says when the first attempt of a unary call reads the
+// grpc-retry-pushback-ms trailer; see withFirstAttemptTrailer.
+type trailerMode uint8
 
 const (
-	// TrailerAuto reads the first attempt's trailer only for targets that
+	// trailerAuto reads the first attempt's trailer only for targets that
 	// have sent a pushback trailer before (on a later attempt or a stream),
 	// so servers that never push back cost nothing.
-	TrailerAuto TrailerMode = iota
-	// TrailerAlways reads the first attempt's trailer on every call.
-	TrailerAlways
-	// TrailerNever never reads the first attempt's trailer.
-	TrailerNever
+	trailerAuto trailerMode = iota
+	// trailerAlways reads the first attempt's trailer on every call.
+	trailerAlways
+	// trailerNever never reads the first attempt's trailer.
+	trailerNever
 )
 
-// WithFirstAttemptTrailer sets when the first attempt of a unary call reads
-// its grpc-retry-pushback-ms trailer. Reading it means passing a
+// withFirstAttemptTrailer sets when the first attempt of a unary call reads
+// its grpc-retry-pushback-ms trailer; the tests set it (export_test.go),
+// users get the default. Reading it means passing a
 // grpc.Trailer call option, which costs time (about 30 ns, with a pooled
 // holder) on every call, so by default it is read only once the target is
 // known to send pushback. Without it the first retry's delay comes from the
@@ -409,10 +408,10 @@ const (
 // pushback) is seen at once as well, since its status says not retryable;
 // only a plain server's stop on the first attempt is seen from the second
 // attempt on. Later attempts, and all stream attempts, always read the
-// trailer. Default: TrailerAuto.
-func WithFirstAttemptTrailer(m TrailerMode) Option {
+// trailer. Default: trailerAuto.
+func withFirstAttemptTrailer(m trailerMode) Option {
 	return optionFunc(func(o *options) {
-		if m > TrailerNever {
+		if m > trailerNever {
 			o.errs = append(o.errs, invalid("WithFirstAttemptTrailer(%d): unknown mode", m))
 			return
 		}
@@ -448,7 +447,7 @@ func WithTargetBufferLimit(bytes int) Option {
 	})
 }
 
-// WithCircuitGate tells the Retrier how long the circuit breaker inside it
+// withCircuitGate tells the Retrier how long the circuit breaker inside it
 // (placed between the Retrier and the network) will still refuse calls to a
 // target and method: openFor returns the remaining open time, 0 when calls
 // go through. Before a retry or a hedge, the Retrier asks: when the breaker
@@ -456,8 +455,9 @@ func WithTargetBufferLimit(bytes int) Option {
 // refused locally, so the call ends at once with its last real error
 // (the stop reason "circuit_open") instead of sleeping and then failing with CIRCUIT_OPEN,
 // and no budget is spent. interceptors.NewClientChain sets it to
-// (*circuit.Circuit).RefusesFor. nil is refused.
-func WithCircuitGate(openFor func(target, fullMethod string) time.Duration) Option {
+// (*circuit.Circuit).RefusesFor, through retrystate.CircuitGate. nil is
+// refused.
+func withCircuitGate(openFor func(target, fullMethod string) time.Duration) Option {
 	return optionFunc(func(o *options) {
 		if openFor == nil {
 			o.errs = append(o.errs, invalid("WithCircuitGate(nil): the function must not be nil"))
@@ -475,7 +475,7 @@ func defaultOptions() options {
 				initial:    defaultInitialBackoff,
 				multiplier: defaultMultiplier,
 				max:        defaultMaxBackoff,
-				jitter:     ProportionalJitter(defaultJitterFraction),
+				jitter:     defaultJitterFraction,
 			},
 			maxServerDelay: defaultMaxServerDelay,
 			minAttemptTime: defaultMinAttemptTime,

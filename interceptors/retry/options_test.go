@@ -30,7 +30,7 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		{retry.WithBackoff(time.Second, 0.5, time.Second), "retry: WithBackoff(1s, 0.5, 1s): multiplier must be a finite number of at least 1"},
 		{retry.WithBackoff(time.Second, math.NaN(), time.Second), "multiplier must be a finite number of at least 1"},
 		{retry.WithBackoff(time.Second, 2, time.Millisecond), "retry: WithBackoff(1s, 2, 1ms): maximum must be at least initial"},
-		{retry.WithJitter(retry.ProportionalJitter(1.5)), "retry: WithJitter(ProportionalJitter(1.5)): fraction must be between 0 and 1"},
+		{retry.WithJitter(1.5), "retry: WithJitter(1.5): fraction must be between 0 and 1"},
 		{retry.WithPerAttemptTimeout(-1), "retry: WithPerAttemptTimeout(-1ns): must not be negative"},
 		{retry.WithMaxServerDelay(0), "retry: WithMaxServerDelay(0s): must be positive"},
 		{retry.WithMinAttemptTime(-time.Millisecond), "retry: WithMinAttemptTime(-1ms): must not be negative"},
@@ -67,10 +67,10 @@ func TestNewAcceptsValidOptions(t *testing.T) {
 	_, err := retry.New(
 		retry.WithMaxAttempts(5), retry.WithMaxAttempts(1),
 		retry.WithBackoff(0, 1, 0), retry.WithBackoff(50*time.Millisecond, 1.5, 2*time.Second),
-		retry.WithJitter(retry.FullJitter()), retry.WithJitter(retry.DecorrelatedJitter()), retry.WithJitter(retry.ProportionalJitter(1)),
+		retry.WithJitter(0), retry.WithJitter(1),
 		retry.WithPerAttemptTimeout(0), retry.WithMaxServerDelay(time.Second), retry.WithMinAttemptTime(0),
 		retry.WithBufferLimit(0), retry.WithSafeToRetry(true), retry.WithHedging(0, 5), retry.WithHedging(0, 1),
-		retry.WithBudget(0, 0, 10*time.Millisecond), retry.WithTokenBucket(1000, 0.001), retry.WithoutBudget(),
+		retry.WithBudget(0, 0, 10*time.Millisecond), retry.WithTokenBucket(1000, 0.001), retry.WithBudget(math.Inf(1), 0, 0),
 		retry.WithMethodPolicy("/pkg.Svc/A", retry.WithSafeToRetry(true)), retry.WithMethodPolicy("/pkg.Svc/B", retry.WithSafeToRetry(true)), retry.WithMethodPolicy("/pkg.Svc/C"),
 		retry.WithFirstAttemptTrailer(retry.TrailerNever), retry.WithServiceConfigCheck(false),
 	)
@@ -90,7 +90,7 @@ func TestWithRandSourceMakesJitterReproducible(t *testing.T) {
 			svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 				return nil, status.Error(codes.Unavailable, "down")
 			}}
-			env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithRandSource(rand.NewPCG(1, 2)), retry.WithObserver(retry.Observer{OnRetry: rec.OnRetry}), retry.WithoutBudget()}})
+			env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithRandSource(rand.NewPCG(1, 2)), retry.WithObserver(retry.Observer{OnRetry: rec.OnRetry}), retry.WithBudget(math.Inf(1), 0, 0)}})
 			for range 3 {
 				_, _ = env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 			}

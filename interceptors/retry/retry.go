@@ -189,9 +189,9 @@ func (c *call) attemptContext(ctx context.Context, n int) (context.Context, cont
 }
 
 // sawPushback notes that t sends pushback trailers, so that with
-// TrailerAuto the first attempts of its calls read them too.
+// trailerAuto the first attempts of its calls read them too.
 func (r *Retrier) sawPushback(t *target, pushback time.Duration) {
-	if pushback != noPushback && r.opts.trailer == TrailerAuto && !t.pushback.Load() {
+	if pushback != noPushback && r.opts.trailer == trailerAuto && !t.pushback.Load() {
 		t.pushback.Store(true)
 	}
 }
@@ -270,7 +270,6 @@ type call struct {
 	opts       []grpc.CallOption
 
 	retries int           // backoff retries since the start or the last server delay
-	prev    time.Duration // the last backoff delay
 	// laterID is what the attempts after the first send as x-request-id
 	// (see laterRequestID), set once by setLaterID before the second
 	// attempt starts, and only read after that.
@@ -348,14 +347,13 @@ func (c *call) leftToGRPC() bool {
 func (c *call) when(server time.Duration, reason string, hasServer bool) (time.Duration, string) {
 	switch {
 	case hasServer && (server > 0 || !c.hedged):
-		c.retries, c.prev = 0, 0
+		c.retries = 0
 		return min(server, c.p.maxServerDelay), reason
 	case c.hedged:
 		return 0, delayHedge
 	}
 	c.retries++
-	d := c.p.backoff.randomDelay(c.retries, c.prev, c.r.opts.random)
-	c.prev = d
+	d := c.p.backoff.randomDelay(c.retries, c.r.opts.random)
 	return d, delayBackoff
 }
 
@@ -392,7 +390,7 @@ func (c *call) fits(ctx context.Context, wait time.Duration) bool {
 }
 
 // circuitOpenAfter reports whether the circuit breaker inside the Retrier
-// (WithCircuitGate) will still refuse the call's attempts after delay.
+// (withCircuitGate) will still refuse the call's attempts after delay.
 func (c *call) circuitOpenAfter(delay time.Duration) bool {
 	return c.r.opts.openFor != nil && c.cc != nil && c.r.opts.openFor(c.cc.Target(), c.method) > delay
 }

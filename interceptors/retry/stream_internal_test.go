@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -133,7 +134,7 @@ func FuzzStream(f *testing.F) {
 	f.Add([]byte{255, 0, 0, 1}, []byte{3, 3, 2, 0, 2})
 	f.Fuzz(func(t *testing.T, plans, ops []byte) {
 		const maxAttempts = 4
-		r, err := New(WithoutBudget(), WithBackoff(0, 1, 0), WithMaxAttempts(maxAttempts), WithBufferLimit(24))
+		r, err := New(WithBudget(math.Inf(1), 0, 0), WithBackoff(0, 1, 0), WithMaxAttempts(maxAttempts), WithBufferLimit(24))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +269,7 @@ func TestStreamKeepsPreparedMessages(t *testing.T) {
 			return s.SendAndClose(&testpb.ClientStreamResponse{Count: int32(len(texts)), Text: strings.Join(texts, ",")})
 		}}
 		env := grpctest.Start(t, svc, grpctest.Options{})
-		r, err := New(WithoutBudget(), WithSafeToRetry(true), WithBackoff(0, 1, 0))
+		r, err := New(WithBudget(math.Inf(1), 0, 0), WithSafeToRetry(true), WithBackoff(0, 1, 0))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,8 @@
 // metrics that the chain builders wire to it.
 package retrystate
 
+import "time"
+
 // MaxAttempts is the most attempts a call may make, the first included:
 // gRFC A6's client-side cap on maxAttempts.
 const MaxAttempts = 5
@@ -29,3 +31,11 @@ type Targets interface {
 // else. Package retry sets it when it is initialised; the packages that
 // call it import retry, so it is set by then.
 var Of func(r any) Targets
+
+// CircuitGate returns the retry.Option that tells a Retrier how long the
+// circuit breaker inside it will still refuse calls to a target and
+// method (see (*circuit.Circuit).RefusesFor): before a retry or a hedge
+// that the breaker would refuse, the call ends at once with its last real
+// error. interceptors.NewClientChain gives it to the Retrier it puts
+// outside a circuit breaker. Package retry sets it when it is initialised.
+var CircuitGate func(refusesFor func(target, fullMethod string) time.Duration) any

@@ -321,7 +321,7 @@ func chains(t *testing.T, sc scenario, m mode, rec, serverRec *recorder) (*inter
 		// Jitter off, so that the bounds below can name each backoff
 		// exactly; the calls of an open-loop load start at distinct times,
 		// so their retries do not fall together anyway.
-		retry.WithJitter(retry.NoJitter()),
+		retry.WithJitter(0),
 		retry.WithPerAttemptTimeout(attemptTimeout),
 	}
 	if m == hedged {
