@@ -402,27 +402,6 @@ func (b *Breaker) probeDone(p Permit, r Verdict) {
 	}
 }
 
-// Do runs fn if the breaker allows it and reports its outcome, as decided by
-// the classifier (see WithVerdict). It returns fn's error, or an
-// *OpenError without running fn. If fn panics, the call counts as a failure
-// and the panic goes on.
-func (b *Breaker) Do(fn func() error) error {
-	p, err := b.Allow()
-	if err != nil {
-		return err
-	}
-	returned := false
-	defer func() {
-		if !returned {
-			p.Done(Failed)
-		}
-	}()
-	err = fn()
-	returned = true
-	p.Done(b.cfg.classify(err))
-	return err
-}
-
 // State returns the breaker's state. In ModeMetricsOnly it is the state of
 // the state machine, although no call is refused.
 func (b *Breaker) State() State { return State(b.word.Load() & stateMask) }

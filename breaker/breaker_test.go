@@ -1,7 +1,6 @@
 package breaker_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -132,15 +131,14 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 		{breaker.WithCountWindow(0), "breaker: WithCountWindow(0): must be in [1, 1048576]"},
 		{breaker.WithSlowCalls(0, 0.5), "breaker: WithSlowCalls(0s, 0.5): threshold must be positive"},
 		{breaker.WithSlowCalls(time.Second, 2), "breaker: WithSlowCalls(1s, 2): rate must be in (0, 1]"},
-		{breaker.WithOpenDuration(0), "breaker: WithOpenDuration(0s): must be positive"},
-		{breaker.WithMaxOpenDuration(-1), "breaker: WithMaxOpenDuration(-1ns): must be positive"},
-		{breaker.WithMaxOpenDuration(time.Second), "breaker: WithMaxOpenDuration(1s): must be at least the open duration (5s)"},
+		{breaker.WithOpenDuration(0, time.Second), "breaker: WithOpenDuration(0s, 1s): both durations must be positive"},
+		{breaker.WithOpenDuration(time.Second, -1), "breaker: WithOpenDuration(1s, -1ns): both durations must be positive"},
+		{breaker.WithOpenDuration(5*time.Second, time.Second), "breaker: WithOpenDuration(5s, 1s): max must be at least first"},
 		{breaker.WithOpenJitter(1), "breaker: WithOpenJitter(1): must be in [0, 1)"},
 		{breaker.WithHalfOpen(0, 2), "breaker: WithHalfOpen(0, 2): probes must be in [1, 65536]"},
 		{breaker.WithHalfOpen(3, 0), "breaker: WithHalfOpen(3, 0): successes must be at least 1"},
 		{breaker.WithProbeTimeout(0), "breaker: WithProbeTimeout(0s): must be positive"},
 		{breaker.WithOnStateChange(nil), "breaker: WithOnStateChange(nil): the hook must not be nil"},
-		{breaker.WithVerdict(nil), "breaker: WithVerdict(nil): the classifier must not be nil"},
 		{breaker.WithRandSource(nil), "breaker: WithRandSource(nil): the source must not be nil"},
 		{nil, "breaker: nil Option"},
 	}
@@ -155,8 +153,8 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 			}
 		})
 	}
-	t.Run("long open duration without a cap", func(t *testing.T) {
-		if _, err := breaker.New(breaker.WithOpenDuration(2 * time.Minute)); err != nil {
+	t.Run("an open duration that does not grow", func(t *testing.T) {
+		if _, err := breaker.New(breaker.WithOpenDuration(2*time.Minute, 2*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -453,7 +451,7 @@ func TestOpenJitterBounds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, rec := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithHalfOpen(3, 1),
 			breaker.WithOpenJitter(0.5), breaker.WithRandSource(rand.NewPCG(1, 2)),
-			breaker.WithOpenDuration(time.Second), breaker.WithMaxOpenDuration(4*time.Second))
+			breaker.WithOpenDuration(time.Second, 4*time.Second))
 		seen := map[time.Duration]bool{}
 		level := 0
 		for i := range 200 {
@@ -648,52 +646,6 @@ func TestHookPanicDoesNotWedge(t *testing.T) {
 	})
 }
 
-func TestDo(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(3))
-		boom := errors.New("boom")
-		if err := b.Do(func() error { return boom }); err != boom {
-			t.Fatalf("Do = %v", err)
-		}
-		if err := b.Do(func() error { return fmt.Errorf("gave up: %w", context.Canceled) }); err == nil {
-			t.Fatal("Do lost the error")
-		}
-		func() {
-			defer func() {
-				if p := recover(); p != "panic" {
-					t.Fatalf("recovered %v", p)
-				}
-			}()
-			_ = b.Do(func() error { panic("panic") })
-		}()
-		if c := b.Counts(); c.Failures != 2 || c.ConsecutiveFailures != 2 {
-			t.Fatalf("counts = %+v, want the error and the panic as failures, the cancel ignored", c)
-		}
-		_ = b.Do(func() error { return boom })
-		ran := false
-		err := b.Do(func() error { ran = true; return nil })
-		if ran || !errors.Is(err, breaker.ErrOpen) {
-			t.Fatalf("Do when open: ran %v, err %v", ran, err)
-		}
-	})
-}
-
-func TestDoClassifier(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		notFound := errors.New("not found")
-		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithVerdict(func(err error) breaker.Verdict {
-			if err == nil || errors.Is(err, notFound) {
-				return breaker.Succeeded
-			}
-			return breaker.Failed
-		}))
-		_ = b.Do(func() error { return notFound })
-		wantState(t, b, breaker.StateClosed)
-		_ = b.Do(func() error { return errors.New("down") })
-		wantState(t, b, breaker.StateOpen)
-	})
-}
-
 func TestOpenErrorMessage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1), breaker.WithOpenJitter(0))
@@ -730,7 +682,7 @@ func TestStrings(t *testing.T) {
 // the race detector.
 func TestConcurrentUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, rec := newBreaker(t, breaker.WithMinCalls(10), breaker.WithOpenDuration(time.Second),
+		b, rec := newBreaker(t, breaker.WithMinCalls(10), breaker.WithOpenDuration(time.Second, time.Minute),
 			breaker.WithSlowCalls(50*time.Millisecond, 0.9))
 		var wg sync.WaitGroup
 		for g := range 8 {
@@ -764,7 +716,7 @@ func (c change) String() string {
 func TestRefusesFor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := newBreaker(t, noRate, breaker.WithConsecutiveFailures(1),
-			breaker.WithOpenDuration(time.Second), breaker.WithOpenJitter(0))
+			breaker.WithOpenDuration(time.Second, time.Minute), breaker.WithOpenJitter(0))
 		if d := b.RefusesFor(); d != 0 {
 			t.Errorf("closed: %v; want 0", d)
 		}

@@ -48,8 +48,7 @@
 // # Use
 //
 // Allow returns a Permit; report the call's Verdict (Succeeded, Failed or
-// Skipped) to it with Done. Do wraps a function, whose error WithVerdict
-// judges. Counts returns a snapshot of the counts, and WithOnStateChange
+// Skipped) to it with Done. Counts returns a snapshot of the counts, and WithOnStateChange
 // adds hooks called on every transition, outside the breaker's lock.
 //
 // # Cost

@@ -11,7 +11,7 @@ import (
 func Example() {
 	b, err := breaker.New(
 		breaker.WithConsecutiveFailures(3),
-		breaker.WithOpenDuration(10*time.Second),
+		breaker.WithOpenDuration(10*time.Second, time.Minute),
 		breaker.WithOpenJitter(0),
 		breaker.WithOnStateChange(func(from, to breaker.State) {
 			fmt.Println("breaker:", from, "->", to)
@@ -22,7 +22,6 @@ func Example() {
 	}
 	defer b.Close()
 
-	errDown := errors.New("connection refused")
 	for range 4 {
 		// The two-step API: ask, call, report.
 		p, err := b.Allow()
@@ -32,17 +31,16 @@ func Example() {
 			fmt.Println("refused:", errors.Is(err, breaker.ErrOpen), oe.RefusesFor() > 9*time.Second)
 			continue
 		}
-		p.Done(breaker.Failed) // the call failed with errDown
+		p.Done(breaker.Failed) // the call failed: connection refused
 	}
 
-	// Do wraps a function and reports its error.
-	err = b.Do(func() error { return errDown })
-	fmt.Println("Do:", errors.Is(err, breaker.ErrOpen))
+	_, err = b.Allow()
+	fmt.Println("refused after the trip:", errors.Is(err, breaker.ErrOpen))
 	fmt.Println(b.Counts().ConsecutiveFailures, "consecutive failures tripped it")
 	// Output:
 	// breaker: closed -> open
 	// refused: true true
-	// Do: true
+	// refused after the trip: true
 	// 3 consecutive failures tripped it
 }
 

@@ -1,7 +1,6 @@
 package breaker
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -55,10 +54,8 @@ type config struct {
 	toClose       int
 	probeTimeout  time.Duration
 	hooks         []func(from, to State)
-	classify      func(error) Verdict
 	rand          *rand.Rand
 	errs          []error
-	maxOpenWasSet bool
 }
 
 func defaultConfig() config {
@@ -75,7 +72,6 @@ func defaultConfig() config {
 		probes:       3,
 		toClose:      2,
 		probeTimeout: 30 * time.Second,
-		classify:     defaultClassify,
 	}
 }
 
@@ -84,13 +80,6 @@ func (c *config) fail(format string, args ...any) {
 }
 
 func (c *config) validate() error {
-	if c.maxOpen < c.openDuration {
-		if c.maxOpenWasSet {
-			c.fail("WithMaxOpenDuration(%v): must be at least the open duration (%v)", c.maxOpen, c.openDuration)
-		} else {
-			c.maxOpen = c.openDuration // a long open duration without a cap: no growth
-		}
-	}
 	return errors.Join(c.errs...)
 }
 
@@ -193,36 +182,27 @@ func WithSlowCalls(threshold time.Duration, rate float64) Option {
 }
 
 // WithOpenDuration sets how long the breaker stays open after it first
-// trips; each reopening from half-open doubles it, up to WithMaxOpenDuration.
-// Default: 5 s.
-func WithOpenDuration(d time.Duration) Option {
+// trips (first), and the cap on that duration as it doubles on each
+// reopening from half-open (max). Both must be positive and max at least
+// first; max equal to first keeps the open duration from growing.
+// Default: 5 s, 60 s.
+func WithOpenDuration(first, max time.Duration) Option {
 	return optionFunc(func(c *config) {
-		if d <= 0 {
-			c.fail("WithOpenDuration(%v): must be positive", d)
-			return
+		switch {
+		case first <= 0 || max <= 0:
+			c.fail("WithOpenDuration(%v, %v): both durations must be positive", first, max)
+		case max < first:
+			c.fail("WithOpenDuration(%v, %v): max must be at least first", first, max)
+		default:
+			c.openDuration, c.maxOpen = first, max
 		}
-		c.openDuration = d
-	})
-}
-
-// WithMaxOpenDuration caps the open duration as it doubles on each
-// reopening. It must be at least the open duration; equal to it, the open
-// duration never grows. Default: 60 s (or the open duration, if longer and
-// this option is not given).
-func WithMaxOpenDuration(d time.Duration) Option {
-	return optionFunc(func(c *config) {
-		if d <= 0 {
-			c.fail("WithMaxOpenDuration(%v): must be positive", d)
-			return
-		}
-		c.maxOpen, c.maxOpenWasSet = d, true
 	})
 }
 
 // WithOpenJitter shortens each open duration by a random share of it, up to
 // fraction, so that many clients that tripped together do not probe
 // together: an open duration d lasts between d*(1-fraction) and d, never more
-// than WithMaxOpenDuration. Zero turns jitter off. Default: 0.2.
+// than WithOpenDuration's max. Zero turns jitter off. Default: 0.2.
 func WithOpenJitter(fraction float64) Option {
 	return optionFunc(func(c *config) {
 		if !(fraction >= 0 && fraction < 1) {
@@ -279,19 +259,6 @@ func WithOnStateChange(hook func(from, to State)) Option {
 	})
 }
 
-// WithVerdict sets how Do turns the error of the function it runs into a
-// Verdict. Default: nil is Succeeded, an error matching context.Canceled is
-// Skipped, and any other error is Failed.
-func WithVerdict(classify func(err error) Verdict) Option {
-	return optionFunc(func(c *config) {
-		if classify == nil {
-			c.fail("WithVerdict(nil): the classifier must not be nil")
-			return
-		}
-		c.classify = classify
-	})
-}
-
 // WithRandSource sets the source of the open-time jitter, for example a
 // seeded rand.PCG for a reproducible simulation. The breaker uses it only
 // while holding its lock, so it need not be safe for concurrent use, but it
@@ -305,17 +272,6 @@ func WithRandSource(src rand.Source) Option {
 		}
 		c.rand = rand.New(src)
 	})
-}
-
-func defaultClassify(err error) Verdict {
-	switch {
-	case err == nil:
-		return Succeeded
-	case errors.Is(err, context.Canceled):
-		return Skipped
-	default:
-		return Failed
-	}
 }
 
 // openFor returns the open time for the level-th reopening (0 for the

@@ -198,7 +198,7 @@ func TestClientRetryStopsAtOpenBreaker(t *testing.T) {
 				env, chain := client(t, svc,
 					interceptors.WithRetry(retry.WithMaxAttempts(3), retry.WithBudget(math.Inf(1), 0, 0)),
 					interceptors.WithCircuitBreaker(circuit.WithBreakerOptions(
-						breaker.WithConsecutiveFailures(2), breaker.WithOpenDuration(tc.open), breaker.WithMaxOpenDuration(tc.open))))
+						breaker.WithConsecutiveFailures(2), breaker.WithOpenDuration(tc.open, tc.open))))
 				begin := time.Now()
 				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
 				took := time.Since(begin)

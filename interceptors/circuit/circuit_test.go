@@ -48,7 +48,7 @@ var errDown = status.Error(codes.Unavailable, "dependency down")
 // is the only one allowed at a time.
 func trips(n int) circuit.Option {
 	return circuit.WithBreakerOptions(breaker.WithTimeWindow(0, 0), breaker.WithConsecutiveFailures(n),
-		breaker.WithOpenJitter(0), breaker.WithOpenDuration(5*time.Second),
+		breaker.WithOpenJitter(0), breaker.WithOpenDuration(5*time.Second, time.Minute),
 		breaker.WithHalfOpen(1, 1))
 }
 
@@ -879,7 +879,7 @@ func TestOpenErrorText(t *testing.T) {
 // and follows its open time.
 func TestRefusesFor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, err := circuit.New(circuit.WithBreakerOptions(breaker.WithOpenDuration(time.Second), breaker.WithOpenJitter(0)))
+		c, err := circuit.New(circuit.WithBreakerOptions(breaker.WithOpenDuration(time.Second, time.Minute), breaker.WithOpenJitter(0)))
 		if err != nil {
 			t.Fatal(err)
 		}

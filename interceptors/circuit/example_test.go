@@ -21,7 +21,7 @@ func Example() {
 		circuit.WithPerMethod(true),
 		circuit.WithBreakerOptions(
 			breaker.WithConsecutiveFailures(2),
-			breaker.WithOpenDuration(30*time.Second),
+			breaker.WithOpenDuration(30*time.Second, time.Minute),
 		),
 	)
 	if err != nil {

@@ -35,7 +35,7 @@ type bulwarkConfig struct {
 	breakerMinCalls int
 	// breakerOpen is how long the breaker stays open after it trips
 	// (breaker.WithOpenDuration); it doubles on each reopening, up to
-	// breakerMaxOpen (breaker.WithMaxOpenDuration).
+	// breakerMaxOpen.
 	breakerOpen, breakerMaxOpen time.Duration
 	// limit is the client's concurrency limit per attempt
 	// (concurrency.WithLimit); 0: none.
@@ -96,8 +96,7 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 		circuit.WithBreakerOptions(
 			breaker.WithConsecutiveFailures(cfg.breakerFailures),
 			breaker.WithMinCalls(cfg.breakerMinCalls),
-			breaker.WithOpenDuration(cfg.breakerOpen),
-			breaker.WithMaxOpenDuration(max(cfg.breakerMaxOpen, cfg.breakerOpen)),
+			breaker.WithOpenDuration(cfg.breakerOpen, max(cfg.breakerMaxOpen, cfg.breakerOpen)),
 		),
 	}
 	if cfg.fallback != nil {

@@ -261,7 +261,7 @@ func TestClientUsage(t *testing.T) {
 		{[]string{"-attempts", "9"}, "WithMaxAttempts(9)"},
 		{[]string{"-attempts", "0"}, "WithMaxAttempts(0)"},
 		{[]string{"-hedge", "-1s"}, "WithHedging"},
-		{[]string{"-breaker-open", "0s"}, "WithOpenDuration(0s)"},
+		{[]string{"-breaker-open", "0s"}, "WithOpenDuration(0s,"},
 		{[]string{"-breaker-failures", "-1"}, "WithConsecutiveFailures(-1)"},
 		{[]string{"-limit", "-2"}, "WithLimit(-2)"},
 		{[]string{"-attempt-timeout", "-1s"}, "WithPerAttemptTimeout(-1s)"},
