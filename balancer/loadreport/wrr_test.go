@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -68,13 +69,7 @@ func TestWeightedRoundRobinSteersAwayFromBusyReplica(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for range h {
-						p, ok := l.TryAcquire("", concurrency.DefaultCriticality)
-						if !ok {
-							t.Fatal("no permit")
-						}
-						t.Cleanup(p.Release)
-					}
+					holdCalls(t, l, h)
 					r, err := loadreport.New(l)
 					if err != nil {
 						t.Fatal(err)
@@ -151,3 +146,28 @@ func TestWeightedRoundRobinSteersAwayFromBusyReplica(t *testing.T) {
 // busiestLoses: the first (busiest) replica gets under a fifth of the calls,
 // and at least 0.2 less than the idlest.
 func busiestLoses(share []float64) bool { return share[0] < 0.2 && share[0] < share[2]-0.2 }
+
+// holdCalls keeps n calls in l's server interceptor until the test ends,
+// so that l reports them in flight.
+func holdCalls(t *testing.T, l *concurrency.Limiter, n int) {
+	t.Helper()
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(func() { close(release); wg.Wait() })
+	intercept := l.UnaryServerInterceptor()
+	info := &grpc.UnaryServerInfo{FullMethod: "/bulwark.testing.v1.TestService/Unary"}
+	for range n {
+		started := make(chan struct{})
+		wg.Go(func() {
+			_, err := intercept(context.Background(), nil, info, func(context.Context, any) (any, error) {
+				close(started)
+				<-release
+				return nil, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		<-started
+	}
+}

@@ -30,7 +30,7 @@ type controller struct {
 
 // record adds the call that held p to the window, and closes the window
 // when it is old and full enough.
-func (c *controller) record(p *Permit, now time.Duration, dropped bool) {
+func (c *controller) record(p *permit, now time.Duration, dropped bool) {
 	rtt := now - p.start
 	changed := false
 	var ev LimitEvent

@@ -34,7 +34,7 @@ func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		returned := false
 		defer func() {
 			if !returned { // the invoker panicked
-				p.Ignore()
+				p.ignore()
 			}
 		}()
 		err := invoker(withOutgoingCriticality(ctx), fullMethod, req, reply, cc, opts...)
@@ -61,13 +61,13 @@ func (l *Limiter) StreamClientInterceptor() grpc.StreamClientInterceptor {
 		returned := false
 		defer func() {
 			if !returned { // the streamer panicked
-				p.Ignore()
+				p.ignore()
 			}
 		}()
 		cs, err := streamer(withOutgoingCriticality(ctx), desc, cc, fullMethod, opts...)
 		returned = true
 		if err != nil {
-			p.Ignore()
+			p.ignore()
 			return nil, err
 		}
 		ps := &permitStream{ClientStream: cs, permit: p, unaryResponse: !desc.ServerStreams}
@@ -122,7 +122,7 @@ func (l *Limiter) clientReject(ctx context.Context, fullMethod, target string, r
 // permitStream gives its permit back when the stream ends.
 type permitStream struct {
 	grpc.ClientStream
-	permit        Permit
+	permit        permit
 	unaryResponse bool // a client-streaming call: one RecvMsg ends it
 	done          atomic.Bool
 	stop          func() bool
@@ -132,14 +132,14 @@ type permitStream struct {
 func (s *permitStream) release() {
 	if s.done.CompareAndSwap(false, true) {
 		s.stop()
-		s.permit.Ignore()
+		s.permit.ignore()
 	}
 }
 
 // canceled ends the permit when the call's context ends.
 func (s *permitStream) canceled() {
 	if s.done.CompareAndSwap(false, true) {
-		s.permit.Ignore()
+		s.permit.ignore()
 	}
 }
 

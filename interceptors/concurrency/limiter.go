@@ -90,55 +90,12 @@ func statsOf(s *limiter.Semaphore) Stats {
 	return Stats{Limit: s.Limit(), InFlight: s.InFlight(), Queued: s.Queued()}
 }
 
-// TryAcquire takes a permit for a call of fullMethod with criticality c if
-// one is free, without waiting. The caller must end a permit it got with
-// exactly one of Release, Drop or Ignore. It is meant for code that is not
-// a gRPC call; the interceptors call it for you.
-func (l *Limiter) TryAcquire(fullMethod string, c Criticality) (Permit, bool) {
-	class := c.class()
-	var ms *limiter.Semaphore
-	if l.methods != nil {
-		if ms = l.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
-			return Permit{}, false
-		}
-	}
-	if l.global != nil && !l.global.TryAcquire(class) {
-		if ms != nil {
-			ms.Release()
-		}
-		return Permit{}, false
-	}
-	p := Permit{l: l, method: ms}
-	if l.ctrl != nil {
-		p.start, p.inflight = l.now(), l.global.InFlight()
-	}
-	return p, true
-}
-
 // now returns the time since the Limiter was made, on the monotonic clock.
 func (l *Limiter) now() time.Duration { return time.Since(l.epoch) }
 
-// Acquire takes a permit for a call of fullMethod, waiting in the queue
-// (see WithQueue) if there is one. The criticality is ctx's (see
-// CriticalityFromContext) when WithPriority is on. A refusal returns an
-// error that, like a client-side one, matches ErrRejected and
-// outcome.ErrLocalReject. The caller must end the permit with exactly one
-// of Release, Drop or Ignore.
-func (l *Limiter) Acquire(ctx context.Context, fullMethod string) (Permit, error) {
-	c := DefaultCriticality
-	if l.priority {
-		c = CriticalityFromContext(ctx)
-	}
-	p, r, s := l.take(ctx, fullMethod, c, "")
-	if r != 0 {
-		return Permit{}, l.clientReject(ctx, fullMethod, "", r, c, s)
-	}
-	return p, nil
-}
-
 // take takes a permit for a call, waiting in the queue if there is one. On
 // refusal it returns the reason and the semaphore that refused.
-func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, target string) (Permit, reason, *limiter.Semaphore) {
+func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, target string) (permit, reason, *limiter.Semaphore) {
 	class := c.class()
 	var ms *limiter.Semaphore
 	var waited time.Duration
@@ -146,7 +103,7 @@ func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, ta
 		if ms = l.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
 			var r reason
 			if r, waited = l.wait(ctx, ms, class, l.maxWait, fullMethod, target); r != 0 {
-				return Permit{}, r, ms
+				return permit{}, r, ms
 			}
 		}
 	}
@@ -155,10 +112,10 @@ func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, ta
 			if ms != nil {
 				ms.Release()
 			}
-			return Permit{}, r, g
+			return permit{}, r, g
 		}
 	}
-	p := Permit{l: l, method: ms}
+	p := permit{l: l, method: ms}
 	if l.ctrl != nil {
 		p.start, p.inflight = l.now(), l.global.InFlight()
 	}
@@ -213,29 +170,20 @@ func rejectEvent(fullMethod, target string, r reason, c Criticality, s *limiter.
 	return RejectEvent{Method: fullMethod, Target: target, Reason: r.String(), Criticality: c, Limit: st.Limit, InFlight: st.InFlight, Queued: st.Queued}
 }
 
-// Permit is a permit to run one call. End it with exactly one of Release,
-// Drop or Ignore; ending it again through the same Permit does nothing, but
-// a copy must not be ended too. The zero Permit holds nothing.
-type Permit struct {
-	// Four words at most, so that a Permit is returned in registers.
+// permit is a permit to run one call. End it once (ignore, or end with a
+// sample kind); ending it again through the same permit does nothing, but
+// a copy must not be ended too. The zero permit holds nothing.
+type permit struct {
+	// Four words at most, so that a permit is returned in registers.
 	l        *Limiter
 	method   *limiter.Semaphore
 	start    time.Duration // since l.epoch; for the adaptive limit only
 	inflight int           // as it started; for the adaptive limit only
 }
 
-// Release ends the permit of a call that completed; with an adaptive
-// limit, its duration is a latency sample.
-func (p *Permit) Release() { p.end(sampleLatency) }
-
-// Drop ends the permit of a call that ended in an overload signal (the peer
-// refused it or it ran out of time); with an adaptive limit, it counts as a
-// drop.
-func (p *Permit) Drop() { p.end(sampleDrop) }
-
-// Ignore ends the permit of a call that says nothing about the load (it was
+// ignore ends the permit of a call that says nothing about the load (it was
 // cancelled, or it was a stream); the adaptive limit does not see it.
-func (p *Permit) Ignore() { p.end(sampleNone) }
+func (p *permit) ignore() { p.end(sampleNone) }
 
 type sampleKind uint8
 
@@ -245,7 +193,7 @@ const (
 	sampleDrop
 )
 
-func (p *Permit) end(k sampleKind) {
+func (p *permit) end(k sampleKind) {
 	l := p.l
 	if l == nil {
 		return

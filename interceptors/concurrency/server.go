@@ -41,11 +41,11 @@ func (l *Limiter) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-func serveUnary(ctx context.Context, req any, handler grpc.UnaryHandler, p *Permit) (any, error) {
+func serveUnary(ctx context.Context, req any, handler grpc.UnaryHandler, p *permit) (any, error) {
 	returned := false
 	defer func() {
 		if !returned { // the handler panicked
-			p.Ignore()
+			p.ignore()
 		}
 	}()
 	resp, err := handler(ctx, req)
@@ -68,7 +68,7 @@ func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		if r != 0 {
 			return refusal.Mark(l.serverReject(ctx, fullMethod, r, c, s))
 		}
-		defer p.Ignore()
+		defer p.ignore()
 		if raised {
 			ss = &criticalStream{ServerStream: ss, ctx: NewCriticalityContext(ctx, c)}
 		}
