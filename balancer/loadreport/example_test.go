@@ -1,6 +1,7 @@
 package loadreport_test
 
 import (
+	"context"
 	"fmt"
 
 	"google.golang.org/grpc"
@@ -28,9 +29,12 @@ func Example() {
 	}
 	defer srv.Stop()
 
-	permit, _ := limiter.TryAcquire("/orders.v1.Orders/Get", concurrency.DefaultCriticality)
-	defer permit.Release()
-	fmt.Println("utilization:", reporter.ServerMetrics().AppUtilization)
+	// While a call runs, it holds one of the limiter's 100 permits.
+	info := &grpc.UnaryServerInfo{FullMethod: "/orders.v1.Orders/Get"}
+	_, _ = limiter.UnaryServerInterceptor()(context.Background(), nil, info, func(context.Context, any) (any, error) {
+		fmt.Println("utilization:", reporter.ServerMetrics().AppUtilization)
+		return nil, nil
+	})
 	// Output:
 	// utilization: 0.01
 }
