@@ -19,10 +19,8 @@ func ExampleNewGradient() {
 		rtt := 20 * time.Millisecond * time.Duration(max(g.Limit(), 10)) / 10
 		g.Update(limit.Sample{RTT: rtt, InFlight: g.Limit(), Calls: 20})
 	}
-	fmt.Println("baseline:", g.Baseline())
 	fmt.Println("limit between 10 and 20:", g.Limit() >= 10 && g.Limit() <= 20)
 	// Output:
-	// baseline: 20ms
 	// limit between 10 and 20: true
 }
 

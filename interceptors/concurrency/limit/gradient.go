@@ -3,7 +3,6 @@ package limit
 import (
 	"fmt"
 	"math"
-	"time"
 )
 
 // GradientConfig configures NewGradient. A zero field takes its default.
@@ -42,8 +41,8 @@ type GradientConfig struct {
 	ProbeEvery int
 }
 
-// Gradient adapts the limit to latency; see the package documentation.
-type Gradient struct {
+// gradient adapts the limit to latency; see the package documentation.
+type gradient struct {
 	cfg      GradientConfig
 	estimate float64
 	baseline float64 // nanoseconds; 0 until the first sample with a latency
@@ -57,9 +56,9 @@ type Gradient struct {
 // gives up.
 const probeWindows = 4
 
-// NewGradient returns a Gradient algorithm, or an error naming the field of
-// c that is invalid.
-func NewGradient(c GradientConfig) (*Gradient, error) {
+// NewGradient returns the gradient algorithm (see the package
+// documentation), or an error naming the field of c that is invalid.
+func NewGradient(c GradientConfig) (Algorithm, error) {
 	if c.Min == 0 {
 		c.Min = 1
 	}
@@ -94,24 +93,20 @@ func NewGradient(c GradientConfig) (*Gradient, error) {
 	case c.Headroom < 0:
 		return nil, fmt.Errorf("limit: GradientConfig.Headroom %d: must not be negative", c.Headroom)
 	}
-	return &Gradient{cfg: c, estimate: float64(c.Initial), soon: true}, nil
+	return &gradient{cfg: c, estimate: float64(c.Initial), soon: true}, nil
 }
 
 // Limit returns the current limit: while probing, the estimate divided by
 // twice the tolerance (two fifths of it at the default tolerance).
-func (g *Gradient) Limit() int {
+func (g *gradient) Limit() int {
 	if g.probing {
 		return max(g.cfg.Min, int(g.estimate/(2*g.cfg.Tolerance)))
 	}
 	return int(g.estimate)
 }
 
-// Baseline returns the latency the algorithm takes as unloaded, zero before
-// the first sample.
-func (g *Gradient) Baseline() time.Duration { return time.Duration(g.baseline) }
-
 // Update records the sample of one window and returns the new limit.
-func (g *Gradient) Update(s Sample) int {
+func (g *gradient) Update(s Sample) int {
 	if s.Calls <= 0 {
 		return g.Limit()
 	}
@@ -151,7 +146,7 @@ func (g *Gradient) Update(s Sample) int {
 // learnBaseline takes a window's latency into the baseline: the first one;
 // a probe's that is lower, at once; a quiet window's (or any at the
 // minimum limit), smoothed.
-func (g *Gradient) learnBaseline(rtt float64, quiet bool) {
+func (g *gradient) learnBaseline(rtt float64, quiet bool) {
 	switch {
 	case g.baseline == 0:
 		g.baseline = rtt
@@ -172,7 +167,7 @@ func (g *Gradient) learnBaseline(rtt float64, quiet bool) {
 // step moves the estimate by the window's gradient: grown by the headroom
 // when the latency is within the tolerance of the baseline and nothing was
 // dropped, shrunk (smoothed) otherwise.
-func (g *Gradient) step(s Sample, rtt float64) {
+func (g *gradient) step(s Sample, rtt float64) {
 	gradient := 1.0
 	if rtt > 0 {
 		gradient = g.cfg.Tolerance * g.baseline / rtt
@@ -197,7 +192,7 @@ func (g *Gradient) step(s Sample, rtt float64) {
 }
 
 // probeEvery returns how many busy windows the next probe waits for.
-func (g *Gradient) probeEvery() int {
+func (g *gradient) probeEvery() int {
 	if g.cfg.ProbeEvery < 0 {
 		return 0
 	}

@@ -106,7 +106,7 @@ func TestGradientSettlesNearCapacity(t *testing.T) {
 			if lo*3 < tc.capacity || hi > 2*tc.capacity {
 				t.Errorf("limit ranged over [%d, %d]; want within [capacity/3, 2×capacity] = [%d, %d]", lo, hi, tc.capacity/3, 2*tc.capacity)
 			}
-			if b := g.Baseline(); b < base*9/10 || b > base*11/10 {
+			if b := limit.Baseline(g); b < base*9/10 || b > base*11/10 {
 				t.Errorf("Baseline = %v; want about %v", b, base)
 			}
 		})
@@ -225,8 +225,8 @@ func FuzzGradient(f *testing.F) {
 			if got := g.Update(s); got < mn || got > mx || got != g.Limit() {
 				t.Fatalf("Update(%+v) = %d (Limit %d); want within [%d, %d]", s, got, g.Limit(), mn, mx)
 			}
-			if g.Baseline() < 0 {
-				t.Fatalf("Baseline = %v", g.Baseline())
+			if limit.Baseline(g) < 0 {
+				t.Fatalf("Baseline = %v", limit.Baseline(g))
 			}
 		}
 	})
