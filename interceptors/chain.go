@@ -306,13 +306,13 @@ func boundaryLogger(c *config) []boundary.Option {
 func withDeadlineObservers(c *config, lg *logging.Logging) []deadline.Option {
 	var opts []deadline.Option
 	if c.metrics != nil {
-		opts = append(opts, deadline.WithObserver(c.metrics.DeadlineObserver()))
+		opts = append(opts, deadline.WithObserver(c.metrics.Observers().Deadline))
 	}
 	if c.otel != nil {
-		opts = append(opts, deadline.WithObserver(c.otel.DeadlineObserver()))
+		opts = append(opts, deadline.WithObserver(c.otel.Observers().Deadline))
 	}
 	if lg != nil {
-		opts = append(opts, deadline.WithObserver(lg.DeadlineObserver()))
+		opts = append(opts, deadline.WithObserver(lg.Observers().Deadline))
 	}
 	return append(opts, c.deadline...)
 }
@@ -323,13 +323,13 @@ func withRetryObservers(c *config, lg *logging.Logging) []retry.Option {
 	// retryPolicy in the service config must not make the Retrier step aside.
 	opts := []retry.Option{retry.WithServiceConfigCheck(false)}
 	if c.metrics != nil {
-		opts = append(opts, retry.WithObserver(c.metrics.RetryObserver()))
+		opts = append(opts, retry.WithObserver(c.metrics.Observers().Retry))
 	}
 	if c.otel != nil {
-		opts = append(opts, retry.WithObserver(c.otel.RetryObserver()))
+		opts = append(opts, retry.WithObserver(c.otel.Observers().Retry))
 	}
 	if lg != nil {
-		opts = append(opts, retry.WithObserver(lg.RetryObserver()))
+		opts = append(opts, retry.WithObserver(lg.Observers().Retry))
 	}
 	if c.classifier != nil {
 		opts = append(opts, retry.WithClassifier(c.classifier))
@@ -341,13 +341,13 @@ func withRetryObservers(c *config, lg *logging.Logging) []retry.Option {
 func withConcurrencyObservers(c *config, lg *logging.Logging) []concurrency.Option {
 	var opts []concurrency.Option
 	if c.metrics != nil {
-		opts = append(opts, concurrency.WithObserver(c.metrics.ConcurrencyObserver()))
+		opts = append(opts, concurrency.WithObserver(c.metrics.Observers().Concurrency))
 	}
 	if c.otel != nil {
-		opts = append(opts, concurrency.WithObserver(c.otel.ConcurrencyObserver()))
+		opts = append(opts, concurrency.WithObserver(c.otel.Observers().Concurrency))
 	}
 	if lg != nil {
-		opts = append(opts, concurrency.WithObserver(lg.ConcurrencyObserver()))
+		opts = append(opts, concurrency.WithObserver(lg.Observers().Concurrency))
 	}
 	if c.classifier != nil {
 		opts = append(opts, concurrency.WithClassifier(c.classifier))
@@ -359,13 +359,13 @@ func withConcurrencyObservers(c *config, lg *logging.Logging) []concurrency.Opti
 func withCircuitObservers(c *config, lg *logging.Logging) []circuit.Option {
 	var opts []circuit.Option
 	if c.metrics != nil {
-		opts = append(opts, circuit.WithObserver(c.metrics.CircuitObserver()))
+		opts = append(opts, circuit.WithObserver(c.metrics.Observers().Circuit))
 	}
 	if c.otel != nil {
-		opts = append(opts, circuit.WithObserver(c.otel.CircuitObserver()))
+		opts = append(opts, circuit.WithObserver(c.otel.Observers().Circuit))
 	}
 	if lg != nil {
-		opts = append(opts, circuit.WithObserver(lg.CircuitObserver()))
+		opts = append(opts, circuit.WithObserver(lg.Observers().Circuit))
 	}
 	if c.classifier != nil {
 		opts = append(opts, circuit.WithClassifier(c.classifier))

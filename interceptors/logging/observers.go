@@ -14,10 +14,25 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 )
 
-// RetryObserver returns a retry.Observer that logs each retry or hedge at
+// Observers are the hooks a Logging gives the components that take an
+// Observer; pass each to its component's WithObserver (the chains of
+// package interceptors do).
+type Observers struct {
+	Circuit     circuit.Observer
+	Concurrency concurrency.Observer
+	Deadline    deadline.Observer
+	Retry       retry.Observer
+}
+
+// Observers returns the observers through which l logs what they report.
+func (l *Logging) Observers() Observers {
+	return Observers{Circuit: l.circuitHooks(), Concurrency: l.concurrencyHooks(), Deadline: l.deadlineHooks(), Retry: l.retryHooks()}
+}
+
+// retryHooks returns a retry.Observer that logs each retry or hedge at
 // Info (attempt, delay and its reason, the error that caused it, the
 // request id) and each call the retrier gave up on at Warn.
-func (l *Logging) RetryObserver() retry.Observer {
+func (l *Logging) retryHooks() retry.Observer {
 	r := retryLogger{l}
 	return retry.Observer{OnRetry: r.OnRetry, OnCommit: r.OnCommit, OnFinish: r.OnFinish}
 }
@@ -76,10 +91,10 @@ func appendErr(ctx context.Context, attrs []slog.Attr, err error) []slog.Attr {
 	return attrs
 }
 
-// CircuitObserver returns a circuit.Observer that logs every state change
+// circuitHooks returns a circuit.Observer that logs every state change
 // of a breaker: at Warn when it opens, at Info otherwise. Calls and
 // rejections are left to metrics.
-func (l *Logging) CircuitObserver() circuit.Observer {
+func (l *Logging) circuitHooks() circuit.Observer {
 	return circuit.Observer{OnStateChange: circuitLogger{l: l}.OnStateChange}
 }
 
@@ -100,10 +115,10 @@ func (c circuitLogger) OnStateChange(ctx context.Context, e circuit.StateEvent) 
 		slog.String("breaker.from", from.String()), slog.String("breaker.state", to.String()))
 }
 
-// ConcurrencyObserver returns a concurrency.Observer that logs each
+// concurrencyHooks returns a concurrency.Observer that logs each
 // rejection at Debug (they come in floods under overload: count them with
 // metrics) and each change of an adaptive limit at Info.
-func (l *Logging) ConcurrencyObserver() concurrency.Observer {
+func (l *Logging) concurrencyHooks() concurrency.Observer {
 	c := limiterLogger{l: l}
 	return concurrency.Observer{OnReject: c.OnReject, OnLimit: c.OnLimit}
 }
@@ -122,9 +137,9 @@ func (c limiterLogger) OnLimit(ctx context.Context, e concurrency.LimitEvent) {
 		slog.Int("limiter.old", e.Old), slog.Int("limiter.new", e.New))
 }
 
-// DeadlineObserver returns a deadline.Observer that logs each request a
+// deadlineHooks returns a deadline.Observer that logs each request a
 // server refused for too short a deadline, at Debug.
-func (l *Logging) DeadlineObserver() deadline.Observer {
+func (l *Logging) deadlineHooks() deadline.Observer {
 	return deadline.Observer{OnReject: deadlineLogger{l: l}.OnReject}
 }
 

@@ -267,9 +267,9 @@ func (m *Metrics) trackRetrier(r *retry.Retrier) {
 	m.retrier.Store(r)
 }
 
-// CircuitObserver returns the circuit.Observer that feeds the
+// circuitHooks returns the circuit.Observer that feeds the
 // <namespace>_circuit_* metrics.
-func (m *Metrics) CircuitObserver() circuit.Observer {
+func (m *Metrics) circuitHooks() circuit.Observer {
 	o := circuitObserver{m.comps}
 	return circuit.Observer{OnStateChange: o.OnStateChange, OnCall: o.OnCall, OnReject: o.OnReject}
 }
@@ -315,9 +315,9 @@ func splitOptional(fullMethod string) (string, string) {
 	return method.Split(fullMethod)
 }
 
-// RetryObserver returns the retry.Observer that feeds the
+// retryHooks returns the retry.Observer that feeds the
 // <namespace>_retry_* metrics.
-func (m *Metrics) RetryObserver() retry.Observer {
+func (m *Metrics) retryHooks() retry.Observer {
 	o := retryObserver{m}
 	return retry.Observer{OnRetry: o.OnRetry, OnCommit: o.OnCommit, OnFinish: o.OnFinish}
 }
@@ -362,10 +362,10 @@ func (o retryObserver) OnFinish(_ context.Context, e retry.FinishEvent) {
 	v.(*attemptCounts).byAttempts[n].Add(1)
 }
 
-// ConcurrencyObserver returns the concurrency.Observer that feeds the
+// concurrencyHooks returns the concurrency.Observer that feeds the
 // <namespace>_concurrency_* counters and histograms (the gauges come from
 // the chain builders).
-func (m *Metrics) ConcurrencyObserver() concurrency.Observer {
+func (m *Metrics) concurrencyHooks() concurrency.Observer {
 	o := concurrencyObserver{c: m.comps}
 	return concurrency.Observer{OnReject: o.OnReject, OnWait: o.OnWait}
 }
@@ -384,9 +384,9 @@ func (o concurrencyObserver) OnWait(_ context.Context, e concurrency.WaitEvent) 
 	o.c.limiterWait.WithLabelValues(side(e.Target), acquired).Observe(e.Waited.Seconds())
 }
 
-// DeadlineObserver returns the deadline.Observer that feeds the
+// deadlineHooks returns the deadline.Observer that feeds the
 // <namespace>_deadline_* metrics.
-func (m *Metrics) DeadlineObserver() deadline.Observer {
+func (m *Metrics) deadlineHooks() deadline.Observer {
 	c := m.comps
 	return deadline.Observer{
 		OnDefault: func(_ context.Context, e deadline.DefaultEvent) { c.deadlineDefaults.inc(methodKey(e.Method)) },

@@ -9,14 +9,14 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 )
 
-// CircuitObserver returns the circuit.Observer that records
+// circuitHooks returns the circuit.Observer that records
 // bulwark.circuit.state (by bulwark.circuit.state),
 // bulwark.circuit.transitions (by bulwark.circuit.from and
 // bulwark.circuit.to) and bulwark.circuit.rejections, with grpc.target (the
 // client's cc.Target(), absent on the server) and grpc.method (absent for a
 // breaker that guards a whole target). The span event of a refusal comes
 // from the interceptors, which see the call's context.
-func (t *Telemetry) CircuitObserver() circuit.Observer {
+func (t *Telemetry) circuitHooks() circuit.Observer {
 	o := circuitObserver{t}
 	return circuit.Observer{OnStateChange: o.OnStateChange, OnReject: o.OnReject}
 }

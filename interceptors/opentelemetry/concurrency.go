@@ -16,14 +16,14 @@ const (
 	keyAcquired      = "bulwark.acquired"
 )
 
-// ConcurrencyObserver returns the concurrency.Observer that records
+// concurrencyHooks returns the concurrency.Observer that records
 // bulwark.limiter.rejections (by grpc.method and bulwark.reason) and
 // bulwark.limiter.wait.duration, and adds bulwark.limiter.wait (how long
 // the call waited in the queue, and whether it got a permit) to the call's
 // span when it is recording; the in-flight and limit gauges come from
 // trackLimiter. The span event of a rejection comes from the interceptors,
 // which read the returned error.
-func (t *Telemetry) ConcurrencyObserver() concurrency.Observer {
+func (t *Telemetry) concurrencyHooks() concurrency.Observer {
 	o := concurrencyObserver{t: t}
 	return concurrency.Observer{OnReject: o.OnReject, OnWait: o.OnWait}
 }

@@ -13,14 +13,14 @@ import (
 // deadline was capped or shaved.
 const eventDeadlineAdjusted = "bulwark.deadline.adjusted"
 
-// DeadlineObserver returns the deadline.Observer that records
+// deadlineHooks returns the deadline.Observer that records
 // bulwark.deadline.defaults, bulwark.deadline.rejections and
 // bulwark.deadline.adjustments by grpc.method (and grpc.target on the
 // client), and adds bulwark.deadline.adjusted (bulwark.timeout: the time
 // the handler was given) to the request's span when it is recording. The
 // span events of a default deadline (client) and of a rejection (server)
 // come from the interceptors.
-func (t *Telemetry) DeadlineObserver() deadline.Observer {
+func (t *Telemetry) deadlineHooks() deadline.Observer {
 	o := deadlineObserver{t}
 	return deadline.Observer{OnDefault: o.OnDefault, OnAdjust: o.OnAdjust, OnReject: o.OnReject}
 }

@@ -19,7 +19,7 @@
 //
 // The call interceptor (UnaryClientInterceptor) measures the call as the
 // application sees it and keeps, in the call's context, what the stats
-// handler (part of DialOptions) and the Retrier's observer (RetryObserver)
+// handler (part of DialOptions) and the Retrier's observer (Observers().Retry)
 // learn about its attempts; the attempt interceptor, which only the
 // chains install, inside the retrier, sees each attempt's local refusal.
 // On the server the stats handler (part of ServerOptions) measures the
@@ -86,7 +86,7 @@
 // the previous status, the budget left), bulwark.retry.stop,
 // bulwark.circuit.rejected, bulwark.limiter.rejected,
 // bulwark.deadline.default (client) and bulwark.deadline.rejected (server),
-// and, from the observers (ConcurrencyObserver, DeadlineObserver), which get
+// and, from the observers (Observers().Concurrency and .Deadline), which get
 // the call's context, bulwark.limiter.wait (bulwark.waited,
 // bulwark.acquired) and bulwark.deadline.adjusted (server; bulwark.timeout,
 // the time the handler was given). Durations are float seconds. The

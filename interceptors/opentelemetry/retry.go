@@ -10,7 +10,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 )
 
-// RetryObserver returns the retry.Observer that counts a call's retries and
+// retryHooks returns the retry.Observer that counts a call's retries and
 // hedges for grpc.client.call.retries and grpc.client.call.hedges (recorded
 // by UnaryClientInterceptor when the call ends), learns the targets of
 // bulwark.retry.budget.level, and adds bulwark.retry, bulwark.hedge and
@@ -20,7 +20,7 @@ import (
 // answered within the hedging delay; every other attempt after the first,
 // including one a hedged call sends at once after a retryable failure, is
 // a retry.
-func (t *Telemetry) RetryObserver() retry.Observer {
+func (t *Telemetry) retryHooks() retry.Observer {
 	o := retryObserver{t}
 	return retry.Observer{OnRetry: o.OnRetry, OnFinish: o.OnFinish}
 }

@@ -39,7 +39,7 @@ func startRetry(t *testing.T, svc *grpctest.Service, telOpts []opentelemetry.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := retry.New(append([]retry.Option{retry.WithObserver(tel.RetryObserver())}, opts...)...)
+	r, err := retry.New(append([]retry.Option{retry.WithObserver(tel.Observers().Retry)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func TestBreakerRefusalEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := circuit.New(circuit.WithObserver(tel.CircuitObserver()))
+		c, err := circuit.New(circuit.WithObserver(tel.Observers().Circuit))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestLimiterRejectionEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := concurrency.New(concurrency.WithLimit(1), concurrency.WithObserver(tel.ConcurrencyObserver()))
+		l, err := concurrency.New(concurrency.WithLimit(1), concurrency.WithObserver(tel.Observers().Concurrency))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +190,7 @@ func TestObserverSpanEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, do := tel.ConcurrencyObserver(), tel.DeadlineObserver()
+	lo, do := tel.Observers().Concurrency, tel.Observers().Deadline
 	wait := concurrency.WaitEvent{Method: "/pkg.S/M", Waited: 20 * time.Millisecond, Acquired: true}
 	adjust := deadline.AdjustEvent{Method: "/pkg.S/M", HasDeadline: true, Remaining: 2 * time.Second, Given: 1500 * time.Millisecond}
 	// Without a span: no panic, nothing to record.

@@ -269,7 +269,7 @@ type call struct {
 	invoker    grpc.UnaryInvoker
 	opts       []grpc.CallOption
 
-	retries int           // backoff retries since the start or the last server delay
+	retries int // backoff retries since the start or the last server delay
 	// laterID is what the attempts after the first send as x-request-id
 	// (see laterRequestID), set once by setLaterID before the second
 	// attempt starts, and only read after that.
