@@ -174,10 +174,6 @@ func (c *ClientChain) DialOptions() []grpc.DialOption {
 // one open.
 func (c *ClientChain) Circuit() *circuit.Circuit { return c.circuit }
 
-// Retrier returns the chain's retrier, or nil, for example to read a
-// target's budget.
-func (c *ClientChain) Retrier() *retry.Retrier { return c.retrier }
-
 // Limiter returns the chain's concurrency limiter, or nil.
 func (c *ClientChain) Limiter() *concurrency.Limiter { return c.limiter }
 

@@ -95,7 +95,7 @@ func (b *outlierBalancer) record(ctx context.Context, ep *endpointState, err err
 		if ep.fails.Load() != 0 {
 			ep.fails.Store(0)
 		}
-	case o.IsFailure():
+	case attempt.Failure(o):
 		ep.active.Load().failure.Add(1)
 		if limit := b.consecutive.Load(); limit > 0 && ep.fails.Add(1) == limit {
 			b.ejectNow(ep)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/breaker"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 )
 
 // UnaryClientInterceptor returns the client-side unary interceptor. Each call
@@ -37,7 +38,7 @@ func (c *Circuit) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		err = invoker(ctx, method, req, reply, cc, opts...)
 		returned = true
 		o := c.report(ctx, e, method, p, err)
-		if c.opts.onFailure && o.IsFailure() {
+		if c.opts.onFailure && attempt.Failure(o) {
 			return c.opts.fallback(ctx, method, req, reply, err)
 		}
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
@@ -54,7 +55,7 @@ func TestClientBulkheadRejectsLocally(t *testing.T) {
 		if o := outcome.Default(t.Context(), outcome.Attempt{Err: err}); o != outcome.LocalReject {
 			t.Errorf("outcome = %v; want local_reject (never counted by a breaker)", o)
 		}
-		if o := outcome.Default(t.Context(), outcome.Attempt{Err: err}); o == outcome.Success || o.IsFailure() {
+		if o := outcome.Default(t.Context(), outcome.Attempt{Err: err}); o == outcome.Success || attempt.Failure(o) {
 			t.Error("a breaker would count the rejection")
 		}
 		if got := rejection(err); got != "limit" || !strings.Contains(err.Error(), "client rejected "+unaryMethod) {

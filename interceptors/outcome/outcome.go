@@ -47,13 +47,6 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
-// IsFailure reports whether a circuit breaker counts o as a failure.
-func (o Outcome) IsFailure() bool { return o == RetryableFailure || o == FatalFailure }
-
-// Retryable reports whether a retry may follow o: a RetryableFailure, or a
-// Shed call (which the server never processed).
-func (o Outcome) Retryable() bool { return o == RetryableFailure || o == Shed }
-
 // ErrLocalReject is matched, with errors.Is, by every error with which a
 // Bulwark component refuses a call locally: an open circuit, a full
 // client-side limiter, an empty retry budget. Such calls never reached the

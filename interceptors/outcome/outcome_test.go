@@ -15,6 +15,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
 )
 
@@ -119,9 +120,9 @@ func TestOutcomeMethods(t *testing.T) {
 		{outcome.Shed, "shed", false, false},
 		{outcome.Outcome(99), "unknown", false, false},
 	} {
-		counts := tc.o == outcome.Success || tc.o.IsFailure() // what a breaker records
-		if tc.o.String() != tc.name || tc.o.IsFailure() != tc.failure || counts != tc.counts {
-			t.Errorf("%d: %q %v %v; want %q %v %v", tc.o, tc.o.String(), tc.o.IsFailure(), counts, tc.name, tc.failure, tc.counts)
+		counts := tc.o == outcome.Success || attempt.Failure(tc.o) // what a breaker records
+		if tc.o.String() != tc.name || attempt.Failure(tc.o) != tc.failure || counts != tc.counts {
+			t.Errorf("%d: %q %v %v; want %q %v %v", tc.o, tc.o.String(), attempt.Failure(tc.o), counts, tc.name, tc.failure, tc.counts)
 		}
 	}
 }
@@ -166,11 +167,11 @@ func TestShed(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: Classify = %v; want %v", tc.name, got, tc.want)
 		}
-		if counts := got == outcome.Success || got.IsFailure(); counts != (tc.want == outcome.RetryableFailure) {
+		if counts := got == outcome.Success || attempt.Failure(got); counts != (tc.want == outcome.RetryableFailure) {
 			t.Errorf("%s: a breaker counts %v: %v", tc.name, got, counts)
 		}
 	}
-	if !outcome.Shed.Retryable() || !outcome.RetryableFailure.Retryable() || outcome.FatalFailure.Retryable() || outcome.Ignored.Retryable() {
-		t.Error("Retryable is wrong")
+	if !attempt.Retryable(outcome.Shed) || !attempt.Retryable(outcome.RetryableFailure) || attempt.Retryable(outcome.FatalFailure) || attempt.Retryable(outcome.Ignored) {
+		t.Error("attempt.Retryable is wrong")
 	}
 }

@@ -302,7 +302,7 @@ type verdict struct {
 func (c *call) judge(ctx context.Context, n int, res result) verdict {
 	o := c.r.opts.classifier(ctx, outcome.Attempt{Err: res.err, Pushback: res.pushback, HasPushback: res.pushback != noPushback, AttemptTimedOut: res.timedOut})
 	server, reason, stop, hasServer := serverDelay(res.err, res.pushback)
-	if o.Retryable() || stop {
+	if attempt.Retryable(o) || stop {
 		c.t.failed()
 	}
 	v := verdict{outcome: o}
@@ -311,7 +311,7 @@ func (c *call) judge(ctx context.Context, n int, res result) verdict {
 		v.stop = stopContext
 	case stop:
 		v.stop = stopPushback
-	case !o.Retryable():
+	case !attempt.Retryable(o):
 		v.stop = stopNotRetryable
 	case n >= c.maxAttempts():
 		v.stop = stopMaxAttempts

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/internal/attempt"
 	"github.com/bulwarkrpc/bulwark/internal/endpoint"
 )
 
@@ -469,7 +470,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 	final := err
 	if committed {
 		o := s.c.r.opts.classifier(s.ctx, outcome.Attempt{Err: err, Pushback: pushback, HasPushback: pushback != noPushback})
-		if _, _, stop, _ := serverDelay(err, pushback); o.Retryable() || stop {
+		if _, _, stop, _ := serverDelay(err, pushback); attempt.Retryable(o) || stop {
 			s.t.failed()
 		}
 		s.c.finish(s.ctx, a.n, err, stopCommitted)

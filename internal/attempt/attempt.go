@@ -66,3 +66,11 @@ func Unprocessed(err error) bool {
 	ae, ok := errdetails.FromError(err)
 	return ok && ae.Unprocessed
 }
+
+// Failure reports whether a circuit breaker counts o as a failure: a
+// RetryableFailure or a FatalFailure.
+func Failure(o outcome.Outcome) bool { return o == outcome.RetryableFailure || o == outcome.FatalFailure }
+
+// Retryable reports whether a retry may follow o: a RetryableFailure, or a
+// Shed call (which the server never processed).
+func Retryable(o outcome.Outcome) bool { return o == outcome.RetryableFailure || o == outcome.Shed }
