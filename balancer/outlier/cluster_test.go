@@ -62,10 +62,7 @@ const testPolicy = "bulwark_outlier_detection_test"
 // config. It must run inside a synctest bubble; t.Cleanup closes all.
 func startCluster(t *testing.T, n, initial int, config string, opts ...outlier.Option) *cluster {
 	t.Helper()
-	m, err := outlier.NewMetrics()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := outlier.NewMetrics(false)
 	bld, err := outlier.New(append([]outlier.Option{outlier.WithName(testPolicy), outlier.WithMetrics(m)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -15,10 +15,7 @@ import (
 
 // A channel whose policy ejects bad replicas, with its metrics and logs.
 func Example() {
-	metrics, err := outlier.NewMetrics()
-	if err != nil {
-		panic(err)
-	}
+	metrics := outlier.NewMetrics(false)
 	prometheus.NewRegistry().MustRegister(metrics)
 	policy, err := outlier.New(
 		outlier.WithName("bulwark_outlier_detection_orders"),

@@ -1,8 +1,6 @@
 package outlier
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,7 +14,7 @@ import (
 //	bulwark_outlier_endpoints{target}                 gauge
 //
 // reason is success_rate, failure_percentage or consecutive_failures. With
-// WithAddressLabel the two counters also carry the endpoint's address.
+// NewMetrics(true) the two counters also carry the endpoint's address.
 type Metrics struct {
 	ejections   *prometheus.CounterVec
 	unejections *prometheus.CounterVec
@@ -25,42 +23,13 @@ type Metrics struct {
 	perAddress  bool
 }
 
-// A MetricsOption configures Metrics.
-type MetricsOption interface {
-	applyMetrics(*metricsOptions)
-}
-
-type metricsOptions struct {
-	perAddress bool
-}
-
-type metricsOptionFunc func(*metricsOptions)
-
-func (f metricsOptionFunc) applyMetrics(o *metricsOptions) { f(o) }
-
-// WithAddressLabel adds the label address (the endpoint's first address) to
-// the ejection counters. Each address is a new series: use it only where
-// the set of addresses is small and stable. Default: no address label.
-func WithAddressLabel() MetricsOption {
-	return metricsOptionFunc(func(o *metricsOptions) { o.perAddress = true })
-}
-
-// NewMetrics returns the policy's collectors.
-func NewMetrics(opts ...MetricsOption) (*Metrics, error) {
-	var o metricsOptions
-	var errs []error
-	for _, opt := range opts {
-		if opt == nil {
-			errs = append(errs, errors.New("outlier: nil MetricsOption"))
-			continue
-		}
-		opt.applyMetrics(&o)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+// NewMetrics returns the policy's collectors. With addressLabel, the
+// ejection counters also carry the label address (the endpoint's first
+// address): each address is a new series, so use it only where the set of
+// addresses is small and stable.
+func NewMetrics(addressLabel bool) *Metrics {
 	ejectLabels, unejectLabels := []string{"target", "reason"}, []string{"target"}
-	if o.perAddress {
+	if addressLabel {
 		ejectLabels = append(ejectLabels, "address")
 		unejectLabels = append(unejectLabels, "address")
 	}
@@ -81,8 +50,8 @@ func NewMetrics(opts ...MetricsOption) (*Metrics, error) {
 			Name: "bulwark_outlier_endpoints",
 			Help: "Endpoints known to the outlier detection policy, ejected or not.",
 		}, []string{"target"}),
-		perAddress: o.perAddress,
-	}, nil
+		perAddress: addressLabel,
+	}
 }
 
 // Describe implements prometheus.Collector.

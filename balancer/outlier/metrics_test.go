@@ -12,12 +12,6 @@ import (
 	"github.com/bulwarkrpc/bulwark/balancer/outlier"
 )
 
-func TestNewMetricsRefusesNil(t *testing.T) {
-	if _, err := outlier.NewMetrics(nil); err == nil || err.Error() != "outlier: nil MetricsOption" {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 func TestNewRefusesInvalidOptions(t *testing.T) {
 	_, err := outlier.New(nil, outlier.WithName(""), outlier.WithMetrics(nil), outlier.WithLogger(nil), outlier.WithClassifier(nil))
 	if err == nil {
@@ -73,10 +67,7 @@ bulwark_outlier_endpoints{target="outliertest:///svc"} 3
 }
 
 func TestMetricsAddressLabel(t *testing.T) {
-	m, err := outlier.NewMetrics(outlier.WithAddressLabel())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := outlier.NewMetrics(true)
 	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v", err, problems)
 	}

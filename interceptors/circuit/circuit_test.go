@@ -645,7 +645,7 @@ func TestFallback(t *testing.T) {
 					reply.(*testpb.UnaryResponse).Text = "cached"
 					return nil
 				}
-				c := newCircuit(t, trips(1), circuit.WithFallback(fallback), circuit.WithFallbackOnFailure(tc.onFailure))
+				c := newCircuit(t, trips(1), circuit.WithFallback(fallback, tc.onFailure))
 				env := startClient(t, svc, c)
 				var got []string
 				for range 3 {
@@ -839,8 +839,7 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 	}{
 		{[]circuit.Option{circuit.WithMaxBreakers(0)}, "circuit: WithMaxBreakers(0): must be at least 1"},
 		{[]circuit.Option{circuit.WithClassifier(nil)}, "circuit: WithClassifier(nil): the classifier must not be nil"},
-		{[]circuit.Option{circuit.WithFallback(nil)}, "circuit: WithFallback(nil): the fallback must not be nil"},
-		{[]circuit.Option{circuit.WithFallbackOnFailure(true)}, "circuit: WithFallbackOnFailure(true): needs WithFallback"},
+		{[]circuit.Option{circuit.WithFallback(nil, true)}, "circuit: WithFallback(nil, true): the fallback must not be nil"},
 		{[]circuit.Option{nil}, "circuit: nil Option"},
 		{
 			[]circuit.Option{circuit.WithBreakerOptions(breaker.WithFailureRate(1.5))},

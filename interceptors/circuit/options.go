@@ -21,7 +21,7 @@ func (f optionFunc) apply(o *options) { f(o) }
 // Fallback is called, on the client, instead of failing a unary call that
 // the breaker refused (err then matches breaker.ErrOpen, and errors.As
 // gives its *breaker.OpenError), and, with
-// WithFallbackOnFailure, after a call that failed (err is the call's error).
+// WithFallback's onFailure, after a call that failed (err is the call's error).
 // It may fill reply, for example from a cache, and return nil; whatever it
 // returns is the call's result.
 type Fallback func(ctx context.Context, method string, req, reply any, err error) error
@@ -98,23 +98,18 @@ func WithObserver(obs Observer) Option {
 }
 
 // WithFallback sets the Fallback of unary client calls that the breaker
-// refuses. Default: none; the call fails with the refusal (UNAVAILABLE,
-// CIRCUIT_OPEN; it matches breaker.ErrOpen).
-func WithFallback(f Fallback) Option {
+// refuses and, when onFailure is true, of unary client calls that failed
+// (their outcome a RetryableFailure or FatalFailure), once the failure is
+// recorded. Default: none; a refused call fails with the refusal
+// (UNAVAILABLE, CIRCUIT_OPEN; it matches breaker.ErrOpen).
+func WithFallback(f Fallback, onFailure bool) Option {
 	return optionFunc(func(o *options) {
 		if f == nil {
-			o.fail("WithFallback(nil): the fallback must not be nil")
+			o.fail("WithFallback(nil, %v): the fallback must not be nil", onFailure)
 			return
 		}
-		o.fallback = f
+		o.fallback, o.onFailure = f, onFailure
 	})
-}
-
-// WithFallbackOnFailure, when true, also calls the Fallback after a unary
-// client call that failed (its outcome a RetryableFailure or FatalFailure),
-// once the failure is recorded. Default: false.
-func WithFallbackOnFailure(on bool) Option {
-	return optionFunc(func(o *options) { o.onFailure = on })
 }
 
 func newOptions(opts []Option) (options, error) {
@@ -125,9 +120,6 @@ func newOptions(opts []Option) (options, error) {
 			continue
 		}
 		opt.apply(&o)
-	}
-	if o.onFailure && o.fallback == nil {
-		o.fail("WithFallbackOnFailure(true): needs WithFallback")
 	}
 	b, err := breaker.New(o.breakerOpts...)
 	if err != nil {

@@ -100,7 +100,7 @@ func bulwarkChain(cfg bulwarkConfig, reg *prometheus.Registry, obs observers) (*
 		),
 	}
 	if cfg.fallback != nil {
-		circuitOpts = append(circuitOpts, circuit.WithFallback(cfg.fallback.Fallback))
+		circuitOpts = append(circuitOpts, circuit.WithFallback(cfg.fallback.Fallback, false))
 	}
 	opts = append(opts, interceptors.WithCircuitBreaker(circuitOpts...))
 
