@@ -65,7 +65,7 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		l.add(c.metrics.UnaryClientInterceptor(), c.metrics.StreamClientInterceptor())
 	}
 	if c.otel != nil {
-		l.add(c.otel.UnaryClientInterceptor(), c.otel.StreamClientInterceptor())
+		l.add(track.Of(c.otel).ClientInterceptors())
 		sh, _ := track.Of(c.otel).StatsHandlers()
 		ch.stats = []grpc.DialOption{grpc.WithStatsHandler(sh)}
 	}
@@ -232,7 +232,7 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 		l.add(c.metrics.UnaryServerInterceptor(), c.metrics.StreamServerInterceptor())
 	}
 	if c.otel != nil {
-		l.add(c.otel.UnaryServerInterceptor(), c.otel.StreamServerInterceptor())
+		l.add(track.Of(c.otel).ServerInterceptors())
 		_, sh := track.Of(c.otel).StatsHandlers()
 		ch.stats = []grpc.ServerOption{grpc.StatsHandler(sh)}
 	}

@@ -33,5 +33,15 @@ func (r reporter) AttemptInterceptors() (grpc.UnaryClientInterceptor, grpc.Strea
 	return r.m.unaryAttempt(), r.m.streamAttempt()
 }
 
+// ClientInterceptors return the call interceptors of the client side.
+func (r reporter) ClientInterceptors() (grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor) {
+	return r.m.UnaryClientInterceptor(), r.m.StreamClientInterceptor()
+}
+
+// ServerInterceptors return the server interceptors.
+func (r reporter) ServerInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	return r.m.UnaryServerInterceptor(), r.m.StreamServerInterceptor()
+}
+
 // StatsHandlers returns nil, nil: Metrics has none.
 func (r reporter) StatsHandlers() (client, server stats.Handler) { return nil, nil }

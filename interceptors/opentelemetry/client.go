@@ -131,14 +131,14 @@ func (t *Telemetry) finishCall(ctx context.Context, c *callState, err error) {
 	}
 }
 
-// UnaryClientInterceptor records a unary call: grpc.client.call.duration,
+// unaryClientInterceptor records a unary call: grpc.client.call.duration,
 // the gRFC A96 instruments grpc.client.call.retries, .hedges,
 // .transparent_retries and .retry_delay, and
 // bulwark.client.application_errors. It belongs outermost in the client
 // chain, beside the metrics of calls, outside the deadline and the retrier;
 // the stats handler (clientStatsHandler) records the attempts and needs it.
 // It returns the call's error unchanged.
-func (t *Telemetry) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+func (t *Telemetry) unaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		ctx, c := t.startCall(ctx, cc, method, opts)
 		if c == nil {
@@ -150,10 +150,10 @@ func (t *Telemetry) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	}
 }
 
-// StreamClientInterceptor is the stream form of UnaryClientInterceptor: the
+// streamClientInterceptor is the stream form of unaryClientInterceptor: the
 // call ends at the first RecvMsg error (io.EOF for success) or, for a call
 // without a server stream, at the RecvMsg of its reply.
-func (t *Telemetry) StreamClientInterceptor() grpc.StreamClientInterceptor {
+func (t *Telemetry) streamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		ctx, c := t.startCall(ctx, cc, method, opts)
 		if c == nil {
@@ -174,7 +174,7 @@ func (t *Telemetry) StreamClientInterceptor() grpc.StreamClientInterceptor {
 // that reaches the transport (gRFC A66's grpc.client.attempt.*: started,
 // duration, compressed bytes sent and received) and counts gRPC's
 // transparent retries. Register it with grpc.WithStatsHandler together with
-// UnaryClientInterceptor and StreamClientInterceptor (DialOptions does);
+// unaryClientInterceptor and streamClientInterceptor (DialOptions does);
 // attempts of calls that did not pass through them are not recorded.
 func (t *Telemetry) clientStatsHandler() stats.Handler { return clientHandler{t} }
 

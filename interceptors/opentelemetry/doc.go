@@ -17,7 +17,7 @@
 //	client:  call interceptor → deadline → retry → attempt interceptor → concurrency → circuit → … transport (stats handler)
 //	server:  (stats handler) … call interceptor → boundary → deadline → concurrency → circuit → handler
 //
-// The call interceptor (UnaryClientInterceptor) measures the call as the
+// The call interceptor (part of DialOptions) measures the call as the
 // application sees it and keeps, in the call's context, what the stats
 // handler (part of DialOptions) and the Retrier's observer (Observers().Retry)
 // learn about its attempts; the attempt interceptor, which only the

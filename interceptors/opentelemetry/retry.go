@@ -12,7 +12,7 @@ import (
 
 // retryHooks returns the retry.Observer that counts a call's retries and
 // hedges for grpc.client.call.retries and grpc.client.call.hedges (recorded
-// by UnaryClientInterceptor when the call ends), learns the targets of
+// by unaryClientInterceptor when the call ends), learns the targets of
 // bulwark.retry.budget.level, and adds bulwark.retry, bulwark.hedge and
 // bulwark.retry.stop events to the caller's span when it is recording.
 //

@@ -29,7 +29,7 @@ type serverState struct {
 // serverStatsHandler returns the stats.Handler that records gRFC A66's
 // server instruments: grpc.server.call.started, .duration, and the
 // compressed bytes sent and received. Register it with grpc.StatsHandler
-// together with UnaryServerInterceptor and StreamServerInterceptor
+// together with unaryServerInterceptor and streamServerInterceptor
 // (ServerOptions does): the interceptors tell registered methods, which
 // are recorded by name, from the others, recorded as "other" (A66). A call
 // that never reaches an interceptor (an unknown method, or a request that
@@ -119,14 +119,14 @@ func (t *Telemetry) serverDone(ctx context.Context, st *serverState, err error) 
 	}
 }
 
-// UnaryServerInterceptor tells the stats handler (serverStatsHandler) that
+// unaryServerInterceptor tells the stats handler (serverStatsHandler) that
 // a call is to a registered method, counts
 // bulwark.server.application_errors, and adds the span events of the
 // refusals of Bulwark's server components (circuit breaker, limiter,
 // deadline) to the server's span when it is recording. It belongs in the
 // server chain beside the metrics, outside the error boundary. It returns
 // the handler's result unchanged.
-func (t *Telemetry) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+func (t *Telemetry) unaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		st := t.serverCall(ctx, info.FullMethod)
 		resp, err := handler(ctx, req)
@@ -137,10 +137,10 @@ func (t *Telemetry) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamServerInterceptor is the stream form of UnaryServerInterceptor. A
+// streamServerInterceptor is the stream form of unaryServerInterceptor. A
 // call that grpc.UnknownServiceHandler serves (no service value, client
 // and server streaming) stays "other".
-func (t *Telemetry) StreamServerInterceptor() grpc.StreamServerInterceptor {
+func (t *Telemetry) streamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
 		var st *serverState

@@ -149,8 +149,8 @@ func (t *Telemetry) trackRetrier(r *retry.Retrier) {
 func (t *Telemetry) DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithStatsHandler(t.clientStatsHandler()),
-		grpc.WithChainUnaryInterceptor(t.UnaryClientInterceptor()),
-		grpc.WithChainStreamInterceptor(t.StreamClientInterceptor()),
+		grpc.WithChainUnaryInterceptor(t.unaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(t.streamClientInterceptor()),
 	}
 }
 
@@ -160,7 +160,7 @@ func (t *Telemetry) DialOptions() []grpc.DialOption {
 func (t *Telemetry) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.StatsHandler(t.serverStatsHandler()),
-		grpc.ChainUnaryInterceptor(t.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(t.StreamServerInterceptor()),
+		grpc.ChainUnaryInterceptor(t.unaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(t.streamServerInterceptor()),
 	}
 }

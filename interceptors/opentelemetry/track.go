@@ -34,6 +34,16 @@ func (r reporter) AttemptInterceptors() (grpc.UnaryClientInterceptor, grpc.Strea
 	return r.t.unaryAttempt(), r.t.streamAttempt()
 }
 
+// ClientInterceptors return the call interceptors of the client side.
+func (r reporter) ClientInterceptors() (grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor) {
+	return r.t.unaryClientInterceptor(), r.t.streamClientInterceptor()
+}
+
+// ServerInterceptors return the server interceptors.
+func (r reporter) ServerInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	return r.t.unaryServerInterceptor(), r.t.streamServerInterceptor()
+}
+
 // StatsHandlers return the client and server stats handlers.
 func (r reporter) StatsHandlers() (client, server stats.Handler) {
 	return r.t.clientStatsHandler(), r.t.serverStatsHandler()

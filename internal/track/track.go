@@ -26,6 +26,11 @@ type Reporter interface {
 	// AttemptInterceptors return the client interceptors that see each
 	// attempt; they belong innermost, inside retry and the circuit breaker.
 	AttemptInterceptors() (grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor)
+	// ClientInterceptors return the client interceptors that see the call
+	// as the application does; they belong outside retry.
+	ClientInterceptors() (grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor)
+	// ServerInterceptors return the server interceptors.
+	ServerInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor)
 	// StatsHandlers return the client and server stats handlers, nil when
 	// there are none.
 	StatsHandlers() (client, server stats.Handler)
