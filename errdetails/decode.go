@@ -14,7 +14,7 @@ import (
 	bulwarkv1 "github.com/bulwarkrpc/bulwark/proto/bulwark/v1"
 )
 
-// maxDecodeBytes bounds the statuses FromStatus decodes: 64 KiB. A larger
+// maxDecodeBytes bounds the statuses FromError decodes: 64 KiB. A larger
 // status is left as it is: gRPC's own header limits make one unlikely, and
 // decoding it would only cost memory.
 const maxDecodeBytes = wire.MaxDecodeBytes
@@ -27,7 +27,25 @@ const maxDecodeBytes = wire.MaxDecodeBytes
 // malformed or oversized details; it never panics.
 //
 // A decoded error keeps the status it came from, so status.Code and
-// status.FromError still return the code and details the server sent.
+// status.FromError still return the code and details the server sent. For
+// a *status.Status, pass st.Err(). How each field is read:
+//   - Code and Domain: ErrorInfo.reason and domain (or, without an ErrorInfo,
+//     those of bulwark.v1.ApplicationError). An ApplicationError whose code
+//     differs from the ErrorInfo's reason is ignored.
+//   - GRPCCode and Message: the status's.
+//   - Retryable: the ApplicationError's; without one, true when the status
+//     has a RetryInfo, else the Default registry's value for the code, else
+//     true only for UNAVAILABLE.
+//   - RetryAfter: RetryInfo's delay, else the ApplicationError's. A
+//     negative delay asks the caller not to retry: RetryAfter stays
+//     negative and Retryable is false.
+//   - Details: the ApplicationError's typed values, else ErrorInfo.metadata.
+//   - RequestID, Violations, Preconditions, Quotas, Resource and Debug: from
+//     RequestInfo, BadRequest, PreconditionFailure, QuotaFailure,
+//     ResourceInfo and DebugInfo.
+//
+// Of each detail type only the first is read; a detail that does not
+// unmarshal is skipped.
 func FromError(err error) (*ApplicationError, bool) {
 	switch e := err.(type) {
 	case nil:
@@ -48,7 +66,7 @@ func FromError(err error) (*ApplicationError, bool) {
 	if !ok || st == nil {
 		return nil, false
 	}
-	return FromStatus(st)
+	return fromStatus(st)
 }
 
 // asApplicationError returns the ApplicationError in err's chain, or nil.
@@ -60,26 +78,9 @@ func asApplicationError(err error) *ApplicationError {
 	return nil
 }
 
-// FromStatus decodes the ApplicationError carried in st's details; see
-// FromError. How each field is read:
-//   - Code and Domain: ErrorInfo.reason and domain (or, without an ErrorInfo,
-//     those of bulwark.v1.ApplicationError). An ApplicationError whose code
-//     differs from the ErrorInfo's reason is ignored.
-//   - GRPCCode and Message: the status's.
-//   - Retryable: the ApplicationError's; without one, true when the status
-//     has a RetryInfo, else the Default registry's value for the code, else
-//     true only for UNAVAILABLE.
-//   - RetryAfter: RetryInfo's delay, else the ApplicationError's. A
-//     negative delay asks the caller not to retry: RetryAfter stays
-//     negative and Retryable is false.
-//   - Details: the ApplicationError's typed values, else ErrorInfo.metadata.
-//   - RequestID, Violations, Preconditions, Quotas, Resource and Debug: from
-//     RequestInfo, BadRequest, PreconditionFailure, QuotaFailure,
-//     ResourceInfo and DebugInfo.
-//
-// Of each detail type only the first is read; a detail that does not
-// unmarshal is skipped.
-func FromStatus(st *status.Status) (*ApplicationError, bool) {
+// fromStatus decodes the ApplicationError carried in st's details (see
+// FromError for how each field is read).
+func fromStatus(st *status.Status) (*ApplicationError, bool) {
 	if st == nil || st.Code() == codes.OK {
 		return nil, false
 	}

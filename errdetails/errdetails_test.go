@@ -242,7 +242,7 @@ func TestGRPCStatusContract(t *testing.T) {
 
 	// A negative delay asks callers to stop: the status says not retryable.
 	stop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1))
-	if got, _ := errdetails.FromStatus(stop.GRPCStatus()); got.Retryable || !stop.Retryable {
+	if got, _ := errdetails.FromError(stop.GRPCStatus().Err()); got.Retryable || !stop.Retryable {
 		t.Errorf("a stop was sent as retryable=%v (in process %v); want false on the wire", got.Retryable, stop.Retryable)
 	}
 
@@ -259,7 +259,7 @@ func TestInvalidCodeIsSentAsInternal(t *testing.T) {
 		t.Fatal("Validate accepted an invalid code")
 	}
 	st := e.GRPCStatus()
-	got, ok := errdetails.FromStatus(st)
+	got, ok := errdetails.FromError(st.Err())
 	if st.Code() != codes.Internal || !ok || got.Code != errdetails.CodeInternal || got.Message != "internal error" || got.RequestID != "r" {
 		t.Errorf("invalid code sent as %v %v; want INTERNAL INTERNAL_ERROR with the request id", st, got)
 	}
@@ -285,7 +285,7 @@ func TestEncodedSizeStaysBounded(t *testing.T) {
 		if n := proto.Size(p); n > 4096 {
 			t.Errorf("%s: %d bytes; want at most %d", name, n, 4096)
 		}
-		got, ok := errdetails.FromStatus(st)
+		got, ok := errdetails.FromError(st.Err())
 		if !ok || got.Code != errdetails.CodeDatabase || !got.Retryable || got.RetryAfter != time.Second || got.RequestID == "" {
 			t.Errorf("%s: the essentials did not survive: %+v, %v", name, got, ok)
 		}
@@ -378,7 +378,7 @@ func TestFromStatusForeignAndMalformed(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := status.FromProto(tc.st)
-			got, ok := errdetails.FromStatus(st)
+			got, ok := errdetails.FromError(st.Err())
 			if ok != tc.wantOK {
 				t.Fatalf("FromStatus ok = %v; want %v (%+v)", ok, tc.wantOK, got)
 			}
@@ -411,7 +411,7 @@ func TestNegativeRetryInfoIsNotRetryable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := errdetails.FromStatus(st)
+	got, ok := errdetails.FromError(st.Err())
 	if !ok || got.Retryable || got.RetryAfter != -2*time.Second {
 		t.Fatalf("FromStatus = %+v, %v; want not retryable with RetryAfter -2s", got, ok)
 	}

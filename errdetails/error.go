@@ -203,7 +203,7 @@ func (e *ApplicationError) Error() string {
 func (e *ApplicationError) Unwrap() error { return e.cause }
 
 // remote reports whether e was decoded from a status another process sent
-// (by FromError, FromStatus, or the client chain's decoder), rather than
+// (by FromError, or the client chain's decoder), rather than
 // made in this one. A server's error boundary re-encodes a remote error
 // that a handler passes on with its downstream policy, instead of
 // forwarding it as it came.

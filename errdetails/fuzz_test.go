@@ -38,7 +38,7 @@ func FuzzFromStatus(f *testing.F) {
 			return
 		}
 		st := status.FromProto(&p)
-		e, ok := errdetails.FromStatus(st)
+		e, ok := errdetails.FromError(st.Err())
 		if !ok {
 			return
 		}
@@ -81,7 +81,7 @@ func FuzzEncode(f *testing.F) {
 			if n := proto.Size(st.Proto()); n > 4096 {
 				t.Fatalf("encoded %d bytes", n)
 			}
-			got, ok := errdetails.FromStatus(st)
+			got, ok := errdetails.FromError(st.Err())
 			if !ok {
 				t.Fatalf("encoded status does not decode: %v", st)
 			}

@@ -268,10 +268,6 @@ func (s *ServerChain) ServerOptions() []grpc.ServerOption {
 	return append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(s.composedUnary), grpc.ChainStreamInterceptor(s.composedStream)}, s.stats...)
 }
 
-// Boundary returns the chain's error boundary, for code outside gRPC
-// handlers that must convert errors the same way.
-func (s *ServerChain) Boundary() *boundary.Boundary { return s.boundary }
-
 // Circuit returns the chain's circuit breakers, or nil.
 func (s *ServerChain) Circuit() *circuit.Circuit { return s.circuit }
 

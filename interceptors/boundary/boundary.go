@@ -104,7 +104,7 @@ func (b *Boundary) Convert(ctx context.Context, fullMethod string, err error, se
 			// A status too large to decode is first cut to the bound, so
 			// that what it still carries goes through the same rules.
 			st = fit(st)
-			if remote, ok := errdetails.FromStatus(st); ok {
+			if remote, ok := errdetails.FromError(st.Err()); ok {
 				return b.downstream(ctx, fullMethod, remote, err, setTrailer)
 			}
 			return b.status(ctx, fullMethod, err, st, sent.IsReceived(err))

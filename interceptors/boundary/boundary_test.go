@@ -129,7 +129,7 @@ func TestServerUnary(t *testing.T) {
 				if strings.Contains(wire, "hunter2") || strings.Contains(wire, "goroutine") {
 					t.Errorf("status leaks internals: %s", wire)
 				}
-				ae, ok := errdetails.FromStatus(st)
+				ae, ok := errdetails.FromError(st.Err())
 				if tc.wantReason == "" {
 					if ok {
 						t.Errorf("status carries application error %v; want none", ae)

@@ -15,11 +15,11 @@ import (
 // UnaryClientInterceptor returns the client-side unary decoder: a failed
 // call whose status carries an ErrorInfo or a bulwark.v1.ApplicationError
 // returns an *errdetails.ApplicationError; any other status error is
-// returned marked as received (see Decode). A successful call costs
+// returned marked as received (see decode). A successful call costs
 // nothing.
 func (b *Boundary) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		return Decode(invoker(ctx, method, req, reply, cc, opts...))
+		return decode(invoker(ctx, method, req, reply, cc, opts...))
 	}
 }
 
@@ -30,19 +30,19 @@ func (b *Boundary) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		cs, err := streamer(ctx, desc, cc, method, opts...)
 		if err != nil {
-			return nil, Decode(err)
+			return nil, decode(err)
 		}
 		return &decodingStream{ClientStream: cs}, nil
 	}
 }
 
-// Decode returns the *errdetails.ApplicationError that err's status
+// decode returns the *errdetails.ApplicationError that err's status
 // carries; err itself when it already is or wraps an ApplicationError, or
 // is nil, io.EOF or not a status; and otherwise err marked as the status an
 // outgoing call returned, so that a server whose handler passes it on
 // applies its downstream rule (see the package documentation). The mark is
 // transparent: status.FromError, status.Code and errors.Is see through it.
-func Decode(err error) error {
+func decode(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -51,7 +51,7 @@ func Decode(err error) error {
 		return err
 	}
 	if st, ok := status.FromError(err); ok {
-		if ae, ok := errdetails.FromStatus(st); ok {
+		if ae, ok := errdetails.FromError(st.Err()); ok {
 			return ae
 		}
 		// Marked, so that a server whose handler passes it on knows it
@@ -66,11 +66,11 @@ type decodingStream struct {
 	grpc.ClientStream
 }
 
-func (s *decodingStream) RecvMsg(m any) error { return Decode(s.ClientStream.RecvMsg(m)) }
-func (s *decodingStream) SendMsg(m any) error { return Decode(s.ClientStream.SendMsg(m)) }
-func (s *decodingStream) CloseSend() error    { return Decode(s.ClientStream.CloseSend()) }
+func (s *decodingStream) RecvMsg(m any) error { return decode(s.ClientStream.RecvMsg(m)) }
+func (s *decodingStream) SendMsg(m any) error { return decode(s.ClientStream.SendMsg(m)) }
+func (s *decodingStream) CloseSend() error    { return decode(s.ClientStream.CloseSend()) }
 
 func (s *decodingStream) Header() (metadata.MD, error) {
 	md, err := s.ClientStream.Header()
-	return md, Decode(err)
+	return md, decode(err)
 }

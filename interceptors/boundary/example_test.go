@@ -38,7 +38,7 @@ func Example() {
 	st := status.Convert(sent)
 	fmt.Println(st.Code(), st.Message())
 
-	ae, _ := errdetails.FromStatus(st)
+	ae, _ := errdetails.FromError(st.Err())
 	fmt.Println(ae.Code, ae.Domain, ae.RequestID)
 	// Output:
 	// level=ERROR msg="unknown error sent as INTERNAL" grpc.method=/shop.v1.Orders/Get request_id=req-1 error="pq: password authentication failed"
@@ -67,7 +67,7 @@ func Example_downstream() {
 	handlerErr := fmt.Errorf("load cart: %w", received)
 	st := status.Convert(frontend.Convert(ctx, "/shop.v1.Cart/Get", handlerErr, nil))
 
-	ae, _ := errdetails.FromStatus(st)
+	ae, _ := errdetails.FromError(st.Err())
 	fmt.Println(st.Code(), ae.Code, st.Message())
 	fmt.Println("unprocessed:", ae.Unprocessed, "retry after:", ae.RetryAfter)
 	fmt.Println("domain:", ae.Domain, "request id:", ae.RequestID)

@@ -143,7 +143,7 @@ func wantOpen(t *testing.T, err error, remaining time.Duration) {
 	if st.Code() != codes.Unavailable {
 		t.Fatalf("code = %v, want UNAVAILABLE", st.Code())
 	}
-	ae, ok := errdetails.FromStatus(st)
+	ae, ok := errdetails.FromError(st.Err())
 	if !ok || ae.Code != errdetails.CodeCircuitOpen || !ae.Unprocessed || !ae.Retryable {
 		t.Fatalf("details = %+v, want CIRCUIT_OPEN, unprocessed, retryable", ae)
 	}
@@ -706,7 +706,7 @@ func TestServerFailsFastWhenItsDependencyIsDown(t *testing.T) {
 			t.Fatal("the client sees the server's status, not a local error")
 		}
 		st := status.Convert(err)
-		ae, ok := errdetails.FromStatus(st)
+		ae, ok := errdetails.FromError(st.Err())
 		if st.Code() != codes.Unavailable || !ok || ae.Code != errdetails.CodeCircuitOpen || ae.RetryAfter != 4*time.Second ||
 			ae.Domain != "bulwark.testing.v1.TestService" || !ae.Unprocessed {
 			t.Fatalf("rejection = %v %+v", st.Code(), ae)

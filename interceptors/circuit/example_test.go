@@ -50,7 +50,7 @@ func Example() {
 	for range 3 {
 		err = intercept(context.Background(), "/orders.v1.Orders/Get", nil, nil, cc, down)
 	}
-	ae, _ := errdetails.FromStatus(status.Convert(err))
+	ae, _ := errdetails.FromError(err)
 	fmt.Println(status.Code(err), ae.Code, errors.Is(err, breaker.ErrOpen), errors.Is(err, outcome.ErrLocalReject))
 	// Output:
 	// sent to the server

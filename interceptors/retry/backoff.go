@@ -44,7 +44,7 @@ func (b *backoff) exponential(n int) float64 {
 	return min(d, float64(b.max))
 }
 
-// randomDelay is delay with u drawn from random (see WithRandSource).
+// randomDelay is delay with u drawn from random (see withRandSource).
 func (b *backoff) randomDelay(n int, random func() float64) time.Duration {
 	if b.jitter == 0 {
 		return b.delay(n, 0.5)

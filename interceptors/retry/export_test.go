@@ -1,6 +1,9 @@
 package retry
 
-import "time"
+import (
+	"math/rand/v2"
+	"time"
+)
 
 // The tests choose when a unary call's first attempt reads its pushback
 // trailer; users get trailerAuto.
@@ -23,3 +26,5 @@ func WithCircuitGate(openFor func(target, fullMethod string) time.Duration) Opti
 }
 
 var ErrInvalidCallOption = errInvalidCallOption
+
+func WithRandSource(src rand.Source) Option { return withRandSource(src) }

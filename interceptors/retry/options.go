@@ -492,11 +492,11 @@ func defaultOptions() options {
 	}
 }
 
-// WithRandSource makes the jitter draw from src, for reproducible tests and
-// simulations; the Retrier then serialises its draws with a mutex (only
+// withRandSource makes the jitter draw from src, for reproducible tests
+// (export_test.go); the Retrier then serialises its draws with a mutex (only
 // retries draw). nil is refused. Default: the runtime's per-thread
 // generator, which needs no lock.
-func WithRandSource(src rand.Source) Option {
+func withRandSource(src rand.Source) Option {
 	return optionFunc(func(o *options) {
 		if src == nil {
 			o.errs = append(o.errs, invalid("WithRandSource(nil): the source must not be nil"))

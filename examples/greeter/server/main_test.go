@@ -115,7 +115,7 @@ func TestServerBinary(t *testing.T) {
 	if st.Code() != codes.Internal || strings.Contains(st.String(), greeter.Secret) {
 		t.Errorf("plain-error = %v; want INTERNAL without the secret", st)
 	}
-	ae, ok := errdetails.FromStatus(st)
+	ae, ok := errdetails.FromError(st.Err())
 	if !ok || ae.RequestID == "" {
 		t.Fatalf("plain-error status carries no request id: %v", st.Proto())
 	}
