@@ -31,6 +31,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -431,7 +432,7 @@ func TestServerOverloadAndPanicThroughBoundary(t *testing.T) {
 		if !ok || ae.Code != errdetails.CodeServerOverloaded || !ae.Unprocessed || status.Code(err) != codes.Unavailable {
 			t.Errorf("overload = %v; want UNAVAILABLE SERVER_OVERLOADED marked unprocessed", err)
 		}
-		if p := trailer.Get(errdetails.PushbackTrailer); len(p) != 1 {
+		if p := trailer.Get(wire.PushbackTrailer); len(p) != 1 {
 			t.Errorf("pushback trailer = %q; want exactly one value", p)
 		}
 		close(release)

@@ -146,7 +146,7 @@ func (b *Boundary) application(ctx context.Context, fullMethod string, ae *errde
 	}
 	if setTrailer != nil {
 		if ms := pushback(&cp); ms != "" {
-			_ = setTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, ms))
+			_ = setTrailer(ctx, metadata.Pairs(wire.PushbackTrailer, ms))
 		}
 	}
 	st := cp.GRPCStatus()

@@ -19,6 +19,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 // replicas answers attempt n of each call as behave(n) says: after a delay,
@@ -159,7 +160,7 @@ func TestHedgingPushback(t *testing.T) {
 				svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 					if rec.add(ctx) == 1 {
 						time.Sleep(time.Second) // answers late, after the hedging delay would have passed
-						_ = grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, tc.pushback))
+						_ = grpc.SetTrailer(ctx, metadata.Pairs(wire.PushbackTrailer, tc.pushback))
 						return nil, errUnavailable
 					}
 					return &testpb.UnaryResponse{}, nil
@@ -280,7 +281,7 @@ func TestHedgingDeadline(t *testing.T) {
 		rec := newAttempts()
 		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			rec.add(ctx)
-			_ = grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, "2000"))
+			_ = grpc.SetTrailer(ctx, metadata.Pairs(wire.PushbackTrailer, "2000"))
 			return nil, errUnavailable
 		}}
 		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithHedging(50*time.Millisecond, 3)}})

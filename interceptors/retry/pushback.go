@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
@@ -41,7 +40,7 @@ func parsePushback(values []string) time.Duration {
 
 // pushbackOf returns the pushback a trailer carries; see parsePushback.
 func pushbackOf(md metadata.MD) time.Duration {
-	return parsePushback(md[errdetails.PushbackTrailer])
+	return parsePushback(md[wire.PushbackTrailer])
 }
 
 // serverDelay reads what the server said about retrying an attempt that

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 func TestParsePushback(t *testing.T) {
@@ -101,7 +102,7 @@ func FuzzParsePushback(f *testing.F) {
 			t.Fatalf("parsePushback(%q, %q) = %v; want a stop", a, b, two)
 		}
 		// Through metadata, as the trailer arrives.
-		if got := pushbackOf(metadata.Pairs(errdetails.PushbackTrailer, a)); got != one {
+		if got := pushbackOf(metadata.Pairs(wire.PushbackTrailer, a)); got != one {
 			t.Fatalf("pushbackOf = %v; want %v", got, one)
 		}
 	})

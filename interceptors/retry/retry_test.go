@@ -20,6 +20,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 // failing returns a Unary handler that fails the first n attempts of each
@@ -242,7 +243,7 @@ func TestPushback(t *testing.T) {
 	bulwarkStop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1))
 	plain := func(pushback string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
-			if err := grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, pushback)); err != nil {
+			if err := grpc.SetTrailer(ctx, metadata.Pairs(wire.PushbackTrailer, pushback)); err != nil {
 				return err
 			}
 			return status.Error(codes.Unavailable, "busy")

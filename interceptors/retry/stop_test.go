@@ -19,6 +19,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 // pushbackBlind classifies as if no trailer had come, so that only the
@@ -54,14 +55,14 @@ func TestStopPushbackOnUnprocessed(t *testing.T) {
 				svc := &grpctest.Service{
 					UnaryUnsafeFunc: func(ctx context.Context, req *testpb.UnaryUnsafeRequest) (*testpb.UnaryUnsafeResponse, error) {
 						rec.add(ctx)
-						if err := grpc.SetTrailer(ctx, metadata.Pairs(errdetails.PushbackTrailer, "-1")); err != nil {
+						if err := grpc.SetTrailer(ctx, metadata.Pairs(wire.PushbackTrailer, "-1")); err != nil {
 							return nil, err
 						}
 						return nil, shed
 					},
 					ServerStreamFunc: func(req *testpb.ServerStreamRequest, s grpc.ServerStreamingServer[testpb.ServerStreamResponse]) error {
 						rec.add(s.Context())
-						s.SetTrailer(metadata.Pairs(errdetails.PushbackTrailer, "-1"))
+						s.SetTrailer(metadata.Pairs(wire.PushbackTrailer, "-1"))
 						return shed
 					},
 				}

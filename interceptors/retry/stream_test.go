@@ -15,11 +15,11 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 var errUnavailable = status.Error(codes.Unavailable, "down")
@@ -176,7 +176,7 @@ func TestStreamPushback(t *testing.T) {
 		rec := newAttempts()
 		svc := &grpctest.Service{ServerStreamFunc: func(req *testpb.ServerStreamRequest, s grpc.ServerStreamingServer[testpb.ServerStreamResponse]) error {
 			if rec.add(s.Context()) == 1 {
-				s.SetTrailer(metadata.Pairs(errdetails.PushbackTrailer, "250"))
+				s.SetTrailer(metadata.Pairs(wire.PushbackTrailer, "250"))
 				return errUnavailable
 			}
 			return nil

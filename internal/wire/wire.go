@@ -12,6 +12,13 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// PushbackTrailer is the trailer through which a server tells gRPC clients
+// in every language (gRFC A6) how long to wait before a retry, in
+// milliseconds, or with a negative value not to retry at all. The server's
+// error boundary (interceptors/boundary) sends it from RetryAfter; the
+// retry interceptor reads it.
+const PushbackTrailer = "grpc-retry-pushback-ms"
+
 // Size limits of an encoded status. Together they keep the trailers of a
 // failed call (grpc-status-details-bin in base64, grpc-message
 // percent-encoded, grpc-status and grpc-retry-pushback-ms) under 8 KiB,
