@@ -17,6 +17,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/track"
 )
 
 // TestMetricsMatchGoGRPCMiddleware runs the same calls through Bulwark's
@@ -40,14 +41,14 @@ func TestMetricsMatchGoGRPCMiddleware(t *testing.T) {
 			return &testpb.UnaryResponse{}, nil
 		}}
 		env := grpctest.Start(t, svc, grpctest.Options{
-			Server: []grpc.ServerOption{
-				grpc.ChainUnaryInterceptor(bw.UnaryServerInterceptor(), ps.UnaryServerInterceptor()),
-				grpc.ChainStreamInterceptor(bw.StreamServerInterceptor(), ps.StreamServerInterceptor()),
-			},
-			Dial: []grpc.DialOption{
-				grpc.WithChainUnaryInterceptor(bw.UnaryClientInterceptor(), pc.UnaryClientInterceptor()),
-				grpc.WithChainStreamInterceptor(bw.StreamClientInterceptor(), pc.StreamClientInterceptor()),
-			},
+			Server: append(bw.ServerOptions(),
+				grpc.ChainUnaryInterceptor(ps.UnaryServerInterceptor()),
+				grpc.ChainStreamInterceptor(ps.StreamServerInterceptor()),
+			),
+			Dial: append(bw.DialOptions(),
+				grpc.WithChainUnaryInterceptor(pc.UnaryClientInterceptor()),
+				grpc.WithChainStreamInterceptor(pc.StreamClientInterceptor()),
+			),
 		})
 		for range 7 {
 			_, _ = env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
@@ -160,7 +161,7 @@ func BenchmarkMetricsServerUnary(b *testing.B) {
 		name string
 		ic   grpc.UnaryServerInterceptor
 	}{
-		{"impl=bulwark", bw.UnaryServerInterceptor()},
+		{"impl=bulwark", bulwarkServerInterceptor(bw)},
 		{"impl=grpcmiddleware", ps.UnaryServerInterceptor()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -184,7 +185,7 @@ func BenchmarkMetricsClientUnary(b *testing.B) {
 		name string
 		ic   grpc.UnaryClientInterceptor
 	}{
-		{"impl=bulwark", bw.UnaryClientInterceptor()},
+		{"impl=bulwark", bulwarkClientInterceptor(bw)},
 		{"impl=grpcmiddleware", pc.UnaryClientInterceptor()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -195,4 +196,17 @@ func BenchmarkMetricsClientUnary(b *testing.B) {
 			}
 		})
 	}
+}
+
+// bulwarkServerInterceptor and bulwarkClientInterceptor return the unary
+// interceptors that m's ServerOptions and DialOptions install, the ones
+// the chains place.
+func bulwarkServerInterceptor(m *metrics.Metrics) grpc.UnaryServerInterceptor {
+	u, _ := track.Of(m).ServerInterceptors()
+	return u
+}
+
+func bulwarkClientInterceptor(m *metrics.Metrics) grpc.UnaryClientInterceptor {
+	u, _ := track.Of(m).ClientInterceptors()
+	return u
 }

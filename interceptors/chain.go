@@ -59,10 +59,10 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 	var l chainLayers[grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor]
 	l.add(requestid.UnaryClientInterceptor(), requestid.StreamClientInterceptor())
 	if lg != nil {
-		l.skip(lg.UnaryClientInterceptor(), lg.StreamClientInterceptor())
+		l.skip(track.LoggingClient(lg))
 	}
 	if c.metrics != nil {
-		l.add(c.metrics.UnaryClientInterceptor(), c.metrics.StreamClientInterceptor())
+		l.add(track.Of(c.metrics).ClientInterceptors())
 	}
 	if c.otel != nil {
 		l.add(track.Of(c.otel).ClientInterceptors())
@@ -226,10 +226,10 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 	var l chainLayers[grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor]
 	l.add(requestid.UnaryServerInterceptor(), requestid.StreamServerInterceptor())
 	if lg != nil {
-		l.skip(lg.UnaryServerInterceptor(), lg.StreamServerInterceptor())
+		l.skip(track.LoggingServer(lg))
 	}
 	if c.metrics != nil {
-		l.add(c.metrics.UnaryServerInterceptor(), c.metrics.StreamServerInterceptor())
+		l.add(track.Of(c.metrics).ServerInterceptors())
 	}
 	if c.otel != nil {
 		l.add(track.Of(c.otel).ServerInterceptors())

@@ -13,7 +13,9 @@ import (
 )
 
 func Example() {
-	// A handler that fails, called through the server interceptor.
+	// A server passes l.ServerOptions() to grpc.NewServer. Here a handler
+	// that fails is called straight through the unary interceptor those
+	// options install (reached by this package's tests).
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey || a.Key == "grpc.time_ms" {

@@ -14,10 +14,11 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 	"github.com/bulwarkrpc/bulwark/internal/sent"
+	"github.com/bulwarkrpc/bulwark/internal/track"
 )
 
-// Logging logs finished calls to a *slog.Logger; its methods return the
-// interceptors. It is safe for concurrent use.
+// Logging logs finished calls to a *slog.Logger; DialOptions and
+// ServerOptions install its interceptors. It is safe for concurrent use.
 type Logging struct {
 	logger *slog.Logger
 	opts   options
@@ -44,8 +45,36 @@ func New(logger *slog.Logger, opts ...Option) (*Logging, error) {
 	return &Logging{logger: logger, opts: o}, nil
 }
 
-// UnaryServerInterceptor logs each finished unary call on the server.
-func (l *Logging) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+// ServerOptions returns what grpc.NewServer takes to log each finished
+// call and stream on the server. Pass them after requestid's interceptors,
+// so that records carry the request id; the server chain places them
+// itself.
+func (l *Logging) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(l.unaryServerInterceptor()), grpc.ChainStreamInterceptor(l.streamServerInterceptor())}
+}
+
+// DialOptions returns what grpc.NewClient takes to log each finished call
+// on the client, and each finished stream: when opening it fails, or when
+// RecvMsg first returns an error (io.EOF is a success) or the reply of a
+// client-streaming call. The client chain places them itself.
+func (l *Logging) DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithChainUnaryInterceptor(l.unaryClientInterceptor()), grpc.WithChainStreamInterceptor(l.streamClientInterceptor())}
+}
+
+// init gives the chains the interceptors to place (see internal/track).
+func init() {
+	track.LoggingClient = func(v any) (grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor) {
+		l := v.(*Logging)
+		return l.unaryClientInterceptor(), l.streamClientInterceptor()
+	}
+	track.LoggingServer = func(v any) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+		l := v.(*Logging)
+		return l.unaryServerInterceptor(), l.streamServerInterceptor()
+	}
+}
+
+// unaryServerInterceptor logs each finished unary call on the server.
+func (l *Logging) unaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := handler(ctx, req)
@@ -54,8 +83,8 @@ func (l *Logging) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamServerInterceptor logs each finished stream on the server.
-func (l *Logging) StreamServerInterceptor() grpc.StreamServerInterceptor {
+// streamServerInterceptor logs each finished stream on the server.
+func (l *Logging) streamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
 		err := handler(srv, ss)
@@ -64,8 +93,8 @@ func (l *Logging) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	}
 }
 
-// UnaryClientInterceptor logs each finished unary call on the client.
-func (l *Logging) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+// unaryClientInterceptor logs each finished unary call on the client.
+func (l *Logging) unaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		start := time.Now()
 		err := invoker(ctx, fullMethod, req, reply, cc, opts...)
@@ -74,10 +103,10 @@ func (l *Logging) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	}
 }
 
-// StreamClientInterceptor logs each finished stream on the client: when
+// streamClientInterceptor logs each finished stream on the client: when
 // opening it fails, or when RecvMsg first returns an error (io.EOF is a
 // success) or the reply of a client-streaming call.
-func (l *Logging) StreamClientInterceptor() grpc.StreamClientInterceptor {
+func (l *Logging) streamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		start := time.Now()
 		typ := rpc.Type(desc.ClientStreams, desc.ServerStreams)

@@ -21,8 +21,9 @@ func Example() {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
 
-	// A handler that fails with a database error, called through the
-	// server interceptor.
+	// A server passes m.ServerOptions() to grpc.NewServer. Here a handler
+	// that fails with a database error is called straight through the unary
+	// interceptor those options install (reached by this package's tests).
 	handler := func(context.Context, any) (any, error) { return nil, errdetails.Database("", nil) }
 	_, _ = m.UnaryServerInterceptor()(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/shop.v1.Orders/Get"}, handler)
 

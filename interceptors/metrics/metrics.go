@@ -66,23 +66,23 @@ func (m *Metrics) collectors() []prometheus.Collector {
 	return append(cs, m.comps.collectors()...)
 }
 
-// UnaryServerInterceptor counts unary calls on the server:
-// grpc_server_started_total, grpc_server_handled_total,
+// ServerOptions returns what grpc.NewServer takes to count a server's
+// calls: grpc_server_started_total, grpc_server_handled_total,
 // grpc_server_msg_received_total, grpc_server_msg_sent_total,
-// grpc_server_handling_seconds and <namespace>_server_application_errors_total.
-// It belongs outside the error boundary, so it sees the code the caller
-// receives.
-func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor { return m.unaryServer() }
+// grpc_server_handling_seconds and <namespace>_server_application_errors_total,
+// unary and streaming. Its interceptors belong outside the error boundary,
+// so that they see the code the caller receives: pass these options before
+// the boundary's. The server chain places them itself.
+func (m *Metrics) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(m.unaryServer()), grpc.ChainStreamInterceptor(m.streamServer())}
+}
 
-// StreamServerInterceptor is the stream form of UnaryServerInterceptor.
-func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor { return m.streamServer() }
-
-// UnaryClientInterceptor counts unary calls on the client:
-// grpc_client_started_total, grpc_client_handled_total,
+// DialOptions returns what grpc.NewClient takes to count a connection's
+// calls: grpc_client_started_total, grpc_client_handled_total,
 // grpc_client_msg_received_total, grpc_client_msg_sent_total,
-// grpc_client_handling_seconds and <namespace>_client_application_errors_total.
-// Outermost in the client chain it counts calls; innermost, attempts.
-func (m *Metrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor { return m.unaryClient() }
-
-// StreamClientInterceptor is the stream form of UnaryClientInterceptor.
-func (m *Metrics) StreamClientInterceptor() grpc.StreamClientInterceptor { return m.streamClient() }
+// grpc_client_handling_seconds and <namespace>_client_application_errors_total,
+// unary and streaming. Passed before a retry interceptor's options they
+// count calls; after them, attempts. The client chain places them itself.
+func (m *Metrics) DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithChainUnaryInterceptor(m.unaryClient()), grpc.WithChainStreamInterceptor(m.streamClient())}
+}

@@ -35,12 +35,12 @@ func (r reporter) AttemptInterceptors() (grpc.UnaryClientInterceptor, grpc.Strea
 
 // ClientInterceptors return the call interceptors of the client side.
 func (r reporter) ClientInterceptors() (grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor) {
-	return r.m.UnaryClientInterceptor(), r.m.StreamClientInterceptor()
+	return r.m.unaryClient(), r.m.streamClient()
 }
 
 // ServerInterceptors return the server interceptors.
 func (r reporter) ServerInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
-	return r.m.UnaryServerInterceptor(), r.m.StreamServerInterceptor()
+	return r.m.unaryServer(), r.m.streamServer()
 }
 
 // StatsHandlers returns nil, nil: Metrics has none.

@@ -53,3 +53,11 @@ func Of(v any) Reporter {
 	}
 	panic(fmt.Sprintf("track: no Reporter for %T", v))
 }
+
+// LoggingClient and LoggingServer return the interceptors of a
+// *logging.Logging, which the chains place themselves. Package logging
+// sets them when it is initialised.
+var (
+	LoggingClient func(l any) (grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor)
+	LoggingServer func(l any) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor)
+)
