@@ -47,9 +47,9 @@ const maxCodeLength = 63
 // application code that is not UPPER_SNAKE_CASE or is too long.
 var errInvalidCode = errors.New("errdetails: invalid application code")
 
-// Kind is what a Registry knows of an application code: the gRPC code it is
+// kind is what a Registry knows of an application code: the gRPC code it is
 // sent with and whether a caller may retry it by default.
-type Kind struct {
+type kind struct {
 	// GRPCCode is the status code the error is sent with. Never codes.OK.
 	GRPCCode codes.Code
 	// Retryable is the default retryability of errors with this code; an
@@ -57,13 +57,14 @@ type Kind struct {
 	Retryable bool
 }
 
-// Registry maps application codes to their Kind. Lookups take no lock and
+// Registry maps application codes to the gRPC code they are sent with
+// and their default retryability. Lookups take no lock and
 // allocate nothing; Register may be called concurrently with them. The zero
 // Registry is empty and ready to use; NewRegistry returns one that knows the
 // seed codes.
 type Registry struct {
 	mu    sync.Mutex // serialises writers
-	kinds atomic.Pointer[map[string]Kind]
+	kinds atomic.Pointer[map[string]kind]
 }
 
 // Default is the registry that New, Validation, Database and
@@ -76,7 +77,7 @@ var Default = NewRegistry()
 // CodeCircuitOpen, CodeClientConcurrencyLimit and CodeDeadlineTooShort).
 func NewRegistry() *Registry {
 	r := &Registry{}
-	seed := map[string]Kind{
+	seed := map[string]kind{
 		CodeValidation:             {GRPCCode: codes.InvalidArgument},
 		CodeDatabase:               {GRPCCode: codes.Unavailable, Retryable: true},
 		CodeExternalService:        {GRPCCode: codes.Unavailable, Retryable: true},
@@ -92,8 +93,9 @@ func NewRegistry() *Registry {
 
 // Register adds code to r. It fails, and changes nothing, when code is not
 // a valid application code (UPPER_SNAKE_CASE, at most 63 characters), when grpcCode is codes.OK or
-// not a gRPC code, or when code is already registered with another Kind.
-// Registering the same code with the same Kind again is not an error.
+// not a gRPC code, or when code is already registered with another gRPC code or
+// retryability. Registering the same code the same way again is not an
+// error.
 func (r *Registry) Register(code string, grpcCode codes.Code, retryable bool) error {
 	if err := validateCode(code); err != nil {
 		return fmt.Errorf("errdetails: Register(%q): %w", code, err)
@@ -101,7 +103,7 @@ func (r *Registry) Register(code string, grpcCode codes.Code, retryable bool) er
 	if grpcCode == codes.OK || grpcCode > codes.Unauthenticated {
 		return fmt.Errorf("errdetails: Register(%q): gRPC code %v: must be an error code (1 to 16)", code, grpcCode)
 	}
-	k := Kind{GRPCCode: grpcCode, Retryable: retryable}
+	k := kind{GRPCCode: grpcCode, Retryable: retryable}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.kinds.Load()
@@ -113,7 +115,7 @@ func (r *Registry) Register(code string, grpcCode codes.Code, retryable bool) er
 			return fmt.Errorf("errdetails: Register(%q): already registered as %v (retryable %t)", code, prev.GRPCCode, prev.Retryable)
 		}
 	}
-	next := make(map[string]Kind, 1)
+	next := make(map[string]kind, 1)
 	if old != nil {
 		next = maps.Clone(*old)
 	}
@@ -122,11 +124,11 @@ func (r *Registry) Register(code string, grpcCode codes.Code, retryable bool) er
 	return nil
 }
 
-// Lookup returns the Kind registered for code.
-func (r *Registry) Lookup(code string) (Kind, bool) {
+// lookup returns the kind registered for code.
+func (r *Registry) lookup(code string) (kind, bool) {
 	m := r.kinds.Load()
 	if m == nil {
-		return Kind{}, false
+		return kind{}, false
 	}
 	k, ok := (*m)[code]
 	return k, ok

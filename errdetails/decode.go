@@ -142,7 +142,7 @@ func (d *decoded) retryable(e *ApplicationError) bool {
 	case d.retry != nil:
 		return true
 	}
-	if k, ok := Default.Lookup(e.Code); ok {
+	if k, ok := Default.lookup(e.Code); ok {
 		return k.Retryable
 	}
 	return e.GRPCCode == codes.Unavailable
@@ -241,14 +241,14 @@ func unmarshalOnce[T any, PT interface {
 	}
 }
 
-// RetryDelay returns the server's retry delay hint that err carries: the
+// retryDelay returns the server's retry delay hint that err carries: the
 // google.rpc.RetryInfo of its status (with or without an ErrorInfo beside
 // it), or the RetryAfter of a retryable in-process ApplicationError. ok
 // reports whether the caller may retry after the delay. A negative delay,
 // returned with ok false, is the server asking not to retry at all (as a
 // negative grpc-retry-pushback-ms is). It reports 0 and false when there is
 // no hint, and for a status larger than maxDecodeBytes.
-func RetryDelay(err error) (d time.Duration, ok bool) {
+func retryDelay(err error) (d time.Duration, ok bool) {
 	if err == nil {
 		return 0, false
 	}

@@ -442,7 +442,7 @@ func TestRetryDelay(t *testing.T) {
 		{"in-process not retryable", errdetails.Validation("f", "d", errdetails.WithRetryAfter(time.Minute)), time.Minute, false},
 		{"from the wire", errdetails.Database("", nil, errdetails.WithRetryAfter(3*time.Second)).GRPCStatus().Err(), 3 * time.Second, true},
 	} {
-		got, ok := errdetails.RetryDelay(tc.err)
+		got, ok := wire.RetryDelay(tc.err)
 		if ok != tc.ok || ((ok || tc.want < 0) && got != tc.want) {
 			t.Errorf("%s: RetryDelay = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
 		}

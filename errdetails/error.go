@@ -134,7 +134,7 @@ type Debug struct {
 // catch a bad one early.
 func New(code, message string, opts ...Option) *ApplicationError {
 	e := &ApplicationError{Code: code, Message: message, GRPCCode: codes.Unknown, Time: time.Now()}
-	if k, ok := Default.Lookup(code); ok {
+	if k, ok := Default.lookup(code); ok {
 		e.GRPCCode, e.Retryable = k.GRPCCode, k.Retryable
 	}
 	for _, o := range opts {
@@ -210,6 +210,11 @@ func (e *ApplicationError) Unwrap() error { return e.cause }
 func (e *ApplicationError) remote() bool { return e.wire != nil }
 
 func init() {
+	wire.RetryDelay = retryDelay
+	wire.KnownCode = func(registry any, code string) bool {
+		_, ok := registry.(*Registry).lookup(code)
+		return ok
+	}
 	wire.Remote = func(err error) bool {
 		e, ok := err.(*ApplicationError)
 		return ok && e != nil && e.remote()

@@ -29,6 +29,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -147,7 +148,7 @@ func wantOpen(t *testing.T, err error, remaining time.Duration) {
 	if !ok || ae.Code != errdetails.CodeCircuitOpen || !ae.Unprocessed || !ae.Retryable {
 		t.Fatalf("details = %+v, want CIRCUIT_OPEN, unprocessed, retryable", ae)
 	}
-	delay, ok := errdetails.RetryDelay(err)
+	delay, ok := wire.RetryDelay(err)
 	if remaining == 0 {
 		if ok {
 			t.Fatalf("RetryInfo %v, want none", delay)

@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 	"github.com/bulwarkrpc/bulwark/internal/unregistered"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 // rpcVecs are the standard RPC metrics of one side, named and labelled as in
@@ -119,7 +120,7 @@ func (c *rpcChildren) finish(err error, start time.Time) {
 	if err != nil {
 		if ae, ok := errdetails.FromError(err); ok {
 			app := ae.Code
-			if _, known := c.vecs.registry.Lookup(app); !known {
+			if !wire.KnownCode(c.vecs.registry, app) {
 				app = "OTHER"
 			}
 			c.vecs.appErrors.WithLabelValues(c.service, c.method, code.String(), app).Inc()

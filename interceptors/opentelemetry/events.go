@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/concurrency"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 // The span events, and their attribute keys. Durations are in seconds.
@@ -99,7 +100,7 @@ func (t *Telemetry) appError(ctx context.Context, ctr metric.Int64Counter, cache
 		return
 	}
 	app := ae.Code
-	if _, known := t.registry.Lookup(app); !known {
+	if !wire.KnownCode(t.registry, app) {
 		app = "OTHER"
 	}
 	ctr.Add(ctx, 1, cache.get(attrKey{method: method, target: target, code: code, extra: app}).add...)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/internal/gone"
+	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
 
 // Outcome is how one call or attempt ended.
@@ -150,7 +151,7 @@ func byFailureCode(code codes.Code, r Attempt) Outcome {
 		if r.HasPushback {
 			return RetryableFailure // a non-negative pushback: stop was handled above
 		}
-		if _, ok := errdetails.RetryDelay(r.Err); ok {
+		if _, ok := wire.RetryDelay(r.Err); ok {
 			return RetryableFailure // not for a negative RetryInfo, which asks not to retry
 		}
 	}

@@ -59,3 +59,14 @@ var DebugStatus func(err error) *status.Status
 // from a status another process sent. errdetails sets it when it is
 // initialised.
 var Remote func(err error) bool
+
+// RetryDelay returns the server's retry delay hint that err carries: the
+// google.rpc.RetryInfo of its status (with or without an ErrorInfo beside
+// it), or the RetryAfter of a retryable in-process ApplicationError; ok
+// reports whether the caller may retry after it. errdetails sets it when
+// it is initialised.
+var RetryDelay func(err error) (d time.Duration, ok bool)
+
+// KnownCode reports whether code is registered in registry, an
+// *errdetails.Registry. errdetails sets it when it is initialised.
+var KnownCode func(registry any, code string) bool
