@@ -53,7 +53,7 @@ type kind struct {
 	// GRPCCode is the status code the error is sent with. Never codes.OK.
 	GRPCCode codes.Code
 	// Retryable is the default retryability of errors with this code; an
-	// error may override it with WithRetryable.
+	// error may override it by setting its Retryable field.
 	Retryable bool
 }
 

@@ -117,8 +117,12 @@ func TestConstructors(t *testing.T) {
 		{"database", errdetails.Database("", cause), errdetails.CodeDatabase, codes.Unavailable, true, "database unavailable", nil},
 		{"external", errdetails.ExternalService("payments", "", cause), errdetails.CodeExternalService, codes.Unavailable, true,
 			"payments unavailable", map[string]any{"service": "payments"}},
-		{"generic", errdetails.New("QUOTA_EXCEEDED", "too many", errdetails.WithGRPCCode(codes.ResourceExhausted), errdetails.WithRetryable(true),
-			errdetails.WithDetail("limit_per_day", 100)), "QUOTA_EXCEEDED", codes.ResourceExhausted, true, "too many",
+		{"generic", func() *errdetails.ApplicationError {
+			e := errdetails.New("QUOTA_EXCEEDED", "too many", errdetails.WithDetail("limit_per_day", 100))
+			e.GRPCCode = codes.ResourceExhausted
+			e.Retryable = true
+			return e
+		}(), "QUOTA_EXCEEDED", codes.ResourceExhausted, true, "too many",
 			map[string]any{"limitPerDay": 100}},
 	}
 	for _, tc := range tests {
@@ -192,9 +196,13 @@ func details(st *status.Status) []string {
 }
 
 func TestGRPCStatusContract(t *testing.T) {
-	e := errdetails.Database("read failed", errors.New("secret cause"),
-		errdetails.WithRetryAfter(250*time.Millisecond), errdetails.WithDomain("users.example.com"),
-		errdetails.WithRequestID("req-1"), errdetails.WithDetail("table", "users"), errdetails.WithDetail("shard", 3))
+	e := func() *errdetails.ApplicationError {
+		e := errdetails.Database("read failed", errors.New("secret cause"), errdetails.WithDetail("table", "users"), errdetails.WithDetail("shard", 3))
+		e.RetryAfter = 250 * time.Millisecond
+		e.Domain = "users.example.com"
+		e.RequestID = "req-1"
+		return e
+	}()
 	e.Resource = &errdetails.Resource{Type: "user", Name: "42"}
 	e.Quotas = []errdetails.QuotaViolation{{Subject: "project:1", Description: "reads per minute"}}
 	e.Preconditions = []errdetails.PreconditionViolation{{Type: "TOS", Subject: "user:42", Description: "terms not accepted"}}
@@ -241,20 +249,32 @@ func TestGRPCStatusContract(t *testing.T) {
 	}
 
 	// A negative delay asks callers to stop: the status says not retryable.
-	stop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1))
+	stop := func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.RetryAfter = -1
+		return e
+	}()
 	if got, _ := errdetails.FromError(stop.GRPCStatus().Err()); got.Retryable || !stop.Retryable {
 		t.Errorf("a stop was sent as retryable=%v (in process %v); want false on the wire", got.Retryable, stop.Retryable)
 	}
 
 	// Not retryable: no RetryInfo even with a delay.
-	v := errdetails.Validation("name", "empty", errdetails.WithRetryAfter(time.Second))
+	v := func() *errdetails.ApplicationError {
+		e := errdetails.Validation("name", "empty")
+		e.RetryAfter = time.Second
+		return e
+	}()
 	if got := details(v.GRPCStatus()); strings.Contains(strings.Join(got, ","), "RetryInfo") {
 		t.Errorf("non-retryable error sent RetryInfo: %v", got)
 	}
 }
 
 func TestInvalidCodeIsSentAsInternal(t *testing.T) {
-	e := errdetails.New("bad code", "details of the bad code", errdetails.WithRequestID("r"))
+	e := func() *errdetails.ApplicationError {
+		e := errdetails.New("bad code", "details of the bad code")
+		e.RequestID = "r"
+		return e
+	}()
 	if e.Validate() == nil {
 		t.Fatal("Validate accepted an invalid code")
 	}
@@ -267,12 +287,12 @@ func TestInvalidCodeIsSentAsInternal(t *testing.T) {
 
 func TestEncodedSizeStaysBounded(t *testing.T) {
 	big := strings.Repeat("x", 10_000)
-	opts := []errdetails.Option{errdetails.WithDomain(big), errdetails.WithRequestID(big), errdetails.WithRetryAfter(time.Second),
-		errdetails.WithCause(errors.New(big))}
+	opts := []errdetails.Option{errdetails.WithCause(errors.New(big))}
 	for i := range 200 {
 		opts = append(opts, errdetails.WithDetail(fmt.Sprintf("key%d", i), big))
 	}
 	e := errdetails.Database(big, nil, opts...)
+	e.Domain, e.RequestID, e.RetryAfter = big, big, time.Second
 	e.Resource = &errdetails.Resource{Type: big, Name: big}
 	for range 200 {
 		e.Violations = append(e.Violations, errdetails.FieldViolation{Field: big, Description: big})
@@ -306,9 +326,14 @@ func TestEncodedSizeStaysBounded(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	e := errdetails.ExternalService("payments", "payments slow", nil, errdetails.WithRetryAfter(2*time.Second),
-		errdetails.WithDetail("attempt", 2), errdetails.WithDetail("tags", []any{"a", "b"}), errdetails.WithUnprocessed(),
-		errdetails.WithRequestID("rid"), errdetails.WithDomain("shop"))
+	e := func() *errdetails.ApplicationError {
+		e := errdetails.ExternalService("payments", "payments slow", nil, errdetails.WithDetail("attempt", 2), errdetails.WithDetail("tags", []any{"a", "b"}))
+		e.RetryAfter = 2 * time.Second
+		e.Unprocessed = true
+		e.RequestID = "rid"
+		e.Domain = "shop"
+		return e
+	}()
 	e.Violations = []errdetails.FieldViolation{{Field: "card", Description: "expired"}}
 	e.Resource = &errdetails.Resource{Type: "order", Name: "9"}
 	e.Quotas = []errdetails.QuotaViolation{{Subject: "user:1", Description: "q"}}
@@ -434,13 +459,29 @@ func TestRetryDelay(t *testing.T) {
 	}{
 		{"nil", nil, 0, false},
 		{"negative RetryInfo asks not to retry", negative.Err(), -time.Second, false},
-		{"in-process stop", errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1)), -1, false},
+		{"in-process stop", func() *errdetails.ApplicationError {
+			e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+			e.RetryAfter = -1
+			return e
+		}(), -1, false},
 		{"plain", errors.New("x"), 0, false},
 		{"status without details", status.Error(codes.Unavailable, ""), 0, false},
 		{"RetryInfo without ErrorInfo", onlyRetryInfo.Err(), time.Second, true},
-		{"in-process retryable", errdetails.Database("", nil, errdetails.WithRetryAfter(time.Minute)), time.Minute, true},
-		{"in-process not retryable", errdetails.Validation("f", "d", errdetails.WithRetryAfter(time.Minute)), time.Minute, false},
-		{"from the wire", errdetails.Database("", nil, errdetails.WithRetryAfter(3*time.Second)).GRPCStatus().Err(), 3 * time.Second, true},
+		{"in-process retryable", func() *errdetails.ApplicationError {
+			e := errdetails.Database("", nil)
+			e.RetryAfter = time.Minute
+			return e
+		}(), time.Minute, true},
+		{"in-process not retryable", func() *errdetails.ApplicationError {
+			e := errdetails.Validation("f", "d")
+			e.RetryAfter = time.Minute
+			return e
+		}(), time.Minute, false},
+		{"from the wire", func() *errdetails.ApplicationError {
+			e := errdetails.Database("", nil)
+			e.RetryAfter = 3 * time.Second
+			return e
+		}().GRPCStatus().Err(), 3 * time.Second, true},
 	} {
 		got, ok := wire.RetryDelay(tc.err)
 		if ok != tc.ok || ((ok || tc.want < 0) && got != tc.want) {

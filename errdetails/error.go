@@ -128,8 +128,8 @@ type Debug struct {
 
 // New returns an ApplicationError with the given code and safe message.
 // Its gRPC code and retryability come from the Default registry; a code it
-// does not know is sent as codes.Unknown and not retryable unless
-// WithGRPCCode or WithRetryable say otherwise. A code that Validate refuses
+// does not know is sent as codes.Unknown and not retryable unless its
+// GRPCCode or Retryable field is set otherwise. A code that Validate refuses
 // is sent as CodeInternal, so register your codes with Default.Register to
 // catch a bad one early.
 func New(code, message string, opts ...Option) *ApplicationError {

@@ -13,8 +13,8 @@ import (
 
 func Example() {
 	// On the server: a database error whose cause stays private.
-	sent := errdetails.Database("could not load the user", errors.New("dial tcp 10.0.0.5:5432: connection refused"),
-		errdetails.WithRetryAfter(200*time.Millisecond), errdetails.WithDomain("users.example.com"))
+	sent := errdetails.Database("could not load the user", errors.New("dial tcp 10.0.0.5:5432: connection refused"))
+	sent.RetryAfter, sent.Domain = 200*time.Millisecond, "users.example.com"
 
 	// On the wire: a google.rpc.Status with standard details.
 	st := sent.GRPCStatus()

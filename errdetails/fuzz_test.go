@@ -22,7 +22,12 @@ import (
 func FuzzFromStatus(f *testing.F) {
 	for _, e := range []*errdetails.ApplicationError{
 		errdetails.Validation("email", "bad"),
-		errdetails.Database("", nil, errdetails.WithRetryAfter(time.Second), errdetails.WithRequestID("r"), errdetails.WithDetail("k", []any{1.0, "x"})),
+		func() *errdetails.ApplicationError {
+			e := errdetails.Database("", nil, errdetails.WithDetail("k", []any{1.0, "x"}))
+			e.RetryAfter = time.Second
+			e.RequestID = "r"
+			return e
+		}(),
 		withParts(errdetails.ExternalService("svc", "m", nil)),
 	} {
 		b, _ := proto.Marshal(wire.DebugStatus(e).Proto())
@@ -68,12 +73,12 @@ func FuzzEncode(f *testing.F) {
 	f.Add("A", "0", "0", "0", "", int64(-1), true, 154) // a retryable error asking not to be retried
 	f.Add("X", strings.Repeat("m", 5000), "k_k", strings.Repeat("v", 5000), strings.Repeat("d", 5000), int64(0), true, 40)
 	f.Fuzz(func(t *testing.T, code, msg, key, val, domain string, after int64, retryable bool, n int) {
-		opts := []errdetails.Option{errdetails.WithDomain(domain), errdetails.WithRetryAfter(time.Duration(after)),
-			errdetails.WithRetryable(retryable), errdetails.WithGRPCCode(codes.Unavailable), errdetails.WithRequestID(val)}
+		var opts []errdetails.Option
 		for i := range min(max(n, 0), 40) {
 			opts = append(opts, errdetails.WithDetail(key+string(rune('a'+i%26))+strings.Repeat("z", i/26), val))
 		}
 		e := errdetails.New(code, msg, opts...)
+		e.Domain, e.RetryAfter, e.Retryable, e.GRPCCode, e.RequestID = domain, time.Duration(after), retryable, codes.Unavailable, val
 		for range min(max(n, 0), 40) {
 			e.Violations = append(e.Violations, errdetails.FieldViolation{Field: key, Description: val})
 		}

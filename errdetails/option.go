@@ -1,11 +1,8 @@
 package errdetails
 
 import (
-	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"google.golang.org/grpc/codes"
 )
 
 // An Option sets a field of an ApplicationError as it is made.
@@ -30,39 +27,6 @@ func WithCause(err error) Option {
 // those; anything else is sent as its fmt.Sprint text.
 func WithDetail(key string, value any) Option {
 	return optionFunc(func(e *ApplicationError) { e.Details = withDetail(e.Details, key, value) })
-}
-
-// WithRetryable overrides the registry's retryability for this error.
-func WithRetryable(retryable bool) Option {
-	return optionFunc(func(e *ApplicationError) { e.Retryable = retryable })
-}
-
-// WithRetryAfter sets the delay hint sent with a retryable error (see
-// ApplicationError.RetryAfter; negative asks callers not to retry).
-func WithRetryAfter(d time.Duration) Option {
-	return optionFunc(func(e *ApplicationError) { e.RetryAfter = d })
-}
-
-// WithUnprocessed marks that the server did not process the request, so
-// that callers may retry even a method that has side effects.
-func WithUnprocessed() Option {
-	return optionFunc(func(e *ApplicationError) { e.Unprocessed = true })
-}
-
-// WithGRPCCode overrides the registry's gRPC code for this error.
-func WithGRPCCode(c codes.Code) Option {
-	return optionFunc(func(e *ApplicationError) { e.GRPCCode = c })
-}
-
-// WithDomain sets the service that produced the error (ErrorInfo.domain).
-func WithDomain(domain string) Option {
-	return optionFunc(func(e *ApplicationError) { e.Domain = domain })
-}
-
-// WithRequestID sets the request id sent as google.rpc.RequestInfo. The
-// error boundary sets it for you from the request.
-func WithRequestID(id string) Option {
-	return optionFunc(func(e *ApplicationError) { e.RequestID = id })
 }
 
 func withDetail(m map[string]any, key string, value any) map[string]any {

@@ -52,8 +52,13 @@ func FuzzDownstreamStatus(f *testing.F) {
 		}
 		return a
 	}
-	overloaded := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(),
-		errdetails.WithRetryAfter(50_000_000), errdetails.WithRequestID("backend-id"))
+	overloaded := func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.Unprocessed = true
+		e.RetryAfter = 50_000_000
+		e.RequestID = "backend-id"
+		return e
+	}()
 	f.Add(false, seed(overloaded.GRPCStatus().Proto()))
 	f.Add(false, seed(wire.DebugStatus(errdetails.Database("db down", errors.New(secret))).Proto()))
 	f.Add(false, seed(&spb.Status{Code: int32(codes.Internal), Message: "boom", Details: []*anypb.Any{

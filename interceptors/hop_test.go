@@ -216,7 +216,11 @@ func TestHopDebugInfoIsNotForwarded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				backend := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
-					return nil, errdetails.Database("database unavailable", errors.New(secret), errdetails.WithRetryable(false))
+					return nil, func() *errdetails.ApplicationError {
+						e := errdetails.Database("database unavailable", errors.New(secret))
+						e.Retryable = false
+						return e
+					}()
 				}}
 				g := newGraph(t, backend, passOn, hopConfig{backend: []interceptors.ServerOption{interceptors.WithBoundary(boundary.WithDebugInfo(true))}})
 				got := g.call(t.Context(), t)

@@ -182,10 +182,9 @@ func (b *Boundary) downstream(ctx context.Context, fullMethod string, remote *er
 // and DebugInfo were written for this server, not for its callers. remote
 // becomes the cause, for this server's logs.
 func Forward(_ context.Context, remote *errdetails.ApplicationError) *errdetails.ApplicationError {
-	e := errdetails.New(remote.Code, remote.Message,
-		errdetails.WithCause(remote), errdetails.WithGRPCCode(remote.GRPCCode),
-		errdetails.WithRetryable(remote.Retryable), errdetails.WithRetryAfter(remote.RetryAfter),
-		errdetails.WithDomain(remote.Domain), errdetails.WithRequestID(remote.RequestID))
+	e := errdetails.New(remote.Code, remote.Message, errdetails.WithCause(remote))
+	e.GRPCCode, e.Retryable, e.RetryAfter = remote.GRPCCode, remote.Retryable, remote.RetryAfter
+	e.Domain, e.RequestID = remote.Domain, remote.RequestID
 	if !remote.Time.IsZero() {
 		e.Time = remote.Time
 	}
@@ -278,8 +277,8 @@ func (b *Boundary) recovered(ctx context.Context, fullMethod string, p any) erro
 
 // internal returns the generic INTERNAL error that stands for cause.
 func (b *Boundary) internal(fullMethod, id string, cause error, stack []string) error {
-	ae := errdetails.New(errdetails.CodeInternal, "internal error",
-		errdetails.WithCause(cause), errdetails.WithDomain(b.domain(fullMethod)), errdetails.WithRequestID(id))
+	ae := errdetails.New(errdetails.CodeInternal, "internal error", errdetails.WithCause(cause))
+	ae.Domain, ae.RequestID = b.domain(fullMethod), id
 	st := ae.GRPCStatus()
 	if b.opts.debugInfo {
 		ae.Debug = &errdetails.Debug{Detail: cause.Error(), Stack: stack}

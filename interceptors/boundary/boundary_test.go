@@ -53,7 +53,11 @@ func start(t *testing.T, svc *grpctest.Service, decode bool, opts ...boundary.Op
 }
 
 func TestServerUnary(t *testing.T) {
-	shared := errdetails.New("USER_NOT_FOUND", "no such user", errdetails.WithGRPCCode(codes.NotFound))
+	shared := func() *errdetails.ApplicationError {
+		e := errdetails.New("USER_NOT_FOUND", "no such user")
+		e.GRPCCode = codes.NotFound
+		return e
+	}()
 	tests := []struct {
 		name       string
 		handlerErr error
@@ -176,10 +180,22 @@ func TestServerPushbackTrailer(t *testing.T) {
 		err  error
 		want []string
 	}{
-		{"retryable with delay", errdetails.Database("", nil, errdetails.WithRetryAfter(1500*time.Microsecond)), []string{"2"}},
-		{"asks not to retry", errdetails.New(errdetails.CodeServerOverloaded, "overloaded", errdetails.WithRetryAfter(-1)), []string{"-1"}},
+		{"retryable with delay", func() *errdetails.ApplicationError {
+			e := errdetails.Database("", nil)
+			e.RetryAfter = 1500 * time.Microsecond
+			return e
+		}(), []string{"2"}},
+		{"asks not to retry", func() *errdetails.ApplicationError {
+			e := errdetails.New(errdetails.CodeServerOverloaded, "overloaded")
+			e.RetryAfter = -1
+			return e
+		}(), []string{"-1"}},
 		{"no hint", errdetails.Database("", nil), nil},
-		{"not retryable", errdetails.Validation("f", "bad", errdetails.WithRetryAfter(time.Second)), nil},
+		{"not retryable", func() *errdetails.ApplicationError {
+			e := errdetails.Validation("f", "bad")
+			e.RetryAfter = time.Second
+			return e
+		}(), nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

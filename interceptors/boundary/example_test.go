@@ -53,9 +53,8 @@ func Example() {
 // request was processed (the handler ran), and the DebugInfo does not
 // leave.
 func Example_downstream() {
-	backendSays := errdetails.New(errdetails.CodeServerOverloaded, "server overloaded",
-		errdetails.WithUnprocessed(), errdetails.WithRetryAfter(200*time.Millisecond),
-		errdetails.WithCause(errors.New("queue full at 10.0.3.7:9000")))
+	backendSays := errdetails.New(errdetails.CodeServerOverloaded, "server overloaded", errdetails.WithCause(errors.New("queue full at 10.0.3.7:9000")))
+	backendSays.Unprocessed, backendSays.RetryAfter = true, 200*time.Millisecond
 	// What the frontend's client decoded from the backend's status.
 	received, _ := errdetails.FromError(wire.DebugStatus(backendSays).Err())
 

@@ -478,7 +478,11 @@ func TestHealthyOutcomesNeverTrip(t *testing.T) {
 		{
 			name: "not retryable application error on UNAVAILABLE trips",
 			handler: func(context.Context) error {
-				return errdetails.New(errdetails.CodeDatabase, "db down", errdetails.WithRetryable(false))
+				return func() *errdetails.ApplicationError {
+					e := errdetails.New(errdetails.CodeDatabase, "db down")
+					e.Retryable = false
+					return e
+				}()
 			},
 			want:  codes.Unavailable,
 			trips: true,

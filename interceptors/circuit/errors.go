@@ -109,12 +109,13 @@ func (e *openError) As(target any) bool {
 }
 
 func (e *openError) applicationError() *errdetails.ApplicationError {
-	opts := []errdetails.Option{errdetails.WithUnprocessed()}
+	ae := errdetails.New(errdetails.CodeCircuitOpen, rejectMessage)
+	ae.Unprocessed = true
 	if e.Method != "" {
-		opts = append(opts, errdetails.WithDomain(method.Service(e.Method)))
+		ae.Domain = method.Service(e.Method)
 	}
 	if rem := e.RefusesFor(); rem > 0 {
-		opts = append(opts, errdetails.WithRetryAfter(rem))
+		ae.RetryAfter = rem
 	}
-	return errdetails.New(errdetails.CodeCircuitOpen, rejectMessage, opts...)
+	return ae
 }

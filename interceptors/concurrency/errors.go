@@ -142,13 +142,10 @@ func (e *rejectError) appError() *errdetails.ApplicationError {
 	case reasonCanceled:
 		msg = "canceled waiting for a client permit"
 	}
-	return errdetails.New(errdetails.CodeClientConcurrencyLimit, msg,
-		errdetails.WithGRPCCode(codeOf(e.reason)),
-		errdetails.WithRetryable(false),
-		errdetails.WithUnprocessed(),
-		errdetails.WithDomain(method.Service(e.method)),
-		errdetails.WithDetail("rejection", e.reason.String()),
-	)
+	ae := errdetails.New(errdetails.CodeClientConcurrencyLimit, msg, errdetails.WithDetail("rejection", e.reason.String()))
+	ae.GRPCCode, ae.Retryable, ae.Unprocessed = codeOf(e.reason), false, true
+	ae.Domain = method.Service(e.method)
+	return ae
 }
 
 // codeOf is the status code of a client-side rejection.

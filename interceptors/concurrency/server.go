@@ -142,20 +142,15 @@ func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r reason,
 	if l.severe(ctx, r) {
 		retryAfter = -1
 	}
-	opts := []errdetails.Option{
-		errdetails.WithUnprocessed(),
-		errdetails.WithDomain(method.Service(fullMethod)),
-		errdetails.WithDetail("rejection", r.String()),
-		errdetails.WithRetryAfter(retryAfter),
-	}
+	app := errdetails.New(errdetails.CodeServerOverloaded, "server overloaded", errdetails.WithDetail("rejection", r.String()))
+	app.Unprocessed, app.Domain, app.RetryAfter = true, method.Service(fullMethod), retryAfter
 	if retryAfter < 0 {
-		opts = append(opts, errdetails.WithRetryable(false))
+		app.Retryable = false
 	}
 	if id, ok := reqctx.Incoming(ctx); ok {
-		opts = append(opts, errdetails.WithRequestID(id))
+		app.RequestID = id
 	}
-	e := &rejectError{reason: r, method: fullMethod, retryAfter: retryAfter,
-		app: errdetails.New(errdetails.CodeServerOverloaded, "server overloaded", opts...)}
+	e := &rejectError{reason: r, method: fullMethod, retryAfter: retryAfter, app: app}
 	if l.obs.OnReject != nil {
 		ev := rejectEvent(fullMethod, "", r, c, s)
 		ev.Stop = retryAfter < 0

@@ -240,14 +240,12 @@ func (p *Policy) plan(now, dl time.Time, has bool) plan {
 
 // reject builds the error for a request with too little time left.
 func (p *Policy) reject(ctx context.Context, fullMethod string, pl plan) *tooShortError {
-	opts := []errdetails.Option{
-		errdetails.WithUnprocessed(),
-		errdetails.WithDomain(method.Service(fullMethod)),
+	app := errdetails.New(errdetails.CodeDeadlineTooShort, "deadline too short",
 		errdetails.WithDetail("remainingMs", millis(pl.given)),
-		errdetails.WithDetail("minimumMs", millis(p.opts.minRemaining)),
-	}
+		errdetails.WithDetail("minimumMs", millis(p.opts.minRemaining)))
+	app.Unprocessed, app.Domain = true, method.Service(fullMethod)
 	if id, ok := reqctx.Incoming(ctx); ok {
-		opts = append(opts, errdetails.WithRequestID(id))
+		app.RequestID = id
 	}
 	if p.opts.observer.OnReject != nil {
 		p.opts.observer.OnReject(ctx, RejectEvent{Method: fullMethod, Remaining: pl.remaining, Given: pl.given})
@@ -256,7 +254,7 @@ func (p *Policy) reject(ctx context.Context, fullMethod string, pl plan) *tooSho
 		method:    fullMethod,
 		remaining: pl.given,
 		min:       p.opts.minRemaining,
-		app:       errdetails.New(errdetails.CodeDeadlineTooShort, "deadline too short", opts...),
+		app:       app,
 	}
 }
 

@@ -56,7 +56,11 @@ func TestUnaryExposition(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := newMetrics(t, metrics.WithHandlingTimeBuckets(0.1, 1))
 		fail := []error{nil, errdetails.Database("", errors.New("secret")), status.Error(codes.NotFound, "no"),
-			errdetails.New("NOT_REGISTERED_ANYWHERE", "x", errdetails.WithGRPCCode(codes.Aborted)), errors.New("plain")}
+			func() *errdetails.ApplicationError {
+				e := errdetails.New("NOT_REGISTERED_ANYWHERE", "x")
+				e.GRPCCode = codes.Aborted
+				return e
+			}(), errors.New("plain")}
 		i := 0
 		svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 			err := fail[i]

@@ -13,11 +13,13 @@ import (
 
 func Example() {
 	ctx := context.Background()
+	notRetryable := errdetails.Database("", nil)
+	notRetryable.Retryable = false
 	for _, err := range []error{
 		nil,
 		status.Error(codes.NotFound, "no such user"),
 		status.Error(codes.Unavailable, "connection refused"),
-		errdetails.Database("", nil, errdetails.WithRetryable(false)),
+		notRetryable,
 		status.Error(codes.Internal, "bug"),
 	} {
 		fmt.Println(outcome.Default(ctx, outcome.Attempt{Err: err}))

@@ -87,8 +87,13 @@ func TestDefaultTable(t *testing.T) {
 		{"data loss", live, outcome.Attempt{Err: status.Error(codes.DataLoss, "")}, outcome.FatalFailure},
 		{"plain error", live, outcome.Attempt{Err: fmt.Errorf("boom")}, outcome.FatalFailure},
 		{"local reject", live, outcome.Attempt{Err: fmt.Errorf("wrapped: %w", localReject{})}, outcome.LocalReject},
-		{"app error not retryable on UNAVAILABLE", live, outcome.Attempt{Err: errdetails.Database("", nil, errdetails.WithRetryable(false)).GRPCStatus().Err()}, outcome.FatalFailure},
-		{"app error retryable on INTERNAL", live, outcome.Attempt{Err: errdetails.New("FLAKY", "", errdetails.WithGRPCCode(codes.Internal), errdetails.WithRetryable(true))}, outcome.RetryableFailure},
+		{"app error not retryable on UNAVAILABLE", live, outcome.Attempt{Err: func() *errdetails.ApplicationError { e := errdetails.Database("", nil); e.Retryable = false; return e }().GRPCStatus().Err()}, outcome.FatalFailure},
+		{"app error retryable on INTERNAL", live, outcome.Attempt{Err: func() *errdetails.ApplicationError {
+			e := errdetails.New("FLAKY", "")
+			e.GRPCCode = codes.Internal
+			e.Retryable = true
+			return e
+		}()}, outcome.RetryableFailure},
 		{"validation error is success", live, outcome.Attempt{Err: errdetails.Validation("f", "bad")}, outcome.Success},
 		{"caller gone, handler returned UNAVAILABLE", canceled, outcome.Attempt{Err: errdetails.Database("", context.Canceled)}, outcome.Ignored},
 		{"caller gone, server INTERNAL", canceled, outcome.Attempt{Err: status.Error(codes.Internal, "")}, outcome.Ignored},
@@ -149,8 +154,18 @@ func TestCallerDeadlinePassedBeforeTimerIsIgnored(t *testing.T) {
 
 func TestShed(t *testing.T) {
 	ctx := context.Background()
-	overload := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(), errdetails.WithRetryAfter(100*time.Millisecond))
-	stop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(), errdetails.WithRetryAfter(-1))
+	overload := func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.Unprocessed = true
+		e.RetryAfter = 100 * time.Millisecond
+		return e
+	}()
+	stop := func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.Unprocessed = true
+		e.RetryAfter = -1
+		return e
+	}()
 	for _, tc := range []struct {
 		name string
 		r    outcome.Attempt
@@ -160,7 +175,11 @@ func TestShed(t *testing.T) {
 		{"overload rejection without the trailer", outcome.Attempt{Err: overload.GRPCStatus().Err()}, outcome.Shed},
 		{"overload asking to stop", outcome.Attempt{Err: stop.GRPCStatus().Err(), Pushback: -1, HasPushback: true}, outcome.Ignored},
 		{"overload asking to stop, status only", outcome.Attempt{Err: stop.GRPCStatus().Err()}, outcome.Ignored},
-		{"server's open breaker", outcome.Attempt{Err: errdetails.New(errdetails.CodeCircuitOpen, "open", errdetails.WithUnprocessed()).GRPCStatus().Err()}, outcome.Shed},
+		{"server's open breaker", outcome.Attempt{Err: func() *errdetails.ApplicationError {
+			e := errdetails.New(errdetails.CodeCircuitOpen, "open")
+			e.Unprocessed = true
+			return e
+		}().GRPCStatus().Err()}, outcome.Shed},
 		{"unavailable, not marked unprocessed", outcome.Attempt{Err: errdetails.Database("", nil).GRPCStatus().Err()}, outcome.RetryableFailure},
 	} {
 		got := outcome.Default(ctx, tc.r)

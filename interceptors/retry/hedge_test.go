@@ -252,7 +252,11 @@ func TestHedgingBudgetAfterServerDelay(t *testing.T) {
 		t.Run("hedging="+strconv.FormatBool(hedging), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				svc := &grpctest.Service{UnaryFunc: func(context.Context, *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
-					return nil, errdetails.New(errdetails.CodeDatabase, "down", errdetails.WithRetryAfter(100*time.Millisecond))
+					return nil, func() *errdetails.ApplicationError {
+						e := errdetails.New(errdetails.CodeDatabase, "down")
+						e.RetryAfter = 100 * time.Millisecond
+						return e
+					}()
 				}}
 				opts := []retry.Option{retry.WithBudget(0, 0, time.Second), retry.WithServiceConfigCheck(false)}
 				if hedging {

@@ -56,9 +56,17 @@ func TestRetryInfoDelay(t *testing.T) {
 	}{
 		{"no status", errors.New("x"), 0, false},
 		{"status without details", status.Error(codes.Unavailable, "x"), 0, false},
-		{"bulwark error with a delay", errdetails.Database("", nil, errdetails.WithRetryAfter(1500*time.Millisecond)), 1500 * time.Millisecond, true},
+		{"bulwark error with a delay", func() *errdetails.ApplicationError {
+			e := errdetails.Database("", nil)
+			e.RetryAfter = 1500 * time.Millisecond
+			return e
+		}(), 1500 * time.Millisecond, true},
 		{"bulwark error without a delay", errdetails.Database("", nil), 0, false},
-		{"wrapped", &budgetError{err: errdetails.Database("", nil, errdetails.WithRetryAfter(time.Second))}, time.Second, true},
+		{"wrapped", &budgetError{err: func() *errdetails.ApplicationError {
+			e := errdetails.Database("", nil)
+			e.RetryAfter = time.Second
+			return e
+		}()}, time.Second, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,7 +51,12 @@ func (s *sentIDs) get(n int) []string {
 // the id the server gave the failed first attempt, else a new one; the
 // caller's own id, when it sends one, goes unchanged on every attempt.
 func TestRetriesKeepOneRequestID(t *testing.T) {
-	retryable := errdetails.New("DB_ERROR", "db down", errdetails.WithRetryable(true), errdetails.WithGRPCCode(codes.Unavailable))
+	retryable := func() *errdetails.ApplicationError {
+		e := errdetails.New("DB_ERROR", "db down")
+		e.Retryable = true
+		e.GRPCCode = codes.Unavailable
+		return e
+	}()
 	for _, tc := range []struct {
 		name   string
 		err    error  // of the first two attempts

@@ -82,8 +82,18 @@ func TestUnaryStopsOnOutcome(t *testing.T) {
 		{"aborted is ignored", status.Error(codes.Aborted, "x"), 1, "not_retryable"},
 		{"deadline from the server is fatal", status.Error(codes.DeadlineExceeded, "x"), 1, "not_retryable"},
 		{"resource exhausted without delay", status.Error(codes.ResourceExhausted, "x"), 1, "not_retryable"},
-		{"resource exhausted with RetryInfo", errdetails.New("QUOTA", "slow down", errdetails.WithGRPCCode(codes.ResourceExhausted), errdetails.WithRetryable(true), errdetails.WithRetryAfter(time.Millisecond)), 3, "max_attempts"},
-		{"application error not retryable", errdetails.New(errdetails.CodeDatabase, "x", errdetails.WithRetryable(false)), 1, "not_retryable"},
+		{"resource exhausted with RetryInfo", func() *errdetails.ApplicationError {
+			e := errdetails.New("QUOTA", "slow down")
+			e.GRPCCode = codes.ResourceExhausted
+			e.Retryable = true
+			e.RetryAfter = time.Millisecond
+			return e
+		}(), 3, "max_attempts"},
+		{"application error not retryable", func() *errdetails.ApplicationError {
+			e := errdetails.New(errdetails.CodeDatabase, "x")
+			e.Retryable = false
+			return e
+		}(), 1, "not_retryable"},
 		{"application error retryable", errdetails.Database("", errors.New("conn reset")), 3, "max_attempts"},
 	}
 	for _, tc := range tests {
@@ -164,7 +174,11 @@ func TestUnaryInvalidCallOption(t *testing.T) {
 func TestUnsafeMethod(t *testing.T) {
 	// The server's own refusal before its handler ran: only those may say
 	// unprocessed (the boundary clears the mark on handlers' errors).
-	overloaded := refusal.Mark(errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed()))
+	overloaded := refusal.Mark(func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.Unprocessed = true
+		return e
+	}())
 	retryLocalRejects := outcome.Classifier(func(ctx context.Context, r outcome.Attempt) outcome.Outcome {
 		if o := outcome.Default(ctx, r); o != outcome.LocalReject {
 			return o
@@ -239,8 +253,16 @@ func outgoing(ctx context.Context) metadata.MD {
 
 func TestPushback(t *testing.T) {
 	const delay = 200 * time.Millisecond
-	bulwarkDelay := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(delay))
-	bulwarkStop := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(-1))
+	bulwarkDelay := func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.RetryAfter = delay
+		return e
+	}()
+	bulwarkStop := func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.RetryAfter = -1
+		return e
+	}()
 	plain := func(pushback string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
 			if err := grpc.SetTrailer(ctx, metadata.Pairs(wire.PushbackTrailer, pushback)); err != nil {
@@ -303,7 +325,11 @@ func TestPushback(t *testing.T) {
 func TestServerDelayIsCapped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := newAttempts()
-		long := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(time.Minute))
+		long := func() *errdetails.ApplicationError {
+			e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+			e.RetryAfter = time.Minute
+			return e
+		}()
 		svc := &grpctest.Service{UnaryFunc: failing(rec, 1, long)}
 		obs := &events{}
 		env, _ := start(t, svc, setup{retry: []retry.Option{retry.WithMaxServerDelay(2 * time.Second), retry.WithObserver(obs.observer())}})
@@ -339,7 +365,11 @@ func TestDeadline(t *testing.T) {
 		{"longer minimum attempt time does not fit", 301 * time.Millisecond, unavailable, []retry.Option{retry.WithMinAttemptTime(5 * time.Millisecond)},
 			2, 100 * time.Millisecond, codes.Unavailable, "deadline"},
 		{"server delay past the deadline", time.Second,
-			errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(2*time.Second)), nil,
+			func() *errdetails.ApplicationError {
+				e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+				e.RetryAfter = 2 * time.Second
+				return e
+			}(), nil,
 			1, 0, codes.Unavailable, "deadline"},
 	}
 	for _, tc := range tests {
@@ -509,7 +539,12 @@ func TestHedgingPerCall(t *testing.T) {
 func TestWithBoundaryDecoder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := newAttempts()
-		busy := refusal.Mark(errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithRetryAfter(300*time.Millisecond), errdetails.WithUnprocessed()))
+		busy := refusal.Mark(func() *errdetails.ApplicationError {
+			e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+			e.RetryAfter = 300 * time.Millisecond
+			e.Unprocessed = true
+			return e
+		}())
 		svc := &grpctest.Service{UnaryUnsafeFunc: func(ctx context.Context, req *testpb.UnaryUnsafeRequest) (*testpb.UnaryUnsafeResponse, error) {
 			rec.add(ctx)
 			return nil, busy

@@ -36,7 +36,12 @@ var pushbackBlind = outcome.Classifier(func(ctx context.Context, r outcome.Attem
 // streams alike.
 func TestStopPushbackOnUnprocessed(t *testing.T) {
 	// The server's own refusal: only those may say unprocessed.
-	shed := refusal.Mark(errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed(), errdetails.WithRetryable(true)))
+	shed := refusal.Mark(func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.Unprocessed = true
+		e.Retryable = true
+		return e
+	}())
 	for _, tc := range []struct {
 		name       string
 		classifier outcome.Classifier

@@ -25,7 +25,11 @@ func (localReject) Error() string        { return "full" }
 func (localReject) Is(target error) bool { return target == outcome.ErrLocalReject }
 
 func TestUnprocessed(t *testing.T) {
-	overloaded := errdetails.New(errdetails.CodeServerOverloaded, "busy", errdetails.WithUnprocessed())
+	overloaded := func() *errdetails.ApplicationError {
+		e := errdetails.New(errdetails.CodeServerOverloaded, "busy")
+		e.Unprocessed = true
+		return e
+	}()
 	for _, tc := range []struct {
 		name string
 		err  error

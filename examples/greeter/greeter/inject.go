@@ -103,19 +103,21 @@ func ErrorFor(code string, retryAfter time.Duration) error {
 	if err := validateFailCode(code); err != nil {
 		return errdetails.Validation("greeter-fault", fmt.Sprintf("error=%s: %v", code, err))
 	}
-	var opts []errdetails.Option
-	if retryAfter > 0 {
-		opts = append(opts, errdetails.WithRetryAfter(retryAfter))
-	}
+	var e *errdetails.ApplicationError
 	switch code {
 	case errdetails.CodeValidation:
-		return errdetails.Validation("name", "rejected by fault injection", opts...)
+		e = errdetails.Validation("name", "rejected by fault injection")
 	case errdetails.CodeDatabase:
-		return errdetails.Database("greeting store unavailable", errors.New(dbCauseText), opts...)
+		e = errdetails.Database("greeting store unavailable", errors.New(dbCauseText))
 	case errdetails.CodeExternalService:
-		return errdetails.ExternalService(ExternalService, "", errors.New(extCauseText), opts...)
+		e = errdetails.ExternalService(ExternalService, "", errors.New(extCauseText))
+	default:
+		e = errdetails.New(code, "injected "+code)
 	}
-	return errdetails.New(code, "injected "+code, opts...)
+	if retryAfter > 0 {
+		e.RetryAfter = retryAfter
+	}
+	return e
 }
 
 // plainError is the ordinary Go error of the plain-error fault.
