@@ -108,5 +108,5 @@
 // shed_priority, queue_full, queue_timeout, deadline, canceled), the end of
 // each wait in the queue, the samples of the adaptive limit and its
 // changes. In-flight calls, the limit and the queue length are read with
-// Limiter.Stats and Limiter.MethodStats.
+// Limiter.Stats (the metrics package exports the per-method limits too).
 package concurrency

@@ -65,3 +65,10 @@ func (p *permit) Drop() { p.end(sampleDrop) }
 
 // Ignore ends the permit without a sample.
 func (p *permit) Ignore() { p.ignore() }
+
+// MethodStats returns the state of the limit of fullMethod, and false when
+// the method has no limit of its own.
+func (l *Limiter) MethodStats(fullMethod string) (Stats, bool) {
+	s, ok := l.methods[fullMethod]
+	return statsOf(s), ok
+}

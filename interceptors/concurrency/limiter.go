@@ -76,11 +76,12 @@ func (l *Limiter) Stats() Stats {
 	return statsOf(l.global)
 }
 
-// MethodStats returns the state of the limit of fullMethod, and false when
-// the method has no limit of its own.
-func (l *Limiter) MethodStats(fullMethod string) (Stats, bool) {
-	s, ok := l.methods[fullMethod]
-	return statsOf(s), ok
+// The metrics read the gauges of the methods' own limits through
+// limiter.MethodSemaphore.
+func init() {
+	limiter.MethodSemaphore = func(l any, fullMethod string) *limiter.Semaphore {
+		return l.(*Limiter).methods[fullMethod]
+	}
 }
 
 func statsOf(s *limiter.Semaphore) Stats {

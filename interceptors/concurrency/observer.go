@@ -16,7 +16,7 @@ import (
 // path.
 //
 // In-flight calls, the limit and the queue length are not events: read them
-// with Limiter.Stats and Limiter.MethodStats (for example from a Prometheus
+// with Limiter.Stats (for example from a Prometheus
 // GaugeFunc), which costs the calls nothing.
 type Observer struct {
 	// OnReject is called for every call the limiter refuses.

@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/deadline"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/limiter"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
@@ -236,9 +237,9 @@ func (m *Metrics) collectComputed(ch chan<- prometheus.Metric) {
 			c.sendStats(ch, tl.side, "", "", st)
 		}
 		for _, fm := range tl.methods {
-			if st, ok := tl.l.MethodStats(fm); ok {
+			if s := limiter.MethodSemaphore(tl.l, fm); s != nil {
 				svc, name := method.Split(fm)
-				c.sendStats(ch, tl.side, svc, name, st)
+				c.sendStats(ch, tl.side, svc, name, concurrency.Stats{Limit: s.Limit(), InFlight: s.InFlight(), Queued: s.Queued()})
 			}
 		}
 	}

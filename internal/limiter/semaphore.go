@@ -326,3 +326,8 @@ func (l *waitList) remove(w *waiter) {
 	w.prev, w.next = nil, nil
 	l.n--
 }
+
+// MethodSemaphore returns the semaphore of fullMethod's own limit in a
+// *concurrency.Limiter, nil when the method has none; the metrics read its
+// gauges. Package concurrency sets it when it is initialised.
+var MethodSemaphore func(l any, fullMethod string) *Semaphore
