@@ -50,12 +50,12 @@ type config struct {
 	maxOpen      time.Duration
 	jitter       float64
 
-	probes        int
-	toClose       int
-	probeTimeout  time.Duration
-	hooks         []func(from, to State)
-	rand          *rand.Rand
-	errs          []error
+	probes       int
+	toClose      int
+	probeTimeout time.Duration
+	hooks        []func(from, to State)
+	rand         *rand.Rand
+	errs         []error
 }
 
 func defaultConfig() config {

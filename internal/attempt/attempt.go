@@ -69,7 +69,9 @@ func Unprocessed(err error) bool {
 
 // Failure reports whether a circuit breaker counts o as a failure: a
 // RetryableFailure or a FatalFailure.
-func Failure(o outcome.Outcome) bool { return o == outcome.RetryableFailure || o == outcome.FatalFailure }
+func Failure(o outcome.Outcome) bool {
+	return o == outcome.RetryableFailure || o == outcome.FatalFailure
+}
 
 // Retryable reports whether a retry may follow o: a RetryableFailure, or a
 // Shed call (which the server never processed).
