@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -122,6 +123,7 @@ func startClusterWith(t *testing.T, n int, bld *outlier.Builder, m *outlier.Metr
 	for _, b := range c.backends[:initial] {
 		c.runUntil(t, b, 1)
 	}
+	synctest.Wait() // every connection settled before the counts start
 	for _, b := range c.backends {
 		b.calls.Store(0)
 	}
@@ -153,6 +155,11 @@ func (c *cluster) runUntil(t *testing.T, b *backend, n int64) {
 	for i := 0; b.calls.Load() < n; i++ {
 		if i > 100*int(n)+100 {
 			t.Fatalf("%s served %d calls, want %d", b.addr, b.calls.Load(), n)
+		}
+		if i%8 == 7 {
+			// Let connections that are still being made become ready: on a
+			// loaded machine, a call can be faster than a handshake.
+			synctest.Wait()
 		}
 		_, _ = c.client.Unary(t.Context(), &testpb.UnaryRequest{})
 	}
