@@ -38,7 +38,7 @@ $(BIN)/greeter-%: FORCE
 	cd examples && $(GO) build -o $(CURDIR)/$@ ./greeter/$*
 
 ## test: everything CI runs.
-test: check-generate lint unit fuzz check-metrics
+test: check-generate check-api lint unit fuzz check-metrics
 	@echo "make test: all checks passed"
 
 ## check-metrics: the greeter server's /metrics passes promtool check metrics.
