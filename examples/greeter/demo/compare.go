@@ -201,7 +201,7 @@ func (c *comparer) run(ctx context.Context, sc scenario, mode string, n, total i
 		return r
 	}
 
-	args := []string{"-target", srv.addr, "-json", "-n", strconv.Itoa(calls), "-rate", fmt.Sprint(sc.rate),
+	args := []string{"-target", srv.Addr, "-json", "-n", strconv.Itoa(calls), "-rate", fmt.Sprint(sc.rate),
 		"-c", strconv.Itoa(c.concurrency), "-deadline", sc.deadline.String()}
 	if mode == "bare" {
 		args = append(args, "-bare")
@@ -284,7 +284,7 @@ func (c *comparer) run(ctx context.Context, sc scenario, mode string, n, total i
 
 // setFaults changes the faults of srv with a /faults query.
 func (c *comparer) setFaults(ctx context.Context, srv *server, query string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.httpURL+"/faults?"+query, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.HTTPURL+"/faults?"+query, nil)
 	if err != nil {
 		return err
 	}
@@ -302,22 +302,7 @@ func (c *comparer) setFaults(ctx context.Context, srv *server, query string) err
 
 // requests returns how many requests srv's service has handled.
 func (c *comparer) requests(ctx context.Context, srv *server) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.httpURL+"/stats", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Requests int64 `json:"requests"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return 0, fmt.Errorf("GET /stats: %w", err)
-	}
-	return st.Requests, nil
+	return srv.Requests(ctx, c.http)
 }
 
 // ms renders milliseconds.

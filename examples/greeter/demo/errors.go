@@ -103,7 +103,7 @@ func errorCases() []errorCase {
 func (sc errorCase) run(ctx context.Context, w io.Writer, n int, bin string, srv *server) bool {
 	fmt.Fprintf(w, "\n%d. %s\n", n, sc.title)
 	client := filepath.Join(bin, "greeter-client")
-	args := append([]string{"-target", srv.addr}, sc.args...)
+	args := append([]string{"-target", srv.Addr}, sc.args...)
 	fmt.Fprintf(w, "   $ %s %s\n", client, quoteArgs(args))
 
 	ctx, cancel := context.WithTimeout(ctx, clientTimeout)
@@ -194,12 +194,12 @@ func describeLog(ctx context.Context, srv *server, requestID string) (string, bo
 
 // checkHTTP shows that the operator endpoints answer while the server runs.
 func checkHTTP(ctx context.Context, w io.Writer, srv *server) bool {
-	fmt.Fprintf(w, "\nThe server's HTTP endpoints (%s):\n", srv.httpURL)
+	fmt.Fprintf(w, "\nThe server's HTTP endpoints (%s):\n", srv.HTTPURL)
 	ok := true
 	client := &http.Client{Timeout: 5 * time.Second}
 	defer client.CloseIdleConnections()
 	for _, path := range []string{"/metrics", "/faults", "/stats"} {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.httpURL+path, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.HTTPURL+path, nil)
 		if err != nil {
 			fmt.Fprintf(w, "   NOT AS EXPECTED: %v\n", err)
 			ok = false
@@ -237,7 +237,7 @@ func checkIdle(ctx context.Context, w io.Writer, client *http.Client, srv *serve
 	defer cancel()
 	var last string
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.httpURL+"/stats", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.HTTPURL+"/stats", nil)
 		if err != nil {
 			fmt.Fprintf(w, "   NOT AS EXPECTED: %v\n", err)
 			return false

@@ -81,7 +81,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (outcomes []outcome, err 
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
-			if stopErr := s.stop(); stopErr != nil && err == nil {
+			if stopErr := s.Stop(); stopErr != nil && err == nil {
 				err = stopErr
 			}
 		}
@@ -101,7 +101,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (outcomes []outcome, err 
 		}
 		servers = append(servers, bare)
 	}
-	fmt.Fprintf(w, "\nThe Bulwark server's Prometheus metrics, live while the demo runs: %s/metrics\n", bw.httpURL)
+	fmt.Fprintf(w, "\nThe Bulwark server's Prometheus metrics, live while the demo runs: %s/metrics\n", bw.HTTPURL)
 
 	failed := 0
 	if cfg.errors {
