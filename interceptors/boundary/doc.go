@@ -10,8 +10,8 @@
 //     wrapping one, is sent with its code and details (see
 //     ApplicationError.GRPCStatus), its domain and request id filled in,
 //     and a grpc-retry-pushback-ms trailer when it carries a delay hint;
-//   - an error decoded from a downstream call's status (an ApplicationError
-//     whose Remote is true, or a status carrying one), which a handler
+//   - an error decoded from a downstream call's status (the ApplicationError
+//     a Bulwark client returns for it, or a status carrying one), which a handler
 //     passes on, is re-encoded by the DownstreamPolicy (Forward by
 //     default): never marked unprocessed (the handler ran), without
 //     DebugInfo unless WithDebugInfo, with this hop's domain and request id
