@@ -47,7 +47,7 @@ func TestChainOpenTelemetry(t *testing.T) {
 			}
 			return &testpb.UnaryResponse{}, nil
 		}}
-		env := grpctest.Start(t, svc, grpctest.Options{Server: server.ServerOptions(), Dial: client.DialOptions()})
+		env := grpctest.Start(t, svc, grpctest.Options{Server: append(server.ServerOptions(), grpc.WaitForHandlers(true)), Dial: client.DialOptions()})
 		spans := tracetest.NewSpanRecorder()
 		ctx, span := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test").Start(context.Background(), "call")
 		if _, err := env.Client.Unary(ctx, &testpb.UnaryRequest{}); err != nil {
@@ -131,7 +131,7 @@ func TestServerChainOpenTelemetryRejection(t *testing.T) {
 			<-release
 			return &testpb.UnaryResponse{}, nil
 		}}
-		env := grpctest.Start(t, svc, grpctest.Options{Server: append([]grpc.ServerOption{withSpan}, server.ServerOptions()...)})
+		env := grpctest.Start(t, svc, grpctest.Options{Server: append([]grpc.ServerOption{withSpan, grpc.WaitForHandlers(true)}, server.ServerOptions()...)})
 		done := make(chan error)
 		go func() {
 			_, err := env.Client.Unary(context.Background(), &testpb.UnaryRequest{})

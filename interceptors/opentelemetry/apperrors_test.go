@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"google.golang.org/grpc"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/opentelemetry"
@@ -26,7 +27,7 @@ func TestApplicationErrors(t *testing.T) {
 	svc := &grpctest.Service{UnaryFunc: func(_ context.Context, req *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
 		return nil, errdetails.New(req.GetText(), "it failed")
 	}}
-	env := grpctest.Start(t, svc, grpctest.Options{Server: tel.ServerOptions(), Dial: tel.DialOptions()})
+	env := grpctest.Start(t, svc, grpctest.Options{Server: append(tel.ServerOptions(), grpc.WaitForHandlers(true)), Dial: tel.DialOptions()})
 	for _, code := range []string{errdetails.CodeDatabase, errdetails.CodeDatabase, "NOT_IN_THE_REGISTRY"} {
 		_, _ = env.Client.Unary(context.Background(), &testpb.UnaryRequest{Text: code})
 	}
