@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 )
 
 type key string
@@ -209,5 +211,25 @@ func TestComposeStreamServer(t *testing.T) {
 	}
 	if got, want := r.String(), "a>/s.S/Stream b>/s.S/Stream handle:impl:outer:a:b <b <a"; got != want {
 		t.Errorf("order = %q; want %q", got, want)
+	}
+}
+
+// A request id an interceptor before the composed server chain put on the
+// context is the call's id inside it, as it was with gRPC's chaining.
+func TestComposeUnaryServerKeepsAnUpstreamRequestID(t *testing.T) {
+	ch, err := NewServerChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	info := &grpc.UnaryServerInfo{FullMethod: "/s.S/M"}
+	ctx := requestid.NewContext(context.Background(), "from-gateway")
+	var got string
+	_, err = ch.composedUnary(ctx, nil, info, func(ctx context.Context, _ any) (any, error) {
+		got, _ = requestid.FromContext(ctx)
+		return nil, nil
+	})
+	if err != nil || got != "from-gateway" {
+		t.Fatalf("handler saw request id %q (%v); want the upstream one, from-gateway", got, err)
 	}
 }

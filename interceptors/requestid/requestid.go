@@ -37,8 +37,18 @@ func newLazy(ctx context.Context) *reqctx.Lazy {
 	return &reqctx.Lazy{Context: ctx, Resolve: resolve}
 }
 
-// resolve finds or makes the request id of the call whose context is ctx.
+// resolve finds or makes the request id of the call whose context is ctx:
+// one an interceptor before this one put on it, else the caller's valid
+// x-request-id, else a new one.
 func resolve(ctx context.Context) string {
+	switch v := ctx.Value(ctxKey{}).(type) {
+	case string:
+		if v != "" {
+			return v
+		}
+	case *reqctx.Lazy:
+		return v.ID()
+	}
 	if id, ok := reqctx.IncomingMetadata(ctx); ok {
 		return id
 	}
