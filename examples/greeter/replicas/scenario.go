@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -85,6 +87,14 @@ func runWay(ctx context.Context, wy way, reps []replica, bad, calls int) (result
 	}
 	defer conn.Close()
 	client := greeterv1.NewGreeterClient(conn)
+	if err := warmUp(ctx, client, reps); err != nil {
+		return result{}, err
+	}
+	if chain != nil {
+		// The warm-up's failures are not the run's: the breaker starts
+		// from a clean window.
+		chain.Circuit().ClientBreaker("replicas:///greeter", "").Reset()
+	}
 
 	before, err := reps[bad].requests(ctx)
 	if err != nil {
@@ -169,4 +179,38 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 		return slog.Attr{}
 	}
 	return a
+}
+
+// warmUp calls until every replica has served a call, so that the run
+// starts with every connection ready: a replica that connects late would
+// leave the first calls to the others (the bad one, say).
+func warmUp(ctx context.Context, client greeterv1.GreeterClient, reps []replica) error {
+	start := make([]int64, len(reps))
+	for i, r := range reps {
+		n, err := r.requests(ctx)
+		if err != nil {
+			return err
+		}
+		start[i] = n
+	}
+	for range 500 {
+		_, _ = client.SayHello(ctx, &greeterv1.HelloRequest{Name: "warm-up"})
+		all := true
+		for i, r := range reps {
+			n, err := r.requests(ctx)
+			if err != nil {
+				return err
+			}
+			all = all && n > start[i]
+		}
+		if all {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond): // let the other connections finish
+		}
+	}
+	return errors.New("warm-up: not every replica was reached in 500 calls")
 }
