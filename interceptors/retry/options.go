@@ -277,7 +277,7 @@ func WithHedging(delay time.Duration, maxAttempts int) CallOption {
 }
 
 // WithClassifier sets the classifier that decides each attempt's outcome;
-// only RetryableFailure and Shed are retried (Outcome.Retryable). nil is refused. Default:
+// only RetryableFailure and Shed are retried. nil is refused. Default:
 // outcome.Default.
 func WithClassifier(c outcome.Classifier) Option {
 	return optionFunc(func(o *options) {
