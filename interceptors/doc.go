@@ -76,5 +76,23 @@
 // which the user registers on a registry; WithLogger logs finished calls and
 // the components' events. An Observer given in a component's own options
 // (circuit.WithObserver, say) is added to the chain's: it hears the same
-// events, after the metrics and the log.
+// events, after the metrics and the log. WithOpenTelemetry does the same for
+// an opentelemetry.Telemetry, beside or instead of Prometheus: its call
+// layer sits beside metrics(call), its attempt layer just inside retry,
+// and its stats handlers on the connection and the server.
+//
+// # Exempt methods
+//
+// Calls to the methods WithExempt and WithExemptFunc name, and to the
+// standard health and reflection services, skip the logging, deadline,
+// concurrency and circuit layers on both sides: a probe of a busy server is
+// answered, and never opens a breaker. They keep the request id, the
+// metrics, the error boundary and, on the client, retries.
+//
+// # One interceptor per side
+//
+// DialOptions and ServerOptions install each side's chain as one
+// interceptor per kind (unary, stream) that runs the layers in the order
+// above: gRPC's own chaining of a list of interceptors makes a closure per
+// layer for every call; the chains make one small object per call.
 package interceptors
