@@ -70,7 +70,10 @@
 // picker records the endpoint of each attempt there, and the next attempt
 // (a retry or a hedge) avoids that endpoint when another is ready. Calls
 // without the slot pay one context lookup, and none at all until the
-// process makes its first slot.
+// process makes its first slot. The retry interceptor gives calls a slot
+// once a policy of this package has been built in the process; grpc-go
+// builds it on a channel's first call, so a program that wants its very
+// first calls covered calls the ClientConn's Connect first.
 //
 // # Metrics and logs
 //
