@@ -69,6 +69,10 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		sh, _ := track.Of(c.otel).StatsHandlers()
 		ch.stats = []grpc.DialOption{grpc.WithStatsHandler(sh)}
 	}
+	if c.serviceConfig {
+		mc := &methodConfig{}
+		l.add(mc.unary(), mc.stream())
+	}
 	if err := ch.addComponents(&c, lg, &l); err != nil {
 		return nil, err
 	}

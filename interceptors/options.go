@@ -44,7 +44,8 @@ type config struct {
 	retry       []retry.Option
 	boundary    []boundary.Option
 
-	exempt *exemption // nil: the default exemptions
+	exempt        *exemption // nil: the default exemptions
+	serviceConfig bool       // WithServiceConfig
 
 	has  map[string]bool // which options were given, to refuse repeats
 	errs []error
