@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	rpcerrdetails "google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -56,35 +55,14 @@ func serverDelay(err error, pushback time.Duration) (d time.Duration, reason str
 	if pushback >= 0 {
 		d = pushback
 	}
-	if ri, has := retryInfo(err); has {
-		if ri < 0 {
-			return 0, delayRetryInfo, true, false
-		}
-		if ri > d {
-			d, reason = ri, delayRetryInfo
-		}
+	// errdetails' reader, within its decode bound: a delay, or a negative
+	// one (returned with false) asking not to retry.
+	if ri, has := wire.RetryDelay(err); ri < 0 {
+		return 0, delayRetryInfo, true, false
+	} else if has && ri > d {
+		d, reason = ri, delayRetryInfo
 	}
 	return d, reason, false, d >= 0
-}
-
-// retryInfoDelay returns the delay of the google.rpc.RetryInfo in err's
-// status details, if there is one with a non-negative delay. Bulwark servers
-// send it with every positive pushback, so the first attempt of a call can
-// honour the server's delay without reading the trailer.
-func retryInfoDelay(err error) (time.Duration, bool) {
-	d, ok := retryInfo(err)
-	return d, ok && d >= 0
-}
-
-// retryInfo returns the delay of the google.rpc.RetryInfo in err's status
-// details, negative when the server asks not to retry, and false when there
-// is none with a valid delay.
-func retryInfo(err error) (time.Duration, bool) {
-	ri, ok := firstDetail[rpcerrdetails.RetryInfo](err)
-	if !ok || !ri.GetRetryDelay().IsValid() {
-		return 0, false
-	}
-	return ri.GetRetryDelay().AsDuration(), true
 }
 
 // firstDetail returns the first detail of type T in err's status that

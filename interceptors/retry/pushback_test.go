@@ -75,9 +75,9 @@ func TestRetryInfoDelay(t *testing.T) {
 			if st, ok := status.FromError(err); ok {
 				err = status.FromProto(st.Proto()).Err()
 			}
-			got, ok := retryInfoDelay(err)
+			got, ok := wire.RetryDelay(err)
 			if got != tc.want || ok != tc.ok {
-				t.Errorf("retryInfoDelay = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
+				t.Errorf("RetryDelay = %v, %v; want %v, %v", got, ok, tc.want, tc.ok)
 			}
 		})
 	}
@@ -154,9 +154,9 @@ func TestOversizedDetailsAreNotDecoded(t *testing.T) {
 			if size := proto.Size(status.Convert(err).Proto()); (size <= (64 << 10)) != tc.want {
 				t.Fatalf("the status takes %d bytes", size)
 			}
-			d, ok := retryInfoDelay(err)
+			d, ok := wire.RetryDelay(err)
 			if ok != tc.want || (ok && d != 500*time.Millisecond) {
-				t.Errorf("retryInfoDelay = %v, %v; want decoded: %v", d, ok, tc.want)
+				t.Errorf("RetryDelay = %v, %v; want decoded: %v", d, ok, tc.want)
 			}
 			id, ok := requestInfoID(err)
 			if ok != tc.want || (ok && id != "req-1") {
