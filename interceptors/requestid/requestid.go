@@ -11,7 +11,7 @@ import (
 )
 
 // MetadataKey is the metadata key that carries the request id.
-const MetadataKey = "x-request-id"
+const MetadataKey = reqctx.MetadataKey
 
 type ctxKey = reqctx.Key
 
@@ -41,15 +41,7 @@ func newLazy(ctx context.Context) *reqctx.Lazy {
 // one an interceptor before this one put on it, else the caller's valid
 // x-request-id, else a new one.
 func resolve(ctx context.Context) string {
-	switch v := ctx.Value(ctxKey{}).(type) {
-	case string:
-		if v != "" {
-			return v
-		}
-	case *reqctx.Lazy:
-		return v.ID()
-	}
-	if id, ok := reqctx.IncomingMetadata(ctx); ok {
+	if id, ok := reqctx.Incoming(ctx); ok {
 		return id
 	}
 	return New()

@@ -45,8 +45,9 @@ func (c *Lazy) ID() string {
 	return c.val
 }
 
-// metadataKey is requestid.MetadataKey.
-const metadataKey = "x-request-id"
+// MetadataKey is the metadata key that carries the request id
+// (requestid.MetadataKey).
+const MetadataKey = "x-request-id"
 
 // maxLength is the longest request id accepted from a caller; a longer or
 // non-printable one is replaced by a new id.
@@ -75,7 +76,7 @@ func Incoming(ctx context.Context) (string, bool) {
 // IncomingMetadata returns the first valid x-request-id of the incoming
 // metadata.
 func IncomingMetadata(ctx context.Context) (string, bool) {
-	for _, id := range metadata.ValueFromIncomingContext(ctx, metadataKey) {
+	for _, id := range metadata.ValueFromIncomingContext(ctx, MetadataKey) {
 		if Valid(id) {
 			return id, true
 		}
