@@ -59,7 +59,7 @@ func (e *exemption) match(fullMethod string) bool {
 	if e.methods[fullMethod] {
 		return true
 	}
-	if i := strings.LastIndexByte(fullMethod, '/'); i > 0 && e.services[fullMethod[1:i]] {
+	if svc, _, ok := method.Parse(fullMethod); ok && e.services[svc] {
 		return true
 	}
 	for _, f := range e.funcs {
