@@ -48,7 +48,7 @@ func (c *Circuit) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // a caller chooses cannot grow the registry.
 func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		fullMethod := unregistered.Method(srv, info.FullMethod)
+		fullMethod := unregistered.Method(srv, info)
 		e := c.servers.get(key{method: fullMethod})
 		p, err := e.b.Allow()
 		if err != nil {

@@ -62,7 +62,7 @@ func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		ctx := ss.Context()
 		// Methods the server has not registered share one name: theirs is
 		// the caller's to choose, and ends up in metric labels.
-		fullMethod := unregistered.Method(srv, info.FullMethod)
+		fullMethod := unregistered.Method(srv, info)
 		c, raised := l.serverCriticality(ctx)
 		p, r, s := l.take(ctx, fullMethod, c, "")
 		if r != 0 {

@@ -155,7 +155,7 @@ func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
-		fullMethod := unregistered.Method(srv, info.FullMethod)
+		fullMethod := unregistered.Method(srv, info)
 		dl, has := ctx.Deadline()
 		if !has && p.opts.maxDeadline == 0 {
 			return handler(srv, ss)

@@ -171,7 +171,7 @@ func (m *Metrics) streamServer() grpc.StreamServerInterceptor {
 		// Methods the server has not registered (grpc.UnknownServiceHandler)
 		// share the labels grpc_service="other", grpc_method="other": their
 		// names are the caller's to choose.
-		c := v.forMethod(unregistered.Method(srv, info.FullMethod), rpc.Type(info.IsClientStream, info.IsServerStream))
+		c := v.forMethod(unregistered.Method(srv, info), rpc.Type(info.IsClientStream, info.IsServerStream))
 		c.started.Inc()
 		err := handler(srv, &serverStream{ServerStream: ss, c: c})
 		c.finish(err, start)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
+	"github.com/bulwarkrpc/bulwark/internal/unregistered"
 )
 
 // serverKey is the context key of a server call's *serverState.
@@ -144,7 +145,7 @@ func (t *Telemetry) streamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
 		var st *serverState
-		if srv == nil && info.IsClientStream && info.IsServerStream {
+		if unregistered.Is(srv, info) {
 			st, _ = ctx.Value(serverKey{}).(*serverState)
 		} else {
 			st = t.serverCall(ctx, info.FullMethod)

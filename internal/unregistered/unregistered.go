@@ -4,19 +4,26 @@
 // per-method state (metric series, breakers) shares one name for them.
 package unregistered
 
+import "google.golang.org/grpc"
+
 // FullMethod is the one full method name that stands for every method a
 // server has not registered: its service and method are both "other", as
 // gRPC's OpenTelemetry metrics (gRFC A66) name them.
 const FullMethod = "/other/other"
 
-// Method returns fullMethod for a registered method, and FullMethod for one
-// the server has not registered. srv is the service implementation a
-// stream server interceptor receives: grpc-go passes nil for calls served
-// by grpc.UnknownServiceHandler, and the service's implementation for
-// every registered method. Unary calls always reach a registered method.
-func Method(srv any, fullMethod string) string {
-	if srv == nil {
+// Is reports whether a stream call is served by grpc.UnknownServiceHandler:
+// grpc-go passes such a call a nil service implementation and describes it
+// as streaming both ways. srv and info are what a stream server interceptor
+// receives. Unary calls always reach a registered method.
+func Is(srv any, info *grpc.StreamServerInfo) bool {
+	return srv == nil && info.IsClientStream && info.IsServerStream
+}
+
+// Method returns info.FullMethod for a registered method, and FullMethod
+// for one the server has not registered (see Is).
+func Method(srv any, info *grpc.StreamServerInfo) string {
+	if Is(srv, info) {
 		return FullMethod
 	}
-	return fullMethod
+	return info.FullMethod
 }
