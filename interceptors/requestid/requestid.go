@@ -11,7 +11,7 @@ import (
 )
 
 // MetadataKey is the metadata key that carries the request id.
-const MetadataKey = reqctx.MetadataKey
+const MetadataKey = "x-request-id"
 
 type ctxKey = reqctx.Key
 

@@ -20,6 +20,14 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// TestOneMetadataKey: the key the server side reads (reqctx) is the one
+// the client side writes.
+func TestOneMetadataKey(t *testing.T) {
+	if requestid.MetadataKey != "x-request-id" || reqctx.MetadataKey != requestid.MetadataKey {
+		t.Errorf("MetadataKey = %q, reqctx reads %q; want both x-request-id", requestid.MetadataKey, reqctx.MetadataKey)
+	}
+}
+
 func TestIncoming(t *testing.T) {
 	bg := context.Background()
 	for _, tc := range []struct {

@@ -45,8 +45,8 @@ func (c *Lazy) ID() string {
 	return c.val
 }
 
-// MetadataKey is the metadata key that carries the request id
-// (requestid.MetadataKey).
+// MetadataKey is the metadata key that carries the request id: the value
+// of requestid.MetadataKey, which a test of that package checks.
 const MetadataKey = "x-request-id"
 
 // maxLength is the longest request id accepted from a caller; a longer or
