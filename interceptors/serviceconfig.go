@@ -2,7 +2,10 @@ package interceptors
 
 import (
 	"context"
+	"maps"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -35,9 +38,21 @@ func WithServiceConfig() ClientOption {
 
 // methodConfig applies the channel's method config to calls.
 type methodConfig struct {
-	// retryOpts caches the retry CallOptions of each retryPolicy the
-	// channel has had, so a call appends them without making them.
-	retryOpts sync.Map // the config's *RetryPolicy -> []grpc.CallOption
+	// retryOpts holds the retry CallOptions of each retryPolicy the
+	// channels have had, so a call appends them without making them. It
+	// is keyed by the policy's values, not its pointer: every service
+	// config a resolver pushes brings new pointers, and a long-lived
+	// channel would otherwise keep one entry per push. A call only reads
+	// it; a policy not seen before replaces it with a copy under mu.
+	retryOpts atomic.Pointer[map[retryKey][]grpc.CallOption]
+	mu        sync.Mutex
+}
+
+// retryKey is the part of a retryPolicy the chain applies.
+type retryKey struct {
+	maxAttempts                int
+	initialBackoff, maxBackoff time.Duration
+	multiplier                 uint64 // math.Float64bits: every key equals itself, even NaN
 }
 
 // apply returns ctx with the method config's timeout, and opts with its
@@ -51,16 +66,37 @@ func (m *methodConfig) apply(ctx context.Context, cc *grpc.ClientConn, method st
 		}
 	}
 	if rp := mc.RetryPolicy; rp != nil {
-		ro, ok := m.retryOpts.Load(rp)
-		if !ok {
-			ro, _ = m.retryOpts.LoadOrStore(rp, []grpc.CallOption{
-				retry.WithMaxAttempts(max(1, rp.MaxAttempts)),
-				retry.WithBackoff(rp.InitialBackoff, max(1, rp.BackoffMultiplier), max(rp.InitialBackoff, rp.MaxBackoff)),
-			})
-		}
-		opts = append(opts[:len(opts):len(opts)], ro.([]grpc.CallOption)...)
+		key := retryKey{rp.MaxAttempts, rp.InitialBackoff, rp.MaxBackoff, math.Float64bits(rp.BackoffMultiplier)}
+		opts = append(opts[:len(opts):len(opts)], m.retryOptions(key)...)
 	}
 	return ctx, cancel, opts
+}
+
+// retryOptions returns the retry CallOptions of the retryPolicy key.
+func (m *methodConfig) retryOptions(key retryKey) []grpc.CallOption {
+	if cur := m.retryOpts.Load(); cur != nil {
+		if ro, ok := (*cur)[key]; ok {
+			return ro
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur := m.retryOpts.Load()
+	if cur != nil {
+		if ro, ok := (*cur)[key]; ok {
+			return ro
+		}
+	}
+	ro := []grpc.CallOption{
+		retry.WithMaxAttempts(max(1, key.maxAttempts)),
+		retry.WithBackoff(key.initialBackoff, max(1, math.Float64frombits(key.multiplier)), max(key.initialBackoff, key.maxBackoff)),
+	}
+	next := map[retryKey][]grpc.CallOption{key: ro}
+	if cur != nil {
+		maps.Copy(next, *cur)
+	}
+	m.retryOpts.Store(&next)
+	return ro
 }
 
 func (m *methodConfig) unary() grpc.UnaryClientInterceptor {
