@@ -12,6 +12,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/internal/gone"
 	"github.com/bulwarkrpc/bulwark/internal/method"
+	"github.com/bulwarkrpc/bulwark/internal/reconfig"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
 	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 	"github.com/bulwarkrpc/bulwark/internal/unregistered"
@@ -20,7 +21,8 @@ import (
 // Policy holds the deadline configuration; its methods return the
 // interceptors. It is safe for concurrent use.
 type Policy struct {
-	opts options
+	// opts is swapped whole by a chain's Reconfigure; a call loads it once.
+	opts atomic.Pointer[options]
 }
 
 // New returns a Policy, or an error naming the option that is invalid.
@@ -29,7 +31,24 @@ func New(opts ...Option) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Policy{opts: o}, nil
+	p := &Policy{}
+	p.opts.Store(&o)
+	return p, nil
+}
+
+func init() {
+	reconfig.Deadline = func(p any, opts any) (reconfig.Commit, error) { return p.(*Policy).prepare(opts.([]Option)) }
+}
+
+// prepare validates opts as New does and returns the commit that makes
+// them the Policy's. Every option can change while calls run: a call
+// already under way keeps the settings it started with.
+func (p *Policy) prepare(opts []Option) (reconfig.Commit, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return func() { p.opts.Store(&o) }, nil
 }
 
 // UnaryClientInterceptor returns the client-side unary interceptor: a call
@@ -37,16 +56,17 @@ func New(opts ...Option) (*Policy, error) {
 // passes untouched, at no cost.
 func (p *Policy) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if p.opts.timeout == 0 {
+		o := p.opts.Load()
+		if o.timeout == 0 {
 			return invoker(ctx, fullMethod, req, reply, cc, opts...)
 		}
 		if _, ok := ctx.Deadline(); ok {
 			return invoker(ctx, fullMethod, req, reply, cc, opts...)
 		}
-		if p.opts.observer.OnDefault != nil {
-			p.opts.observer.OnDefault(ctx, DefaultEvent{Method: fullMethod, Target: targetOf(cc), Timeout: p.opts.timeout})
+		if o.observer.OnDefault != nil {
+			o.observer.OnDefault(ctx, DefaultEvent{Method: fullMethod, Target: targetOf(cc), Timeout: o.timeout})
 		}
-		ctx, cancel := context.WithTimeout(ctx, p.opts.timeout)
+		ctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 		return invoker(ctx, fullMethod, req, reply, cc, opts...)
 	}
@@ -59,16 +79,17 @@ func (p *Policy) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 // response of a client-streaming call, or SendMsg or Header fail).
 func (p *Policy) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		if p.opts.streamTimeout == 0 {
+		o := p.opts.Load()
+		if o.streamTimeout == 0 {
 			return streamer(ctx, desc, cc, fullMethod, opts...)
 		}
 		if _, ok := ctx.Deadline(); ok {
 			return streamer(ctx, desc, cc, fullMethod, opts...)
 		}
-		if p.opts.observer.OnDefault != nil {
-			p.opts.observer.OnDefault(ctx, DefaultEvent{Method: fullMethod, Target: targetOf(cc), Timeout: p.opts.streamTimeout})
+		if o.observer.OnDefault != nil {
+			o.observer.OnDefault(ctx, DefaultEvent{Method: fullMethod, Target: targetOf(cc), Timeout: o.streamTimeout})
 		}
-		ctx, cancel := context.WithTimeout(ctx, p.opts.streamTimeout)
+		ctx, cancel := context.WithTimeout(ctx, o.streamTimeout)
 		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
 		if err != nil {
 			cancel()
@@ -129,17 +150,18 @@ func (s *timedStream) Header() (metadata.MD, error) {
 // documentation).
 func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		o := p.opts.Load()
 		dl, has := ctx.Deadline()
-		if !has && p.opts.maxDeadline == 0 {
+		if !has && o.maxDeadline == 0 {
 			return handler(ctx, req)
 		}
-		pl := p.plan(time.Now(), dl, has)
+		pl := o.plan(time.Now(), dl, has)
 		switch {
 		case pl.reject:
-			return nil, refusal.Mark(p.reject(ctx, info.FullMethod, pl))
+			return nil, refusal.Mark(o.reject(ctx, info.FullMethod, pl))
 		case pl.adjust:
-			if p.opts.observer.OnAdjust != nil {
-				p.opts.observer.OnAdjust(ctx, AdjustEvent{Method: info.FullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
+			if o.observer.OnAdjust != nil {
+				o.observer.OnAdjust(ctx, AdjustEvent{Method: info.FullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
 			}
 			ctx, cancel := pl.context(ctx)
 			defer cancel()
@@ -156,17 +178,18 @@ func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
 		fullMethod := unregistered.Method(srv, info)
+		o := p.opts.Load()
 		dl, has := ctx.Deadline()
-		if !has && p.opts.maxDeadline == 0 {
+		if !has && o.maxDeadline == 0 {
 			return handler(srv, ss)
 		}
-		pl := p.plan(time.Now(), dl, has)
+		pl := o.plan(time.Now(), dl, has)
 		switch {
 		case pl.reject:
-			return refusal.Mark(p.reject(ctx, fullMethod, pl))
+			return refusal.Mark(o.reject(ctx, fullMethod, pl))
 		case pl.adjust:
-			if p.opts.observer.OnAdjust != nil {
-				p.opts.observer.OnAdjust(ctx, AdjustEvent{Method: fullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
+			if o.observer.OnAdjust != nil {
+				o.observer.OnAdjust(ctx, AdjustEvent{Method: fullMethod, HasDeadline: has, Remaining: pl.remaining, Given: pl.given})
 			}
 			ctx, cancel := pl.context(ctx)
 			defer cancel()
@@ -208,8 +231,7 @@ type plan struct {
 // plan decides, at now, what to do with a request whose deadline is dl
 // (has is false when it has none). The deadline it gives the handler is
 // never later than the caller's nor than now plus the cap.
-func (p *Policy) plan(now, dl time.Time, has bool) plan {
-	o := &p.opts
+func (o *options) plan(now, dl time.Time, has bool) plan {
 	var pl plan
 	next, hasNext := dl, has
 	if has {
@@ -239,21 +261,21 @@ func (p *Policy) plan(now, dl time.Time, has bool) plan {
 }
 
 // reject builds the error for a request with too little time left.
-func (p *Policy) reject(ctx context.Context, fullMethod string, pl plan) *tooShortError {
+func (o *options) reject(ctx context.Context, fullMethod string, pl plan) *tooShortError {
 	app := errdetails.New(errdetails.CodeDeadlineTooShort, "deadline too short",
 		errdetails.WithDetail("remainingMs", millis(pl.given)),
-		errdetails.WithDetail("minimumMs", millis(p.opts.minRemaining)))
+		errdetails.WithDetail("minimumMs", millis(o.minRemaining)))
 	app.Unprocessed, app.Domain = true, method.Service(fullMethod)
 	if id, ok := reqctx.Incoming(ctx); ok {
 		app.RequestID = id
 	}
-	if p.opts.observer.OnReject != nil {
-		p.opts.observer.OnReject(ctx, RejectEvent{Method: fullMethod, Remaining: pl.remaining, Given: pl.given})
+	if o.observer.OnReject != nil {
+		o.observer.OnReject(ctx, RejectEvent{Method: fullMethod, Remaining: pl.remaining, Given: pl.given})
 	}
 	return &tooShortError{
 		method:    fullMethod,
 		remaining: pl.given,
-		min:       p.opts.minRemaining,
+		min:       o.minRemaining,
 		app:       app,
 	}
 }

@@ -23,8 +23,8 @@ func FuzzPlan(f *testing.F) {
 		}
 		now := time.Unix(1e9, 0)
 		dl := now.Add(time.Duration(remaining))
-		pl := p.plan(now, dl, has)
-		o := p.opts
+		o := p.opts.Load()
+		pl := o.plan(now, dl, has)
 		if pl.reject && pl.adjust {
 			t.Fatal("both reject and adjust")
 		}
