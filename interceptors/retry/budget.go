@@ -3,16 +3,15 @@ package retry
 import (
 	"math"
 	"math/bits"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 
 	"github.com/bulwarkrpc/bulwark/internal/retrystate"
+	"github.com/bulwarkrpc/bulwark/internal/stripe"
 )
 
 // target is what a Retrier keeps per target (cc.Target()): its retry
@@ -111,7 +110,14 @@ func (r *Retrier) targetSlow(cc *grpc.ClientConn) *target {
 	}
 	v, ok := r.targets.Load(name)
 	if !ok {
-		v, _ = r.targets.LoadOrStore(name, r.newTarget(name))
+		// Made under r.mu, with the configuration in force: a
+		// reconfiguration either sees the target or is seen by it.
+		r.mu.Lock()
+		if v, ok = r.targets.Load(name); !ok {
+			v = newTarget(name, &r.cfg.Load().opts)
+			r.targets.Store(name, v)
+		}
+		r.mu.Unlock()
 	}
 	t := v.(*target)
 	// The first connection seen keeps the fast path, unless it was closed.
@@ -122,18 +128,36 @@ func (r *Retrier) targetSlow(cc *grpc.ClientConn) *target {
 	return t
 }
 
-func (r *Retrier) newTarget(name string) *target {
+// newTarget returns the state of a target not seen before, with a budget
+// of the kind and parameters o sets.
+func newTarget(name string, o *options) *target {
 	t := &target{name: name}
-	switch r.opts.budget {
+	switch o.budget {
 	case budgetWindow:
-		t.window = newWindowBudget(r.opts.ratio, r.opts.perSecond, r.opts.window, time.Now())
+		t.window = newWindowBudget(o.ratio, o.perSecond, o.window, time.Now())
 	case budgetTokens:
-		t.tokens = newTokenBucket(r.opts.maxTokens, r.opts.tokenRatio)
+		t.tokens = newTokenBucket(o.maxTokens, o.tokenRatio)
 	}
-	if r.opts.trailer == trailerAlways {
+	if o.trailer == trailerAlways {
 		t.pushback.Store(true)
 	}
 	return t
+}
+
+// reconfigure gives t the budget parameters of o, whose budget is of the
+// same kind as t's, keeping what the budget holds; and, when the trailer
+// mode changed from was, starts t's pushback flag again: set for
+// trailerAlways, clear for the others (trailerAuto learns it anew).
+func (t *target) reconfigure(o *options, was trailerMode, now time.Time) {
+	switch {
+	case t.window != nil:
+		t.window.reconfigure(o.ratio, o.perSecond, o.window, now)
+	case t.tokens != nil:
+		t.tokens.reconfigure(o.maxTokens, o.tokenRatio)
+	}
+	if o.trailer != was {
+		t.pushback.Store(o.trailer == trailerAlways)
+	}
 }
 
 func init() {
@@ -179,46 +203,6 @@ func (v targetsOf) BufferedBytes(targetName string) (int64, bool) {
 // bytes also defeats the adjacent-line prefetcher of x86 processors.
 const cacheLine = 128
 
-// stripe is one part of a counter, alone on its cache line.
-type stripe struct {
-	n atomic.Int64
-	_ [cacheLine - 8]byte
-}
-
-// counter is a count that many goroutines add to at once without sharing a
-// cache line that each of them writes (what made the unary fast path three
-// times slower on two cores than on one): each goroutine adds to one of
-// several stripes, picked from the address of its stack as package breaker
-// does, and Load sums them. Four stripes per P, from 4 to 64.
-type counter struct {
-	stripes []stripe
-	shift   uint
-}
-
-func newCounter() counter {
-	n := 4 * runtime.GOMAXPROCS(0)
-	n = min(max(1<<bits.Len(uint(n-1)), 4), 64) // a power of two
-	return counter{stripes: make([]stripe, n), shift: uint(64 - bits.TrailingZeros(uint(n)))}
-}
-
-// Add adds d to the calling goroutine's stripe.
-func (c *counter) Add(d int64) {
-	var x byte
-	// Goroutine stacks are at least 2 KiB apart: drop the low bits, then
-	// spread with Fibonacci hashing.
-	h := uint64(uintptr(unsafe.Pointer(&x))>>11) * 0x9E3779B97F4A7C15
-	c.stripes[h>>c.shift].n.Add(d)
-}
-
-// Load returns the sum of the stripes.
-func (c *counter) Load() int64 {
-	var sum int64
-	for i := range c.stripes {
-		sum += c.stripes[i].n.Load()
-	}
-	return sum
-}
-
 // buckets is the number of buckets a window budget is kept in.
 const buckets = 10
 
@@ -228,9 +212,11 @@ const buckets = 10
 // over the buckets, in proportion to the time elapsed, when a retry asks
 // for the budget. The mutex is taken only then.
 type windowBudget struct {
-	total counter // calls counted, in all; read-only but for its stripes
+	total stripe.Counter // calls counted, in all; read-only but for its stripes
 	_     [cacheLine]byte
 
+	// The parameters, changed by reconfigure: guarded by mu, as are the
+	// counts.
 	ratio   float64
 	reserve float64 // perSecond × window in seconds
 	width   time.Duration
@@ -246,7 +232,7 @@ type windowBudget struct {
 
 func newWindowBudget(ratio, perSecond float64, window time.Duration, now time.Time) *windowBudget {
 	return &windowBudget{
-		total:   newCounter(),
+		total:   stripe.New(),
 		ratio:   ratio,
 		reserve: perSecond * window.Seconds(),
 		width:   window / buckets,
@@ -312,6 +298,31 @@ func (w *windowBudget) tryRetry(now time.Time) (bool, float64) {
 	return true, limit - retries - 1
 }
 
+// reconfigure sets the window's ratio, reserve and length, keeping the
+// calls and retries it holds. With a new length each bucket keeps its
+// counts and its place, now a tenth of the new window: counts from the
+// last 3 s of a 10 s window are from the last 6 s of a 20 s one, and
+// leave it as its buckets expire.
+func (w *windowBudget) reconfigure(ratio, perSecond float64, window time.Duration, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advance(now)
+	w.ratio, w.reserve = ratio, perSecond*window.Seconds()
+	width := window / buckets
+	if width == w.width {
+		return
+	}
+	// The time into the newest bucket, scaled to the new width, without
+	// overflowing int64 (pos < w.width, so hi < w.width).
+	pos := min(max(w.last-time.Duration(w.head)*w.width, 0), w.width-1)
+	hi, lo := bits.Mul64(uint64(pos), uint64(width))
+	scaled, _ := bits.Div64(hi, lo, uint64(w.width))
+	last := time.Duration(w.head)*width + time.Duration(scaled)
+	// The same instant, w.start+w.last, is w.last into the new buckets.
+	w.start = w.start.Add(w.last - last)
+	w.width, w.last = width, last
+}
+
 // level returns the retries left in the window.
 func (w *windowBudget) level(now time.Time) float64 {
 	w.mu.Lock()
@@ -322,27 +333,56 @@ func (w *windowBudget) level(now time.Time) float64 {
 }
 
 // tokenBucket is gRFC A6's retry throttling, in thousandths of a token.
+// The tokens and the maximum are one atomic word, so that a new maximum
+// and the tokens clamped to it change together.
 type tokenBucket struct {
-	milli atomic.Int64
-	max   int64
-	ratio int64
+	state atomic.Uint64 // maximum<<32 | tokens, both in thousandths
+	ratio atomic.Int64  // thousandths of a token added per success
+}
+
+// packTokens returns the state word of a bucket holding milli of maxMilli
+// thousandths of a token; both fit 32 bits (WithTokenBucket caps
+// maxTokens at 1000).
+func packTokens(maxMilli, milli int64) uint64 { return uint64(maxMilli)<<32 | uint64(milli) }
+
+func unpackTokens(v uint64) (maxMilli, milli int64) {
+	return int64(v >> 32), int64(uint32(v))
+}
+
+// tokenParams returns, in thousandths, the maximum and the ratio a bucket
+// keeps for maxTokens and ratio.
+func tokenParams(maxTokens, ratio float64) (maxMilli, ratioMilli int64) {
+	return max(int64(math.Round(maxTokens*1000)), 1), max(int64(math.Round(ratio*1000)), 1)
 }
 
 func newTokenBucket(maxTokens, ratio float64) *tokenBucket {
-	b := &tokenBucket{
-		max:   int64(math.Round(maxTokens * 1000)),
-		ratio: max(int64(math.Round(ratio*1000)), 1),
-	}
-	b.max = max(b.max, 1)
-	b.milli.Store(b.max)
+	b := &tokenBucket{}
+	maxMilli, ratioMilli := tokenParams(maxTokens, ratio)
+	b.state.Store(packTokens(maxMilli, maxMilli))
+	b.ratio.Store(ratioMilli)
 	return b
+}
+
+// reconfigure sets the bucket's maximum and ratio, keeping its tokens, cut
+// to the new maximum if that is lower.
+func (b *tokenBucket) reconfigure(maxTokens, ratio float64) {
+	maxMilli, ratioMilli := tokenParams(maxTokens, ratio)
+	b.ratio.Store(ratioMilli)
+	for {
+		v := b.state.Load()
+		_, milli := unpackTokens(v)
+		if b.state.CompareAndSwap(v, packTokens(maxMilli, min(milli, maxMilli))) {
+			return
+		}
+	}
 }
 
 // success adds the token ratio. A full bucket costs one atomic load.
 func (b *tokenBucket) success() {
 	for {
-		v := b.milli.Load()
-		if v >= b.max || b.milli.CompareAndSwap(v, min(v+b.ratio, b.max)) {
+		v := b.state.Load()
+		maxMilli, milli := unpackTokens(v)
+		if milli >= maxMilli || b.state.CompareAndSwap(v, packTokens(maxMilli, min(milli+b.ratio.Load(), maxMilli))) {
 			return
 		}
 	}
@@ -351,8 +391,9 @@ func (b *tokenBucket) success() {
 // failure takes one token.
 func (b *tokenBucket) failure() {
 	for {
-		v := b.milli.Load()
-		if v <= 0 || b.milli.CompareAndSwap(v, max(v-1000, 0)) {
+		v := b.state.Load()
+		maxMilli, milli := unpackTokens(v)
+		if milli <= 0 || b.state.CompareAndSwap(v, packTokens(maxMilli, max(milli-1000, 0))) {
 			return
 		}
 	}
@@ -361,6 +402,6 @@ func (b *tokenBucket) failure() {
 // allow reports whether more than half the tokens remain, and how many
 // tokens there are.
 func (b *tokenBucket) allow() (bool, float64) {
-	v := b.milli.Load()
-	return v*2 > b.max, float64(v) / 1000
+	maxMilli, milli := unpackTokens(b.state.Load())
+	return milli*2 > maxMilli, float64(milli) / 1000
 }

@@ -150,7 +150,7 @@
 //
 // A unary call whose first attempt succeeds, with no retry call options, no
 // per-attempt timeout and no hedging, costs a type check of each call
-// option, two atomic loads and one atomic add, on a counter striped across
+// option, three atomic loads and one atomic add, on a counter striped across
 // cache lines so that no line is written by every core: no allocation, no
 // lock, no clock read, no context or metadata work, and the same CPU time
 // per call from one core to eight (BenchmarkUnarySuccess,
@@ -158,6 +158,29 @@
 // per-attempt timeout costs a context.WithTimeout per attempt; reading the
 // first attempt's trailer, once a target has sent pushback, a pooled call
 // option.
+//
+// # Reconfiguration
+//
+// The client chains change a running Retrier's options (Reconfigure) with
+// a whole new set of options, as New takes: an option left out goes back
+// to its default. Each option is checked as New checks it, and nothing
+// changes unless all are valid. Everything may change: attempts, backoff
+// and jitter, per-attempt timeout, hedging, method policies, server delay
+// caps, buffer limits, the classifier, observers, the service config
+// check, and the budget's parameters. Calls that start after the change
+// use the new settings; calls in progress finish under those they
+// started with, except that every retry asked for after the change meets
+// the budget's new parameters, since the budget is the target's, not the
+// call's. Each target's budget keeps what it holds: a window its calls
+// and retries (with a new length, each bucket keeps its counts and its
+// place, so counts 3 s old in a 10 s window are 6 s old in a 20 s one), a
+// token bucket its tokens (cut to a lower maximum, not refilled by a
+// higher one). The cache of method idempotency is kept too.
+//
+// What cannot change is the budget's kind: a window (WithBudget), a token
+// bucket (WithTokenBucket) or none (WithBudget(math.Inf(1), 0, 0)); the
+// change is refused with an error naming the option. The circuit breaker
+// that the client chain puts inside the Retrier stays as it is.
 //
 // # Hooks
 //

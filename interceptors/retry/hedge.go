@@ -208,7 +208,7 @@ func (h *hedge) onResult(ctx, hctx context.Context, res hedgeResult) (bool, erro
 		return true, h.end(ctx, nil, stopSucceeded)
 	}
 	pushback := pushbackOf(res.trailer)
-	c.r.sawPushback(c.t, pushback)
+	c.sawPushback(pushback)
 	v := c.judge(ctx, h.launched, result{err: res.err, pushback: pushback, timedOut: res.timedOut})
 	switch {
 	case v.outcome == outcome.LocalReject && h.outstanding > 0:

@@ -99,6 +99,7 @@ type options struct {
 	observer   Observer
 
 	budget       budgetKind
+	budgetBy     string // the option that set budget, as written; "" for the default
 	ratio        float64
 	perSecond    float64
 	window       time.Duration
@@ -312,6 +313,7 @@ func WithBudget(ratio, perSecond float64, window time.Duration) Option {
 		switch {
 		case math.IsInf(ratio, 1):
 			o.budget = budgetNone
+			o.budgetBy = fmt.Sprintf("WithBudget(%v, %v, %v)", ratio, perSecond, window)
 		case ratio < 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0):
 			o.errs = append(o.errs, invalid("WithBudget(%v, %v, %v): ratio must be a finite number of at least 0", ratio, perSecond, window))
 		case perSecond < 0 || math.IsNaN(perSecond) || math.IsInf(perSecond, 0):
@@ -320,6 +322,7 @@ func WithBudget(ratio, perSecond float64, window time.Duration) Option {
 			o.errs = append(o.errs, invalid("WithBudget(%v, %v, %v): window must be at least 10ms", ratio, perSecond, window))
 		default:
 			o.budget, o.ratio, o.perSecond, o.window = budgetWindow, ratio, perSecond, window
+			o.budgetBy = fmt.Sprintf("WithBudget(%v, %v, %v)", ratio, perSecond, window)
 		}
 	})
 }
@@ -341,6 +344,7 @@ func WithTokenBucket(maxTokens, tokenRatio float64) Option {
 			o.errs = append(o.errs, invalid("WithTokenBucket(%v, %v): tokenRatio must be positive", maxTokens, tokenRatio))
 		default:
 			o.budget, o.maxTokens, o.tokenRatio = budgetTokens, maxTokens, tokenRatio
+			o.budgetBy = fmt.Sprintf("WithTokenBucket(%v, %v)", maxTokens, tokenRatio)
 		}
 	})
 }

@@ -18,8 +18,26 @@ import (
 // Retrier retries failed client calls; its methods return the interceptors.
 // The unary and stream interceptors of one Retrier share its budgets (one
 // per target) and its cache of method idempotency. It is safe for
-// concurrent use.
+// concurrent use, and the client chains change its options while calls
+// run (see Reconfiguration in the package documentation).
 type Retrier struct {
+	// cfg is what every call reads of the Retrier's options, loaded once
+	// per call; a reconfiguration (prepare) swaps it whole.
+	cfg atomic.Pointer[config]
+	// mu orders the making of targets with reconfigurations, so that every
+	// target's budget has the parameters of the configuration in force.
+	// Only a call to a target not seen yet takes it.
+	mu sync.Mutex
+
+	idempotency sync.Map // full method -> bool
+	targets     sync.Map // target name -> *target
+	lastTarget  atomic.Pointer[targetEntry]
+}
+
+// config is one configuration of a Retrier: its options, and what calls
+// derive from them. It is never changed once made; a call loads it once
+// and keeps it to its end.
+type config struct {
 	opts options
 	// slow is true when every unary call needs work before its first
 	// attempt (a per-attempt timeout, hedging); slowMethods holds the
@@ -27,37 +45,45 @@ type Retrier struct {
 	slow        bool
 	slowMethods map[string]bool
 	methods     map[string]*policy
-
-	idempotency sync.Map // full method -> bool
-	targets     sync.Map // target name -> *target
-	lastTarget  atomic.Pointer[targetEntry]
 }
 
 // New returns a Retrier, or an error naming the first option that is
 // invalid.
 func New(opts ...Option) (*Retrier, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &Retrier{}
+	r.cfg.Store(cfg)
+	return r, nil
+}
+
+// newConfig makes the configuration opts describe, or returns the error
+// naming the first option that is invalid.
+func newConfig(opts []Option) (*config, error) {
 	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	r := &Retrier{opts: o, slow: o.policy.firstAttemptWork()}
+	cfg := &config{opts: o, slow: o.policy.firstAttemptWork()}
 	if len(o.methods) > 0 {
-		r.methods = make(map[string]*policy, len(o.methods))
+		cfg.methods = make(map[string]*policy, len(o.methods))
 		for m, cos := range o.methods {
 			p := o.policy
 			for _, c := range cos {
 				p = c.set(p)
 			}
-			r.methods[m] = &p
+			cfg.methods[m] = &p
 			if p.firstAttemptWork() {
-				if r.slowMethods == nil {
-					r.slowMethods = make(map[string]bool)
+				if cfg.slowMethods == nil {
+					cfg.slowMethods = make(map[string]bool)
 				}
-				r.slowMethods[m] = true
+				cfg.slowMethods[m] = true
 			}
 		}
 	}
-	return r, nil
+	return cfg, nil
 }
 
 // UnaryClientInterceptor returns the client-side unary interceptor. It makes
@@ -79,8 +105,9 @@ func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 			// in the slot, and sends the next attempt elsewhere.
 			ctx, _ = endpoint.WithSlot(ctx)
 		}
-		if r.slow || hasCallOption(opts) || (r.slowMethods != nil && r.slowMethods[method]) {
-			return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
+		cfg := r.cfg.Load()
+		if cfg.slow || hasCallOption(opts) || (cfg.slowMethods != nil && cfg.slowMethods[method]) {
+			return r.unarySlow(ctx, cfg, method, req, reply, cc, invoker, opts)
 		}
 		var t *target
 		if e := r.lastTarget.Load(); e != nil && e.cc == cc {
@@ -89,7 +116,7 @@ func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 			t = r.targetSlow(cc)
 		}
 		if t.pushback.Load() {
-			return r.unarySlow(ctx, method, req, reply, cc, invoker, opts)
+			return r.unarySlow(ctx, cfg, method, req, reply, cc, invoker, opts)
 		}
 		t.call()
 		err := invoker(ctx, method, req, reply, cc, opts...)
@@ -97,19 +124,20 @@ func (r *Retrier) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 			t.succeeded()
 			return nil
 		}
-		c := call{r: r, method: method, cc: cc, t: t, p: r.policyFor(method), req: req, reply: reply, invoker: invoker, opts: opts}
+		c := call{r: r, cfg: cfg, method: method, cc: cc, t: t, p: cfg.policyFor(method), req: req, reply: reply, invoker: invoker, opts: opts}
 		return c.retry(ctx, result{err: err, pushback: noPushback})
 	}
 }
 
 // unarySlow is a unary call that needs work before its first attempt: call
 // options to apply, a per-attempt timeout, hedging, or a trailer to read.
-func (r *Retrier) unarySlow(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
-	p, opts, err := r.resolve(method, opts)
+// cfg is the configuration the call started with.
+func (r *Retrier) unarySlow(ctx context.Context, cfg *config, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	p, opts, err := cfg.resolve(method, opts)
 	if err != nil {
 		return &callOptionError{err: err}
 	}
-	c := call{r: r, method: method, cc: cc, t: r.target(cc), p: p, req: req, reply: reply, invoker: invoker, opts: opts}
+	c := call{r: r, cfg: cfg, method: method, cc: cc, t: r.target(cc), p: p, req: req, reply: reply, invoker: invoker, opts: opts}
 	c.t.call()
 	if p.hedgeAttempts > 1 && p.maxAttempts > 1 && r.idempotent(method, p) {
 		// Each hedged attempt needs a reply of its own.
@@ -163,7 +191,7 @@ func (c *call) attempt(ctx context.Context, n int) result {
 		tc := captureTrailer(c.opts)
 		res.err = c.invoker(actx, c.method, c.req, c.reply, c.cc, tc.opts...)
 		res.pushback, _ = tc.done()
-		c.r.sawPushback(c.t, res.pushback)
+		c.sawPushback(res.pushback)
 	} else {
 		res.err = c.invoker(actx, c.method, c.req, c.reply, c.cc, c.opts...)
 	}
@@ -188,11 +216,11 @@ func (c *call) attemptContext(ctx context.Context, n int) (context.Context, cont
 	return ctx, nil
 }
 
-// sawPushback notes that t sends pushback trailers, so that with
-// trailerAuto the first attempts of its calls read them too.
-func (r *Retrier) sawPushback(t *target, pushback time.Duration) {
-	if pushback != noPushback && r.opts.trailer == trailerAuto && !t.pushback.Load() {
-		t.pushback.Store(true)
+// sawPushback notes that the call's target sends pushback trailers, so
+// that with trailerAuto the first attempts of its calls read them too.
+func (c *call) sawPushback(pushback time.Duration) {
+	if pushback != noPushback && c.cfg.opts.trailer == trailerAuto && !c.t.pushback.Load() {
+		c.t.pushback.Store(true)
 	}
 }
 
@@ -210,21 +238,21 @@ func hasCallOption(opts []grpc.CallOption) bool {
 
 // policyFor returns the policy of method: the Retrier's, or the method's
 // own (WithMethodPolicy).
-func (r *Retrier) policyFor(method string) *policy {
-	if r.methods != nil {
-		if p, ok := r.methods[method]; ok {
+func (cfg *config) policyFor(method string) *policy {
+	if cfg.methods != nil {
+		if p, ok := cfg.methods[method]; ok {
 			return p
 		}
 	}
-	return &r.opts.policy
+	return &cfg.opts.policy
 }
 
 // resolve returns the policy of a call (the method's, with the call's
 // options applied) and the call options without the Retrier's. Without
 // call options it returns the method's policy itself, which must not be
 // changed.
-func (r *Retrier) resolve(method string, opts []grpc.CallOption) (*policy, []grpc.CallOption, error) {
-	base := r.policyFor(method)
+func (cfg *config) resolve(method string, opts []grpc.CallOption) (*policy, []grpc.CallOption, error) {
+	base := cfg.policyFor(method)
 	if !hasCallOption(opts) {
 		return base, opts, nil
 	}
@@ -258,6 +286,7 @@ func (r *Retrier) resolve(method string, opts []grpc.CallOption) (*policy, []grp
 // its retries. The unary fields are unset for a stream.
 type call struct {
 	r      *Retrier
+	cfg    *config // the configuration the call started with
 	method string
 	cc     *grpc.ClientConn
 	t      *target
@@ -300,7 +329,7 @@ type verdict struct {
 // judge counts the failure in the token bucket but takes nothing from the
 // budget: admit does, when the next attempt is about to wait or go.
 func (c *call) judge(ctx context.Context, n int, res result) verdict {
-	o := c.r.opts.classifier(ctx, outcome.Attempt{Err: res.err, Pushback: res.pushback, HasPushback: res.pushback != noPushback, AttemptTimedOut: res.timedOut})
+	o := c.cfg.opts.classifier(ctx, outcome.Attempt{Err: res.err, Pushback: res.pushback, HasPushback: res.pushback != noPushback, AttemptTimedOut: res.timedOut})
 	server, reason, stop, hasServer := serverDelay(res.err, res.pushback)
 	if attempt.Retryable(o) || stop {
 		c.t.failed()
@@ -337,7 +366,7 @@ func (c *call) maxAttempts() int {
 // leftToGRPC reports whether gRPC's own retryPolicy is on for the method,
 // so that the Retrier leaves retrying to gRPC (WithServiceConfigCheck).
 func (c *call) leftToGRPC() bool {
-	return c.r.opts.checkService && c.cc != nil && c.cc.GetMethodConfig(c.method).RetryPolicy != nil
+	return c.cfg.opts.checkService && c.cc != nil && c.cc.GetMethodConfig(c.method).RetryPolicy != nil
 }
 
 // when returns the delay before the next attempt: the server's, capped,
@@ -353,7 +382,7 @@ func (c *call) when(server time.Duration, reason string, hasServer bool) (time.D
 		return 0, delayHedge
 	}
 	c.retries++
-	d := c.p.backoff.randomDelay(c.retries, c.r.opts.random)
+	d := c.p.backoff.randomDelay(c.retries, c.cfg.opts.random)
 	return d, delayBackoff
 }
 
@@ -376,8 +405,8 @@ func (c *call) admit(ctx context.Context, n int, wait time.Duration, ev RetryEve
 		return stopBudget, false
 	}
 	ev.Method, ev.Target, ev.Attempt, ev.Budget = c.method, c.t.name, n+1, level
-	if c.r.opts.observer.OnRetry != nil {
-		c.r.opts.observer.OnRetry(ctx, ev)
+	if c.cfg.opts.observer.OnRetry != nil {
+		c.cfg.opts.observer.OnRetry(ctx, ev)
 	}
 	return "", true
 }
@@ -392,7 +421,7 @@ func (c *call) fits(ctx context.Context, wait time.Duration) bool {
 // circuitOpenAfter reports whether the circuit breaker inside the Retrier
 // (withCircuitGate) will still refuse the call's attempts after delay.
 func (c *call) circuitOpenAfter(delay time.Duration) bool {
-	return c.r.opts.openFor != nil && c.cc != nil && c.r.opts.openFor(c.cc.Target(), c.method) > delay
+	return c.cfg.opts.openFor != nil && c.cc != nil && c.cfg.opts.openFor(c.cc.Target(), c.method) > delay
 }
 
 // next decides what follows attempt n of a call that is not hedged, which
@@ -437,8 +466,8 @@ func (c *call) wait(ctx context.Context, n int, d time.Duration) error {
 
 // finish reports the end of the call to the observer and returns err.
 func (c *call) finish(ctx context.Context, attempts int, err error, reason string) error {
-	if c.r.opts.observer.OnFinish != nil {
-		c.r.opts.observer.OnFinish(ctx, FinishEvent{
+	if c.cfg.opts.observer.OnFinish != nil {
+		c.cfg.opts.observer.OnFinish(ctx, FinishEvent{
 			Method: c.method, Target: c.t.name, Attempts: attempts, Err: err, Reason: reason, Hedged: c.hedged,
 		})
 	}

@@ -33,7 +33,8 @@ func (r *Retrier) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cl
 	if endpoint.Active() {
 		ctx, _ = endpoint.WithSlot(ctx) // see UnaryClientInterceptor
 	}
-	p, opts, err := r.resolve(method, opts)
+	cfg := r.cfg.Load()
+	p, opts, err := cfg.resolve(method, opts)
 	if err != nil {
 		return nil, &callOptionError{err: err}
 	}
@@ -43,7 +44,7 @@ func (r *Retrier) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Cl
 	t := r.target(cc)
 	t.call()
 	s := &clientStream{ctx: ctx, desc: desc, cc: cc, method: method, streamer: streamer, opts: opts, p: *p, t: t}
-	s.c = call{r: r, method: method, cc: cc, t: t, p: &s.p}
+	s.c = call{r: r, cfg: cfg, method: method, cc: cc, t: t, p: &s.p}
 	a, err := s.open(1)
 	for n := 1; err != nil; {
 		delay, stop := s.c.next(ctx, n, result{err: err, pushback: noPushback})
@@ -155,8 +156,8 @@ func (s *clientStream) SendMsg(m any) error {
 		broken := a.sendBroken || a.resolving
 		s.commitLocked()
 		s.mu.Unlock()
-		if s.c.r.opts.observer.OnCommit != nil {
-			s.c.r.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: commitBuffer})
+		if s.c.cfg.opts.observer.OnCommit != nil {
+			s.c.cfg.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: commitBuffer})
 		}
 		if broken {
 			return io.EOF // RecvMsg returns the attempt's status
@@ -193,7 +194,7 @@ func (s *clientStream) keepLocked(a *streamAttempt, m any) bool {
 		return false
 	}
 	size := proto.Size(pm)
-	if s.bufBytes+size > s.p.bufferLimit || !s.t.reserveBuffer(int64(size), s.c.r.opts.targetBufferLimit) {
+	if s.bufBytes+size > s.p.bufferLimit || !s.t.reserveBuffer(int64(size), s.c.cfg.opts.targetBufferLimit) {
 		return false
 	}
 	k, ok := keep(a.cs, pm)
@@ -362,8 +363,8 @@ func (s *clientStream) commit(a *streamAttempt, reason string) {
 	}
 	s.commitLocked()
 	s.mu.Unlock()
-	if s.c.r.opts.observer.OnCommit != nil {
-		s.c.r.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: reason})
+	if s.c.cfg.opts.observer.OnCommit != nil {
+		s.c.cfg.opts.observer.OnCommit(s.ctx, CommitEvent{Method: s.method, Target: s.t.name, Attempt: a.n, Reason: reason})
 	}
 }
 
@@ -457,7 +458,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 	s.mu.Unlock()
 
 	pushback := pushbackOf(a.cs.Trailer())
-	s.c.r.sawPushback(s.t, pushback)
+	s.c.sawPushback(pushback)
 	if !committed {
 		// gRFC A6: a stream that received response headers has committed,
 		// even if the caller never asked for them.
@@ -469,7 +470,7 @@ func (s *clientStream) fail(a *streamAttempt, err error) bool {
 	var next *streamAttempt
 	final := err
 	if committed {
-		o := s.c.r.opts.classifier(s.ctx, outcome.Attempt{Err: err, Pushback: pushback, HasPushback: pushback != noPushback})
+		o := s.c.cfg.opts.classifier(s.ctx, outcome.Attempt{Err: err, Pushback: pushback, HasPushback: pushback != noPushback})
 		if _, _, stop, _ := serverDelay(err, pushback); attempt.Retryable(o) || stop {
 			s.t.failed()
 		}
