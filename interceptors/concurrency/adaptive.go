@@ -11,21 +11,48 @@ import (
 
 // controller gathers the calls of a window into a limit.Sample and applies
 // the algorithm's answer to the global semaphore. Its lock is held for a few
-// additions per call, and for one Update per window.
+// additions per call, for one Update per window, and for a reconfiguration.
 type controller struct {
-	alg      limit.Algorithm
-	sem      *limiter.Semaphore
-	obs      Observer
-	minTime  time.Duration
-	minCalls int
+	sem *limiter.Semaphore
 
 	mu       sync.Mutex
+	alg      limit.Algorithm
+	obs      Observer
+	win      window        // of the window being gathered
+	next     window        // for the windows after it
 	started  bool          // the window has a start
 	start    time.Duration // of the window, since the Limiter's epoch
 	calls    int
 	drops    int
 	sum      time.Duration // latency of the calls not dropped
 	inflight int           // most calls in flight as a call of the window started
+}
+
+// window is when a window closes: once it is at least minTime old and holds
+// at least minCalls calls.
+type window struct {
+	minTime  time.Duration
+	minCalls int
+}
+
+// reconfigure applies new options at now (since the Limiter's epoch),
+// shares included, under the lock that also guards the limit's changes. A new
+// algorithm takes over at once, with its own limit and a window that starts
+// now; the calls recorded into the replaced algorithm's window are
+// forgotten. The window options apply to the next window.
+func (c *controller) reconfigure(o *options, now time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.obs = o.observer
+	c.next = window{minTime: o.windowTime, minCalls: o.windowCalls}
+	if o.algorithm == c.alg {
+		c.sem.SetShares(o.shares)
+		return
+	}
+	c.alg, c.win = o.algorithm, c.next
+	c.sem.Set(clampLimit(c.alg.Limit()), o.shares)
+	c.started, c.start = true, now
+	c.calls, c.drops, c.sum, c.inflight = 0, 0, 0, 0
 }
 
 // record adds the call that held p to the window, and closes the window
@@ -45,7 +72,7 @@ func (c *controller) record(p *permit, now time.Duration, dropped bool) {
 		c.sum += rtt
 	}
 	c.inflight = max(c.inflight, p.inflight)
-	if c.calls >= c.minCalls && now-c.start >= c.minTime {
+	if c.calls >= c.win.minCalls && now-c.start >= c.win.minTime {
 		s := limit.Sample{InFlight: c.inflight, Calls: c.calls, Drops: c.drops}
 		if ok := c.calls - c.drops; ok > 0 {
 			s.RTT = c.sum / time.Duration(ok)
@@ -56,12 +83,14 @@ func (c *controller) record(p *permit, now time.Duration, dropped bool) {
 			changed, ev = true, LimitEvent{Old: old, New: next, Sample: s}
 		}
 		c.start, c.calls, c.drops, c.sum, c.inflight = now, 0, 0, 0, 0
+		c.win = c.next
 	}
+	obs := c.obs
 	c.mu.Unlock()
-	if c.obs.OnSample != nil {
-		c.obs.OnSample(context.Background(), SampleEvent{RTT: rtt, InFlight: p.inflight, Dropped: dropped})
+	if obs.OnSample != nil {
+		obs.OnSample(context.Background(), SampleEvent{RTT: rtt, InFlight: p.inflight, Dropped: dropped})
 	}
-	if changed && c.obs.OnLimit != nil {
-		c.obs.OnLimit(context.Background(), ev)
+	if changed && obs.OnLimit != nil {
+		obs.OnLimit(context.Background(), ev)
 	}
 }

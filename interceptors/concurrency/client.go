@@ -26,10 +26,11 @@ import (
 // the default or the call already carries one.
 func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		c := l.clientCriticality(ctx)
-		p, r, s := l.take(ctx, fullMethod, c, targetOf(cc))
+		cfg := l.cfg.Load()
+		c := cfg.clientCriticality(ctx)
+		p, r, s := l.take(ctx, cfg, fullMethod, c, targetOf(cc))
 		if r != 0 {
-			return l.clientReject(ctx, fullMethod, targetOf(cc), r, c, s)
+			return cfg.clientReject(ctx, fullMethod, targetOf(cc), r, c, s)
 		}
 		returned := false
 		defer func() {
@@ -39,7 +40,7 @@ func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		}()
 		err := invoker(withOutgoingCriticality(ctx), fullMethod, req, reply, cc, opts...)
 		returned = true
-		p.end(l.clientSample(ctx, err))
+		p.end(cfg.clientSample(ctx, err))
 		return err
 	}
 }
@@ -53,10 +54,11 @@ func (l *Limiter) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 // ends. Streams do not feed the adaptive limit.
 func (l *Limiter) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		c := l.clientCriticality(ctx)
-		p, r, s := l.take(ctx, fullMethod, c, targetOf(cc))
+		cfg := l.cfg.Load()
+		c := cfg.clientCriticality(ctx)
+		p, r, s := l.take(ctx, cfg, fullMethod, c, targetOf(cc))
 		if r != 0 {
-			return nil, l.clientReject(ctx, fullMethod, targetOf(cc), r, c, s)
+			return nil, cfg.clientReject(ctx, fullMethod, targetOf(cc), r, c, s)
 		}
 		returned := false
 		defer func() {
@@ -76,8 +78,8 @@ func (l *Limiter) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	}
 }
 
-func (l *Limiter) clientCriticality(ctx context.Context) Criticality {
-	if !l.priority {
+func (cfg *settings) clientCriticality(ctx context.Context) Criticality {
+	if !cfg.priority {
 		return DefaultCriticality
 	}
 	return CriticalityFromContext(ctx)
@@ -92,7 +94,7 @@ func targetOf(cc *grpc.ClientConn) string {
 
 // clientSample judges a call's result for the adaptive limit; see
 // WithClassifier.
-func (l *Limiter) clientSample(ctx context.Context, err error) sampleKind {
+func (cfg *settings) clientSample(ctx context.Context, err error) sampleKind {
 	if err == nil {
 		return sampleLatency
 	}
@@ -102,7 +104,7 @@ func (l *Limiter) clientSample(ctx context.Context, err error) sampleKind {
 	case codes.Canceled:
 		return sampleNone
 	}
-	switch l.classifier(ctx, outcome.Attempt{Err: err}) {
+	switch cfg.classifier(ctx, outcome.Attempt{Err: err}) {
 	case outcome.RetryableFailure, outcome.Shed:
 		return sampleDrop
 	case outcome.Success, outcome.FatalFailure:
@@ -112,9 +114,9 @@ func (l *Limiter) clientSample(ctx context.Context, err error) sampleKind {
 }
 
 // clientReject builds the error for a call refused on the client.
-func (l *Limiter) clientReject(ctx context.Context, fullMethod, target string, r reason, c Criticality, s *limiter.Semaphore) *rejectError {
-	if l.obs.OnReject != nil {
-		l.obs.OnReject(ctx, rejectEvent(fullMethod, target, r, c, s))
+func (cfg *settings) clientReject(ctx context.Context, fullMethod, target string, r reason, c Criticality, s *limiter.Semaphore) *rejectError {
+	if cfg.obs.OnReject != nil {
+		cfg.obs.OnReject(ctx, rejectEvent(fullMethod, target, r, c, s))
 	}
 	return &rejectError{reason: r, method: fullMethod, client: true}
 }

@@ -101,6 +101,32 @@
 // handler is serving. The Limiter's client interceptors forward it on
 // outgoing calls in the same metadata, so it propagates down a call graph.
 //
+// # Reconfiguration
+//
+// The client and server chains change a running Limiter's options (their
+// Reconfigure), without stopping calls. The new options are a complete
+// list, checked as New checks them: an option left out returns to its
+// default, and a refused list changes nothing. The kind of global limit
+// cannot change: a Limiter made with WithLimit keeps a fixed one, one made
+// with WithAdaptive an adaptive one, one made with neither has none.
+// Everything else can change, and nothing held is taken back:
+//   - WithLimit: calls above a lowered limit keep their permits and are not
+//     cancelled; no new call is admitted until fewer than the new limit are
+//     in flight. A raised limit admits queued calls at once.
+//   - WithAdaptive: a new algorithm takes over at once, its Limit() the
+//     limit, with a new window; the same algorithm keeps its state.
+//     WithWindow applies from the next window.
+//   - WithMethodLimit: a changed limit behaves as WithLimit; an added one
+//     limits new calls at once; a removed one stops limiting new calls, and
+//     the calls that hold its permits end as usual.
+//   - WithQueue, WithRetryAfter, WithPriority (shares and trust),
+//     WithObserver and WithClassifier apply to the calls that start after
+//     the change. Calls already queued stay queued, even beyond a shorter
+//     queue; raised priority shares admit queued calls at once.
+//
+// A call reads the Limiter's settings once as it starts, with one atomic
+// load: reconfiguration costs calls no lock.
+//
 // # Observability
 //
 // An Observer (WithObserver), a struct of optional hooks that each take a

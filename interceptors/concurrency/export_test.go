@@ -2,8 +2,10 @@ package concurrency
 
 import (
 	"context"
+	"time"
 
 	"github.com/bulwarkrpc/bulwark/internal/limiter"
+	"github.com/bulwarkrpc/bulwark/internal/reconfig"
 )
 
 // The manual permit API the tests drive the Limiter with; users go through
@@ -18,8 +20,8 @@ type Permit = permit
 func (l *Limiter) TryAcquire(fullMethod string, c Criticality) (permit, bool) {
 	class := c.class()
 	var ms *limiter.Semaphore
-	if l.methods != nil {
-		if ms = l.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
+	if cfg := l.cfg.Load(); cfg.methods != nil {
+		if ms = cfg.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
 			return permit{}, false
 		}
 	}
@@ -43,13 +45,11 @@ func (l *Limiter) TryAcquire(fullMethod string, c Criticality) (permit, bool) {
 // outcome.ErrLocalReject. The caller must end the permit with exactly one
 // of Release, Drop or Ignore.
 func (l *Limiter) Acquire(ctx context.Context, fullMethod string) (permit, error) {
-	c := DefaultCriticality
-	if l.priority {
-		c = CriticalityFromContext(ctx)
-	}
-	p, r, s := l.take(ctx, fullMethod, c, "")
+	cfg := l.cfg.Load()
+	c := cfg.clientCriticality(ctx)
+	p, r, s := l.take(ctx, cfg, fullMethod, c, "")
 	if r != 0 {
-		return permit{}, l.clientReject(ctx, fullMethod, "", r, c, s)
+		return permit{}, cfg.clientReject(ctx, fullMethod, "", r, c, s)
 	}
 	return p, nil
 }
@@ -69,6 +69,67 @@ func (p *permit) Ignore() { p.ignore() }
 // MethodStats returns the state of the limit of fullMethod, and false when
 // the method has no limit of its own.
 func (l *Limiter) MethodStats(fullMethod string) (Stats, bool) {
-	s, ok := l.methods[fullMethod]
-	return statsOf(s), ok
+	s := l.cfg.Load().method(fullMethod)
+	return statsOf(s), s != nil
+}
+
+// Prepare is what the chains call through reconfig.Limiter.
+func (l *Limiter) Prepare(opts ...Option) (func(), error) {
+	commit, err := reconfig.Limiter(l, opts)
+	return commit, err
+}
+
+// Reconfigure prepares opts and commits them when they are valid.
+func (l *Limiter) Reconfigure(opts ...Option) error {
+	commit, err := l.Prepare(opts...)
+	if err != nil {
+		return err
+	}
+	commit()
+	return nil
+}
+
+// Settings is what a test can compare of a Limiter's configuration.
+type Settings struct {
+	QueueLen     int
+	MaxWait      time.Duration
+	RetryAfter   time.Duration
+	Priority     bool
+	MethodLimits map[string]int // nil: none
+	// Of the global semaphore, and of each method's: its queue length and
+	// the thresholds of the critical, default and sheddable classes.
+	MaxQueue   int
+	Thresholds [limiter.NumClasses]int
+	Methods    map[string]SemaphoreSettings
+}
+
+// SemaphoreSettings is the configuration of one semaphore.
+type SemaphoreSettings struct {
+	MaxQueue   int
+	Thresholds [limiter.NumClasses]int
+}
+
+// Settings returns the Limiter's current configuration.
+func (l *Limiter) Settings() Settings {
+	cfg := l.cfg.Load()
+	s := Settings{QueueLen: cfg.queueLen, MaxWait: cfg.maxWait, RetryAfter: cfg.retryAfter, Priority: cfg.priority}
+	sem := func(m *limiter.Semaphore) SemaphoreSettings {
+		ss := SemaphoreSettings{MaxQueue: m.MaxQueue()}
+		for c := range limiter.NumClasses {
+			ss.Thresholds[c] = m.Threshold(c)
+		}
+		return ss
+	}
+	if l.global != nil {
+		g := sem(l.global)
+		s.MaxQueue, s.Thresholds = g.MaxQueue, g.Thresholds
+	}
+	for m, ms := range cfg.methods {
+		if s.MethodLimits == nil {
+			s.MethodLimits, s.Methods = map[string]int{}, map[string]SemaphoreSettings{}
+		}
+		s.MethodLimits[m] = ms.Limit()
+		s.Methods[m] = sem(ms)
+	}
+	return s
 }

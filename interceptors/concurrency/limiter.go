@@ -3,6 +3,8 @@ package concurrency
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
@@ -12,12 +14,21 @@ import (
 // Limiter bounds the calls in flight; its methods return the interceptors,
 // which share its limits (one Limiter for unary and stream calls). It is
 // safe for concurrent use. Install its client interceptors on a client and
-// its server interceptors on a server; one Limiter should not do both.
+// its server interceptors on a server; one Limiter should not do both. The
+// chains can change its options while it runs (see Reconfiguration in the
+// package documentation).
 type Limiter struct {
-	epoch      time.Time                     // permits' start times count from it
-	global     *limiter.Semaphore            // nil: no global limit
-	methods    map[string]*limiter.Semaphore // read-only after New
-	ctrl       *controller                   // nil: fixed limits
+	epoch  time.Time          // permits' start times count from it
+	global *limiter.Semaphore // nil: no global limit; fixed for life
+	ctrl   *controller        // nil: fixed limits; fixed for life
+	cfg    atomic.Pointer[settings]
+	mu     sync.Mutex // serializes commits
+}
+
+// settings are what a call reads of the Limiter's configuration, loaded
+// once as it starts. They are never modified: a commit publishes new ones.
+type settings struct {
+	methods    map[string]*limiter.Semaphore // nil: no method limits
 	obs        Observer
 	classifier outcome.Classifier
 	queueLen   int
@@ -34,8 +45,24 @@ func New(opts ...Option) (*Limiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Limiter{
-		epoch:      time.Now(),
+	l := &Limiter{epoch: time.Now()}
+	switch {
+	case o.algorithm != nil:
+		l.global = limiter.New(clampLimit(o.algorithm.Limit()), o.queueLen, o.shares)
+		l.ctrl = &controller{alg: o.algorithm, sem: l.global, obs: o.observer}
+		l.ctrl.win = window{minTime: o.windowTime, minCalls: o.windowCalls}
+		l.ctrl.next = l.ctrl.win
+	case o.limit > 0:
+		l.global = limiter.New(o.limit, o.queueLen, o.shares)
+	}
+	l.cfg.Store(newSettings(&o, nil))
+	return l, nil
+}
+
+// newSettings returns the settings of o. The method limits that old has
+// too keep their semaphores, changed to o's values; the others get new ones.
+func newSettings(o *options, old *settings) *settings {
+	s := &settings{
 		obs:        o.observer,
 		classifier: o.classifier,
 		queueLen:   o.queueLen,
@@ -44,20 +71,29 @@ func New(opts ...Option) (*Limiter, error) {
 		priority:   o.priority,
 		trusted:    o.trusted,
 	}
-	switch {
-	case o.algorithm != nil:
-		l.global = limiter.New(clampLimit(o.algorithm.Limit()), o.queueLen, o.shares)
-		l.ctrl = &controller{alg: o.algorithm, sem: l.global, obs: o.observer, minTime: o.windowTime, minCalls: o.windowCalls}
-	case o.limit > 0:
-		l.global = limiter.New(o.limit, o.queueLen, o.shares)
-	}
 	if len(o.methodLimits) > 0 {
-		l.methods = make(map[string]*limiter.Semaphore, len(o.methodLimits))
+		s.methods = make(map[string]*limiter.Semaphore, len(o.methodLimits))
 		for m, n := range o.methodLimits {
-			l.methods[m] = limiter.New(n, o.queueLen, o.shares)
+			sem := old.method(m)
+			if sem == nil {
+				sem = limiter.New(n, o.queueLen, o.shares)
+			} else {
+				sem.SetMaxQueue(o.queueLen)
+				sem.Set(n, o.shares)
+			}
+			s.methods[m] = sem
 		}
 	}
-	return l, nil
+	return s
+}
+
+// method returns the semaphore of fullMethod's own limit, nil when it has
+// none (or s is nil).
+func (s *settings) method(fullMethod string) *limiter.Semaphore {
+	if s == nil {
+		return nil
+	}
+	return s.methods[fullMethod]
 }
 
 // Stats describes one limit.
@@ -80,7 +116,7 @@ func (l *Limiter) Stats() Stats {
 // limiter.MethodSemaphore.
 func init() {
 	limiter.MethodSemaphore = func(l any, fullMethod string) *limiter.Semaphore {
-		return l.(*Limiter).methods[fullMethod]
+		return l.(*Limiter).cfg.Load().method(fullMethod)
 	}
 }
 
@@ -94,22 +130,23 @@ func statsOf(s *limiter.Semaphore) Stats {
 // now returns the time since the Limiter was made, on the monotonic clock.
 func (l *Limiter) now() time.Duration { return time.Since(l.epoch) }
 
-// take takes a permit for a call, waiting in the queue if there is one. On
-// refusal it returns the reason and the semaphore that refused.
-func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, target string) (permit, reason, *limiter.Semaphore) {
+// take takes a permit for a call under the settings cfg, waiting in the
+// queue if there is one. On refusal it returns the reason and the semaphore
+// that refused.
+func (l *Limiter) take(ctx context.Context, cfg *settings, fullMethod string, c Criticality, target string) (permit, reason, *limiter.Semaphore) {
 	class := c.class()
 	var ms *limiter.Semaphore
 	var waited time.Duration
-	if l.methods != nil {
-		if ms = l.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
+	if cfg.methods != nil {
+		if ms = cfg.methods[fullMethod]; ms != nil && !ms.TryAcquire(class) {
 			var r reason
-			if r, waited = l.wait(ctx, ms, class, l.maxWait, fullMethod, target); r != 0 {
+			if r, waited = cfg.wait(ctx, ms, class, cfg.maxWait, fullMethod, target); r != 0 {
 				return permit{}, r, ms
 			}
 		}
 	}
 	if g := l.global; g != nil && !g.TryAcquire(class) {
-		if r, _ := l.wait(ctx, g, class, l.maxWait-waited, fullMethod, target); r != 0 {
+		if r, _ := cfg.wait(ctx, g, class, cfg.maxWait-waited, fullMethod, target); r != 0 {
 			if ms != nil {
 				ms.Release()
 			}
@@ -125,9 +162,9 @@ func (l *Limiter) take(ctx context.Context, fullMethod string, c Criticality, ta
 
 // wait queues for a permit of s. It returns 0 and how long it waited when
 // it got one, else the reason it did not.
-func (l *Limiter) wait(ctx context.Context, s *limiter.Semaphore, class limiter.Class, maxWait time.Duration, fullMethod, target string) (reason, time.Duration) {
-	if l.queueLen == 0 {
-		return l.fullReason(s, class), 0
+func (cfg *settings) wait(ctx context.Context, s *limiter.Semaphore, class limiter.Class, maxWait time.Duration, fullMethod, target string) (reason, time.Duration) {
+	if cfg.queueLen == 0 {
+		return cfg.fullReason(s, class), 0
 	}
 	if maxWait <= 0 {
 		return reasonQueueTimeout, 0
@@ -138,7 +175,7 @@ func (l *Limiter) wait(ctx context.Context, s *limiter.Semaphore, class limiter.
 	switch res {
 	case limiter.Acquired:
 	case limiter.Full:
-		return l.fullReason(s, class), 0
+		return cfg.fullReason(s, class), 0
 	case limiter.QueueFull:
 		return reasonQueueFull, 0
 	case limiter.Timeout:
@@ -150,16 +187,16 @@ func (l *Limiter) wait(ctx context.Context, s *limiter.Semaphore, class limiter.
 		}
 	}
 	waited := time.Since(start)
-	if l.obs.OnWait != nil {
-		l.obs.OnWait(ctx, WaitEvent{Method: fullMethod, Target: target, Waited: waited, Acquired: r == 0})
+	if cfg.obs.OnWait != nil {
+		cfg.obs.OnWait(ctx, WaitEvent{Method: fullMethod, Target: target, Waited: waited, Acquired: r == 0})
 	}
 	return r, waited
 }
 
 // fullReason tells a full limit from one that had room only for more
 // critical calls.
-func (l *Limiter) fullReason(s *limiter.Semaphore, class limiter.Class) reason {
-	if l.priority && class != limiter.Critical && s.InFlight() < s.Limit() {
+func (cfg *settings) fullReason(s *limiter.Semaphore, class limiter.Class) reason {
+	if cfg.priority && class != limiter.Critical && s.InFlight() < s.Limit() {
 		return reasonPriority
 	}
 	return reasonLimit

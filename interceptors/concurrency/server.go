@@ -27,10 +27,11 @@ import (
 // header is sent (see the package documentation).
 func (l *Limiter) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		c, raised := l.serverCriticality(ctx)
-		p, r, s := l.take(ctx, info.FullMethod, c, "")
+		cfg := l.cfg.Load()
+		c, raised := cfg.serverCriticality(ctx)
+		p, r, s := l.take(ctx, cfg, info.FullMethod, c, "")
 		if r != 0 {
-			return nil, refusal.Mark(l.serverReject(ctx, info.FullMethod, r, c, s))
+			return nil, refusal.Mark(cfg.serverReject(ctx, info.FullMethod, r, c, s))
 		}
 		if raised {
 			// A trusted caller's critical call: its handler's outgoing calls
@@ -63,10 +64,11 @@ func (l *Limiter) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		// Methods the server has not registered share one name: theirs is
 		// the caller's to choose, and ends up in metric labels.
 		fullMethod := unregistered.Method(srv, info)
-		c, raised := l.serverCriticality(ctx)
-		p, r, s := l.take(ctx, fullMethod, c, "")
+		cfg := l.cfg.Load()
+		c, raised := cfg.serverCriticality(ctx)
+		p, r, s := l.take(ctx, cfg, fullMethod, c, "")
 		if r != 0 {
-			return refusal.Mark(l.serverReject(ctx, fullMethod, r, c, s))
+			return refusal.Mark(cfg.serverReject(ctx, fullMethod, r, c, s))
 		}
 		defer p.ignore()
 		if raised {
@@ -90,8 +92,8 @@ func (s *criticalStream) Context() context.Context { return s.ctx }
 // which may lower the criticality but raise it only for a trusted caller.
 // raised is true for a trusted caller's raise, which the context does not
 // carry yet.
-func (l *Limiter) serverCriticality(ctx context.Context) (c Criticality, raised bool) {
-	if !l.priority {
+func (cfg *settings) serverCriticality(ctx context.Context) (c Criticality, raised bool) {
+	if !cfg.priority {
 		return DefaultCriticality, false
 	}
 	if c, ok := ctx.Value(criticalityKey{}).(Criticality); ok {
@@ -99,7 +101,7 @@ func (l *Limiter) serverCriticality(ctx context.Context) (c Criticality, raised 
 	}
 	c = requestedCriticality(ctx)
 	if c == Critical {
-		if l.trusted == nil || !l.trusted(ctx) {
+		if cfg.trusted == nil || !cfg.trusted(ctx) {
 			return DefaultCriticality, false
 		}
 		return c, true
@@ -137,9 +139,9 @@ func serverSample(ctx context.Context, err error) sampleKind {
 // serverReject builds the error for a refused call: UNAVAILABLE with
 // SERVER_OVERLOADED, unprocessed, and a delay hint or a request to stop,
 // which the error boundary sends as grpc-retry-pushback-ms.
-func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r reason, c Criticality, s *limiter.Semaphore) *rejectError {
-	retryAfter := l.retryAfter
-	if l.severe(ctx, r) {
+func (cfg *settings) serverReject(ctx context.Context, fullMethod string, r reason, c Criticality, s *limiter.Semaphore) *rejectError {
+	retryAfter := cfg.retryAfter
+	if cfg.severe(ctx, r) {
 		retryAfter = -1
 	}
 	app := errdetails.New(errdetails.CodeServerOverloaded, "server overloaded", errdetails.WithDetail("rejection", r.String()))
@@ -151,10 +153,10 @@ func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r reason,
 		app.RequestID = id
 	}
 	e := &rejectError{reason: r, method: fullMethod, retryAfter: retryAfter, app: app}
-	if l.obs.OnReject != nil {
+	if cfg.obs.OnReject != nil {
 		ev := rejectEvent(fullMethod, "", r, c, s)
 		ev.Stop = retryAfter < 0
-		l.obs.OnReject(ctx, ev)
+		cfg.obs.OnReject(ctx, ev)
 	}
 	return e
 }
@@ -164,7 +166,7 @@ func (l *Limiter) serverReject(ctx context.Context, fullMethod string, r reason,
 // it until its wait or its deadline ran out (the backlog is at its bound,
 // so the overload is not a blip); or the caller's deadline leaves no time
 // for a retry after the delay.
-func (l *Limiter) severe(ctx context.Context, r reason) bool {
+func (cfg *settings) severe(ctx context.Context, r reason) bool {
 	switch r {
 	case reasonQueueFull, reasonQueueTimeout, reasonDeadline, reasonCanceled:
 		return true
@@ -174,7 +176,7 @@ func (l *Limiter) severe(ctx context.Context, r reason) bool {
 			return true
 		}
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= l.retryAfter {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= cfg.retryAfter {
 		return true
 	}
 	return false

@@ -12,6 +12,13 @@
 // back is an atomic add; only when the word says someone waits does it take
 // the mutex to hand the permit on. The queue and its mutex are never touched
 // while nobody waits.
+//
+// # Changes
+//
+// The limit (SetLimit), the queue length (SetMaxQueue) and the shares of
+// the classes (SetShares) may change while permits are held and callers
+// wait: nothing held is taken back and no waiter is dropped; the new values
+// decide only which permits are given from then on.
 package limiter
 
 import (
@@ -68,8 +75,12 @@ type Semaphore struct {
 	_     [56]byte      // keep the hot word alone on its cache line
 	thr   atomic.Uint64 // the threshold of each class, thrBits bits each
 
-	shares   [NumClasses]float64 // immutable
-	maxQueue int                 // immutable
+	maxQueue atomic.Int64 // the most callers that may wait
+
+	// cfg serializes changes of thr: SetLimit and SetShares each repack it
+	// from the other's latest value, so neither change is lost.
+	cfg    sync.Mutex
+	shares [NumClasses]float64 // under cfg
 
 	mu     sync.Mutex
 	queues [NumClasses]waitList
@@ -82,31 +93,35 @@ type Semaphore struct {
 // every class the whole limit. Shares must not increase from one class to
 // the next. New panics on values it cannot use; callers validate first.
 func New(limit, maxQueue int, shares []float64) *Semaphore {
-	s := &Semaphore{maxQueue: maxQueue}
-	for c := range s.shares {
-		s.shares[c] = 1
-		if c > int(Critical) && c < len(shares) {
-			s.shares[c] = shares[c]
-		}
-		if s.shares[c] <= 0 || s.shares[c] > 1 || (c > 0 && s.shares[c] > s.shares[c-1]) {
-			panic("limiter: shares must be in (0, 1] and not increase")
-		}
-	}
-	if maxQueue < 0 || maxQueue > inflightMask {
-		panic("limiter: queue length out of range")
-	}
-	s.thr.Store(s.pack(limit))
+	s := &Semaphore{shares: sharesOf(shares)}
+	s.SetMaxQueue(maxQueue)
+	s.thr.Store(pack(limit, &s.shares))
 	return s
 }
 
+// sharesOf checks shares and fills in the classes it leaves out.
+func sharesOf(shares []float64) [NumClasses]float64 {
+	var sh [NumClasses]float64
+	for c := range sh {
+		sh[c] = 1
+		if c > int(Critical) && c < len(shares) {
+			sh[c] = shares[c]
+		}
+		if sh[c] <= 0 || sh[c] > 1 || (c > 0 && sh[c] > sh[c-1]) {
+			panic("limiter: shares must be in (0, 1] and not increase")
+		}
+	}
+	return sh
+}
+
 // pack computes the packed thresholds for limit.
-func (s *Semaphore) pack(limit int) uint64 {
+func pack(limit int, shares *[NumClasses]float64) uint64 {
 	if limit < 1 || limit > MaxLimit {
 		panic("limiter: limit out of range")
 	}
 	var t uint64
 	for c := range NumClasses {
-		n := int(float64(limit) * s.shares[c])
+		n := int(float64(limit) * shares[c])
 		n = max(1, min(n, limit))
 		t |= uint64(n) << (thrBits * uint(c))
 	}
@@ -172,7 +187,7 @@ func (s *Semaphore) Acquire(ctx context.Context, c Class, maxWait time.Duration)
 	if s.TryAcquire(c) {
 		return Acquired
 	}
-	if s.maxQueue == 0 {
+	if s.maxQueue.Load() == 0 {
 		return Full
 	}
 	if ctx.Err() != nil {
@@ -183,7 +198,7 @@ func (s *Semaphore) Acquire(ctx context.Context, c Class, maxWait time.Duration)
 		s.mu.Unlock()
 		return Acquired
 	}
-	if s.queued >= s.maxQueue {
+	if s.queued >= int(s.maxQueue.Load()) {
 		s.mu.Unlock()
 		return QueueFull
 	}
@@ -266,13 +281,57 @@ func (s *Semaphore) grantLocked() {
 }
 
 // SetLimit changes the limit (1 to MaxLimit). Permits held above a lowered
-// limit stay held; no new one is given until the count is below it.
+// limit stay held; no new one is given until the count is below it. A
+// raised limit hands the new permits to waiters at once.
 func (s *Semaphore) SetLimit(limit int) {
-	s.thr.Store(s.pack(limit))
+	s.cfg.Lock()
+	s.thr.Store(pack(limit, &s.shares))
+	s.cfg.Unlock()
+	s.wakeIfWaiting()
+}
+
+// SetShares changes the shares of the classes, as given to New, and keeps
+// the limit. Permits held stay held; raised shares hand permits to waiters
+// at once.
+func (s *Semaphore) SetShares(shares []float64) {
+	sh := sharesOf(shares)
+	s.cfg.Lock()
+	s.shares = sh
+	s.thr.Store(pack(s.Limit(), &s.shares))
+	s.cfg.Unlock()
+	s.wakeIfWaiting()
+}
+
+// Set changes the limit and the shares together, so that no permit is
+// given under the new limit with the old shares or the other way round; see
+// SetLimit and SetShares.
+func (s *Semaphore) Set(limit int, shares []float64) {
+	sh := sharesOf(shares)
+	s.cfg.Lock()
+	s.shares = sh
+	s.thr.Store(pack(limit, &s.shares))
+	s.cfg.Unlock()
+	s.wakeIfWaiting()
+}
+
+func (s *Semaphore) wakeIfWaiting() {
 	if s.state.Load()>>32 != 0 {
 		s.wake()
 	}
 }
+
+// SetMaxQueue changes the queue length (0: callers never wait). Callers
+// already waiting beyond a lowered length stay queued; new ones are refused
+// until the queue is shorter than it.
+func (s *Semaphore) SetMaxQueue(maxQueue int) {
+	if maxQueue < 0 || maxQueue > inflightMask {
+		panic("limiter: queue length out of range")
+	}
+	s.maxQueue.Store(int64(maxQueue))
+}
+
+// MaxQueue returns the current queue length.
+func (s *Semaphore) MaxQueue() int { return int(s.maxQueue.Load()) }
 
 // Limit returns the current limit.
 func (s *Semaphore) Limit() int { return int(threshold(s.thr.Load(), Critical)) }
