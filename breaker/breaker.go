@@ -18,6 +18,7 @@ const (
 	stateMask  = 0x7
 	metricsBit = 1 << 3 // ModeMetricsOnly: never refuse
 	idleBit    = 1 << 4 // closed with a time window whose timer sleeps
+	slowBit    = 1 << 5 // slow-call detection is on: calls read the clock
 	genShift   = 8
 )
 
@@ -51,9 +52,9 @@ type totals struct{ succ, fail, slow uint64 }
 // transitions take a mutex.
 type Breaker struct {
 	_ [cacheLine]byte
-	// Read by every call; written only on transitions.
+	// Read by every call; written only on transitions and by Reconfigure.
 	word    atomic.Uint64
-	slow    time.Duration
+	slow    atomic.Int64 // the slow-call threshold, a time.Duration, for reports without the lock
 	stripes []stripe
 	shift   uint
 	openErr OpenError
@@ -62,6 +63,7 @@ type Breaker struct {
 
 	openUntil  atomic.Int64 // deadline of the open state since epoch; 0 when not open
 	probesBusy atomic.Int32
+	probeCap   atomic.Int32 // len(slots), for the check without the lock
 	reclaimAt  atomic.Int64 // when all probes are taken: the earliest reclaim time
 
 	cfg config
@@ -103,40 +105,27 @@ type Breaker struct {
 // New returns a closed breaker in ModeNormal, or an error naming each option
 // that is invalid.
 func New(opts ...Option) (*Breaker, error) {
-	c := defaultConfig()
-	for _, o := range opts {
-		if o == nil {
-			c.fail("nil Option")
-			continue
-		}
-		o.apply(&c)
-	}
-	if err := c.validate(); err != nil {
+	c, err := newConfig(opts)
+	if err != nil {
 		return nil, err
 	}
 	n := stripeCount()
 	b := &Breaker{
-		slow:    c.slowCall,
 		stripes: make([]stripe, n),
 		shift:   uint(64 - bits.TrailingZeros(uint(n))),
 		epoch:   time.Now(),
 		cfg:     c,
-		slots:   make([]probeSlot, c.probes),
-		free:    make([]int32, 0, c.probes),
 	}
+	b.slow.Store(int64(c.slowCall))
 	b.openErr.b = b
-	switch c.window {
-	case windowTime:
-		b.snaps = make([]totals, c.buckets)
-	case windowCount:
-		b.failQ = newPosQueue(c.size)
-		if c.slowCall > 0 {
-			b.slowQ = newPosQueue(c.size)
-		}
-	}
+	b.makeProbesLocked(c.probes)
+	b.makeWindowLocked()
 	w := uint64(StateClosed) | 1<<genShift
 	if c.window == windowTime {
 		w |= idleBit
+	}
+	if c.slowCall > 0 {
+		w |= slowBit
 	}
 	b.word.Store(w)
 	return b, nil
@@ -159,8 +148,8 @@ func (b *Breaker) now() time.Duration { return time.Since(b.epoch) }
 // nothing at the moment) ignores its report.
 type Permit struct {
 	b     *Breaker
-	word  uint64        // the state word when the permit was given
-	start time.Duration // when the call started; only with slow-call detection
+	word  uint64        // the state word when the permit was given; with slowBit, start was read
+	start time.Duration // when the call started; only with slow-call detection, and for probes
 	probe uint64        // probe slot+1 << 32 | its sequence number; 0 if not a probe
 }
 
@@ -169,7 +158,7 @@ type Permit struct {
 // the call: open, forced open, or half-open with all probes taken.
 func (b *Breaker) Allow() (Permit, error) {
 	w := b.word.Load()
-	if w&(stateMask|idleBit) == uint64(StateClosed) && b.slow == 0 {
+	if w&(stateMask|idleBit|slowBit) == uint64(StateClosed) {
 		return Permit{b: b, word: w}, nil
 	}
 	return b.allowSlow(w)
@@ -185,7 +174,7 @@ func (b *Breaker) allowSlow(w uint64) (Permit, error) {
 				continue
 			}
 			p := Permit{b: b, word: w}
-			if b.slow > 0 {
+			if w&slowBit != 0 {
 				p.start = b.now()
 			}
 			return p, nil
@@ -210,7 +199,7 @@ func (b *Breaker) refuse(w uint64) (Permit, error) {
 }
 
 func (b *Breaker) allowProbe(w uint64) (Permit, error) {
-	if int(b.probesBusy.Load()) >= len(b.slots) && time.Duration(b.reclaimAt.Load()) > b.now() {
+	if b.probesBusy.Load() >= b.probeCap.Load() && time.Duration(b.reclaimAt.Load()) > b.now() {
 		return b.refuse(w)
 	}
 	b.mu.Lock()
@@ -273,7 +262,9 @@ func (p Permit) Done(r Verdict) {
 	if b == nil {
 		return
 	}
-	if r == Succeeded && p.probe == 0 && b.slow == 0 {
+	// A permit given while slow-call detection was off is never slow, even
+	// if Reconfigure turned it on since.
+	if r == Succeeded && p.probe == 0 && p.word&slowBit == 0 {
 		if b.word.Load()>>genShift == p.word>>genShift {
 			b.stripe().Add(1)
 		}
@@ -290,11 +281,17 @@ func (b *Breaker) doneSlow(p Permit, r Verdict) {
 	if r != Succeeded && r != Failed {
 		return // Skipped, or not a Verdict: nothing to count
 	}
+	// A permit given while slow-call detection was off has no start: it is
+	// never slow. One given while it was on is judged by the threshold of
+	// the moment: none if Reconfigure turned it off since.
+	timed := p.word&slowBit != 0
 	var now time.Duration
 	slow := false
-	if b.slow > 0 {
-		now = b.now()
-		slow = now-p.start >= b.slow
+	if timed {
+		if threshold := time.Duration(b.slow.Load()); threshold > 0 {
+			now = b.now()
+			slow = now-p.start >= threshold
+		}
 	}
 	if r == Succeeded && !slow {
 		if b.word.Load()>>genShift == p.word>>genShift {
@@ -310,6 +307,10 @@ func (b *Breaker) doneSlow(p Permit, r Verdict) {
 	if now == 0 {
 		now = b.now()
 	}
+	// Judged again under the lock, against the threshold that goes with the
+	// rest of the configuration: Reconfigure may have changed it since it
+	// was loaded.
+	slow = timed && b.cfg.slowCall > 0 && now-p.start >= b.cfg.slowCall
 	b.recordLocked(r, slow, now)
 	pending := len(b.events) > 0
 	b.mu.Unlock()
@@ -381,7 +382,7 @@ func (b *Breaker) probeDone(p Permit, r Verdict) {
 	b.free = append(b.free, i)
 	b.probesBusy.Add(-1)
 	now := b.now()
-	slow := b.slow > 0 && now-p.start >= b.slow
+	slow := p.word&slowBit != 0 && b.cfg.slowCall > 0 && now-p.start >= b.cfg.slowCall
 	switch {
 	case r == Failed || (r == Succeeded && slow):
 		b.tripCounts = Counts{Successes: uint64(b.probeSucc), Failures: 1}
@@ -517,6 +518,9 @@ func (b *Breaker) setStateLocked(to State) {
 	if to == StateClosed && b.cfg.window == windowTime {
 		nw |= idleBit // the next call starts the window's timer
 	}
+	if b.cfg.slowCall > 0 {
+		nw |= slowBit
+	}
 	b.word.Store(nw)
 	if from != to && len(b.cfg.hooks) > 0 {
 		b.events = append(b.events, event{from, to})
@@ -586,6 +590,14 @@ func (b *Breaker) openExpired() {
 	}
 }
 
+// makeProbesLocked makes n free probe slots, and forgets the old ones.
+func (b *Breaker) makeProbesLocked(n int) {
+	b.slots = make([]probeSlot, n)
+	b.free = make([]int32, 0, n)
+	b.probeCap.Store(int32(n))
+	b.resetProbesLocked()
+}
+
 func (b *Breaker) resetProbesLocked() {
 	b.free = b.free[:0]
 	for i := range b.slots {
@@ -614,15 +626,16 @@ func (b *Breaker) flush() {
 		ev := b.events[0]
 		n := copy(b.events, b.events[1:])
 		b.events = b.events[:n]
+		hooks := b.cfg.hooks // Reconfigure may replace them
 		b.mu.Unlock()
-		b.runHooks(ev)
+		b.runHooks(hooks, ev)
 		b.mu.Lock()
 	}
 	b.delivering = false
 	b.mu.Unlock()
 }
 
-func (b *Breaker) runHooks(ev event) {
+func (b *Breaker) runHooks(hooks []func(from, to State), ev event) {
 	defer func() {
 		if p := recover(); p != nil {
 			b.mu.Lock()
@@ -631,7 +644,7 @@ func (b *Breaker) runHooks(ev event) {
 			panic(p)
 		}
 	}()
-	for _, h := range b.cfg.hooks {
+	for _, h := range hooks {
 		h(ev.from, ev.to)
 	}
 }

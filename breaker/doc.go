@@ -51,6 +51,15 @@
 // Skipped) to it with Done. Counts returns a snapshot of the counts, and WithOnStateChange
 // adds hooks called on every transition, outside the breaker's lock.
 //
+// # Reconfiguring
+//
+// Reconfigure gives a running breaker new options, checked as New checks
+// them, and keeps its state: an open breaker stays open until its current
+// open time ends, and a closed one keeps its counts unless its window
+// changes shape. The new thresholds apply from the next call reported; a
+// change of the number of probes invalidates the probes in flight of a
+// half-open breaker (their reports are ignored).
+//
 // # Cost
 //
 // In the closed state, Allow is one atomic load and reporting a success is

@@ -62,3 +62,27 @@ func ExampleBreaker_SetMode() {
 	// forced_open breaker: circuit open
 	// closed <nil>
 }
+
+func ExampleBreaker_Reconfigure() {
+	b, err := breaker.New(breaker.WithConsecutiveFailures(5))
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+	for range 3 {
+		p, _ := b.Allow()
+		p.Done(breaker.Failed)
+	}
+	// Lower the threshold: the three failures so far still count.
+	if err := b.Reconfigure(breaker.WithConsecutiveFailures(4)); err != nil {
+		panic(err)
+	}
+	p, _ := b.Allow()
+	p.Done(breaker.Failed)
+	fmt.Println(b.State())
+	// An invalid option changes nothing.
+	fmt.Println(b.Reconfigure(breaker.WithFailureRate(2)))
+	// Output:
+	// open
+	// breaker: WithFailureRate(2): must be in (0, 1]
+}

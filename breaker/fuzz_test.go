@@ -17,7 +17,8 @@ import (
 // the state machine. After every step it checks that the breaker agrees with
 // the model (state, transitions, refusals, counts), that no transition is one
 // the state diagram forbids, that there are never more probes than allowed,
-// and that open times stay within their bounds.
+// and that open times stay within their bounds. Reconfigure is one of the
+// steps: the model keeps its state and applies the new configuration.
 func FuzzStateMachine(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0, 1, 2, 3, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 2, 5, 0, 0, 0, 0, 1, 0, 0})
@@ -26,6 +27,12 @@ func FuzzStateMachine(f *testing.F) {
 	f.Add([]byte{3, 0, 2, 2, 1, 1, 9, 0, 1, 2, 0, 3, 0, 1, 3, 1, 0, 4, 0, 5, 0, 0, 1, 0, 1, 2, 7, 8, 0, 0, 1, 0, 1})
 	f.Add([]byte{4, 1, 3, 2, 0, 1, 0, 0, 6, 4, 1, 0, 1, 0, 2, 3, 7, 8, 0, 0, 0, 0, 2, 6, 0, 0, 0, 1, 0, 0, 1, 1})
 	f.Add([]byte{5, 2, 1, 1, 3, 0, 0, 6, 3, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 7, 8, 0, 0, 6, 7, 1, 0, 0})
+	// Reconfigure (step 10) in each state: closed with counts, open,
+	// half-open with probes in flight.
+	f.Add([]byte{1, 7, 3, 3, 2, 1, 1, 0, 0, 0, 1, 0, 0, 3, 0, 1, 0, 10, 1, 5, 2, 2, 3, 0, 1, 0, 0, 1, 1, 0, 3, 0, 1,
+		10, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 10, 1, 3, 1, 0, 0, 1, 0, 1, 1, 1, 1, 3, 0, 1, 3, 0, 0})
+	f.Add([]byte{2, 3, 2, 1, 3, 2, 0, 1, 0, 1, 1, 0, 0, 0, 3, 0, 1, 9, 10, 2, 3, 2, 0, 1, 0, 0, 0, 0, 1, 0, 3, 0, 0,
+		3, 0, 1, 6, 0, 0, 0, 10, 2, 3, 2, 1, 2, 2, 1, 0, 0, 0, 1, 0, 3, 0, 0, 3, 0, 0, 0, 0, 9, 3, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		synctest.Test(t, func(t *testing.T) {
 			runModel(t, &byteReader{data: data})
@@ -67,6 +74,7 @@ type permitRec struct {
 	kind      int
 	epoch     int
 	start     time.Time
+	timed     bool // given while slow-call detection was on
 	reclaimed bool
 }
 
@@ -96,6 +104,24 @@ type model struct {
 }
 
 func runModel(t *testing.T, in *byteReader) {
+	m := &model{t: t, cfg: readConfig(in)}
+	rnd := breaker.WithRandSource(rand.NewPCG(uint64(len(in.data)), 7))
+	b, err := breaker.New(append(m.options(), rnd)...)
+	if err != nil {
+		t.Fatalf("config %+v: %v", m.cfg, err)
+	}
+	defer b.Close()
+	m.b = b
+	for step := 0; in.more(); step++ {
+		op := in.next() % 11
+		desc := m.apply(op, in)
+		synctest.Wait()
+		m.check(fmt.Sprintf("step %d (%s), config %+v", step, desc, m.cfg))
+	}
+}
+
+// readConfig reads a configuration from in.
+func readConfig(in *byteReader) fuzzConfig {
 	cfg := fuzzConfig{
 		window:      in.next() % 3,
 		size:        1 + in.next()%8,
@@ -113,14 +139,18 @@ func runModel(t *testing.T, in *byteReader) {
 	if in.next()%2 == 1 {
 		cfg.slow = 500 * time.Millisecond
 	}
-	m := &model{t: t, cfg: cfg}
+	return cfg
+}
+
+// options returns the breaker options of m's configuration.
+func (m *model) options() []breaker.Option {
+	cfg := m.cfg
 	opts := []breaker.Option{
 		breaker.WithConsecutiveFailures(cfg.consecutive),
 		breaker.WithMinCalls(cfg.minCalls),
 		breaker.WithFailureRate(cfg.failureRate),
 		breaker.WithOpenDuration(cfg.open, cfg.maxOpen),
 		breaker.WithOpenJitter(cfg.jitter),
-		breaker.WithRandSource(rand.NewPCG(uint64(len(in.data)), 7)),
 		breaker.WithHalfOpen(cfg.probes, cfg.toClose),
 		breaker.WithProbeTimeout(cfg.probeLimit),
 		breaker.WithOnStateChange(func(from, to breaker.State) {
@@ -140,18 +170,7 @@ func runModel(t *testing.T, in *byteReader) {
 	if cfg.slow > 0 {
 		opts = append(opts, breaker.WithSlowCalls(cfg.slow, cfg.slowRate))
 	}
-	b, err := breaker.New(opts...)
-	if err != nil {
-		t.Fatalf("config %+v: %v", cfg, err)
-	}
-	defer b.Close()
-	m.b = b
-	for step := 0; in.more(); step++ {
-		op := in.next() % 10
-		desc := m.apply(op, in)
-		synctest.Wait()
-		m.check(fmt.Sprintf("step %d (%s), config %+v", step, desc, cfg))
-	}
+	return opts
 }
 
 func (m *model) transition(to breaker.State) {
@@ -213,7 +232,7 @@ func (m *model) apply(op int, in *byteReader) string {
 	switch op {
 	case 0, 1, 2: // Allow
 		p, err := m.b.Allow()
-		rec := &permitRec{p: p, epoch: m.epoch, start: now}
+		rec := &permitRec{p: p, epoch: m.epoch, start: now, timed: m.cfg.slow > 0}
 		refused := false
 		switch m.state {
 		case breaker.StateClosed:
@@ -311,10 +330,39 @@ func (m *model) apply(op int, in *byteReader) string {
 			}
 		}
 		return "Reset"
-	default: // a slow call in flight: time passes while permits are held
+	case 9: // a slow call in flight: time passes while permits are held
 		m.sleep(m.cfg.slow + time.Duration(in.next()%3-1))
 		return "sleep around the slow threshold"
+	default:
+		return m.reconfigure(in)
 	}
+}
+
+// reconfigure gives the breaker a new configuration and models what it
+// keeps: the state, the open deadline, the counts of a window of the same
+// shape, the consecutive failures, the successful probes, and the probes
+// in flight unless their number changed.
+func (m *model) reconfigure(in *byteReader) string {
+	old := m.cfg
+	m.cfg = readConfig(in)
+	m.cfg.open = []time.Duration{time.Second, 2 * time.Second}[in.next()%2]
+	m.cfg.maxOpen = max(m.cfg.maxOpen, m.cfg.open)
+	m.cfg.probeLimit = []time.Duration{10 * time.Second, 5 * time.Second}[in.next()%2]
+	if err := m.b.Reconfigure(m.options()...); err != nil {
+		m.t.Fatalf("Reconfigure %+v: %v", m.cfg, err)
+	}
+	if m.cfg.window != old.window || (m.cfg.window == 1 && m.cfg.size != old.size) {
+		m.outcomes, m.succ, m.fail, m.slowTotals = nil, 0, 0, 0
+	}
+	if m.cfg.probes != old.probes && m.state == breaker.StateHalfOpen {
+		m.epoch++
+		for _, p := range m.permits {
+			if p.kind == kindProbe {
+				p.reclaimed = true
+			}
+		}
+	}
+	return fmt.Sprintf("Reconfigure from %+v", old)
 }
 
 func (m *model) sleep(d time.Duration) {
@@ -334,7 +382,7 @@ func (m *model) report(p *permitRec, r breaker.Verdict, now time.Time) {
 	if p.epoch != m.epoch || p.kind == kindNone || r == breaker.Skipped {
 		return
 	}
-	slow := m.cfg.slow > 0 && now.Sub(p.start) >= m.cfg.slow
+	slow := m.cfg.slow > 0 && p.timed && now.Sub(p.start) >= m.cfg.slow
 	switch p.kind {
 	case kindProbe:
 		if p.reclaimed {

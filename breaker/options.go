@@ -75,6 +75,19 @@ func defaultConfig() config {
 	}
 }
 
+// newConfig applies opts to the defaults and validates the result.
+func newConfig(opts []Option) (config, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			c.fail("nil Option")
+			continue
+		}
+		o.apply(&c)
+	}
+	return c, c.validate()
+}
+
 func (c *config) fail(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("breaker: "+format, args...))
 }
@@ -272,6 +285,21 @@ func WithRandSource(src rand.Source) Option {
 		}
 		c.rand = rand.New(src)
 	})
+}
+
+// sameWindow reports whether c's window has the shape of d's, so that the
+// counts of one carry over to the other.
+func (c *config) sameWindow(d *config) bool {
+	if c.window != d.window {
+		return false
+	}
+	switch c.window {
+	case windowTime:
+		return c.span == d.span && c.buckets == d.buckets
+	case windowCount:
+		return c.size == d.size
+	}
+	return true
 }
 
 // openFor returns the open time for the level-th reopening (0 for the

@@ -45,6 +45,22 @@ func (b *Breaker) totalsLocked() totals {
 	return totals{succ: s + b.succSlow, fail: b.fail, slow: b.slowN}
 }
 
+// makeWindowLocked makes an empty window of the configured shape; the
+// caller resets it (resetWindowLocked) unless the breaker is new.
+func (b *Breaker) makeWindowLocked() {
+	b.snaps = nil
+	b.failQ, b.slowQ = posQueue{}, posQueue{}
+	switch b.cfg.window {
+	case windowTime:
+		b.snaps = make([]totals, b.cfg.buckets)
+	case windowCount:
+		b.failQ = newPosQueue(b.cfg.size)
+		if b.cfg.slowCall > 0 {
+			b.slowQ = newPosQueue(b.cfg.size)
+		}
+	}
+}
+
 // resetWindowLocked empties the window and the consecutive-failure count.
 func (b *Breaker) resetWindowLocked(now time.Duration) {
 	t := b.totalsLocked()

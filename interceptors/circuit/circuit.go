@@ -3,6 +3,7 @@ package circuit
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/status"
@@ -16,7 +17,9 @@ import (
 // Circuit holds the breakers of a client or a server; its methods return the
 // interceptors, which share them. It is safe for concurrent use.
 type Circuit struct {
-	opts    options
+	// opts is loaded once per call, and replaced whole by a reconfiguration
+	// (see prepare).
+	opts    atomic.Pointer[options]
 	clients *registry
 	servers *registry
 }
@@ -28,7 +31,8 @@ func New(opts ...Option) (*Circuit, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Circuit{opts: o}
+	c := &Circuit{}
+	c.opts.Store(&o)
 	// The overflow breakers are named so that their events keep their side.
 	c.clients = newRegistry(o.maxBreakers, c.newEntry, key{target: "overflow"})
 	c.servers = newRegistry(o.maxBreakers, c.newEntry, key{method: "/overflow/overflow"})
@@ -41,7 +45,7 @@ func New(opts ...Option) (*Circuit, error) {
 // any call, or to read its state. A breaker evicted from the registry (see
 // WithMaxBreakers) no longer guards calls.
 func (c *Circuit) ClientBreaker(target, fullMethod string) *breaker.Breaker {
-	return c.clients.get(c.clientKey(target, fullMethod)).b
+	return c.clients.get(c.opts.Load().clientKey(target, fullMethod)).b
 }
 
 // RefusesFor returns how long the client breaker that guards target (and
@@ -50,7 +54,7 @@ func (c *Circuit) ClientBreaker(target, fullMethod string) *breaker.Breaker {
 // no breaker and takes no lock. The client chain gives it to the retry
 // interceptor, so that a retry does not wait for an attempt the breaker would refuse.
 func (c *Circuit) RefusesFor(target, fullMethod string) time.Duration {
-	e, ok := c.clients.peek(c.clientKey(target, fullMethod))
+	e, ok := c.clients.peek(c.opts.Load().clientKey(target, fullMethod))
 	if !ok {
 		return 0
 	}
@@ -70,21 +74,31 @@ func (c *Circuit) Close() {
 	c.servers.close()
 }
 
-func (c *Circuit) clientKey(target, fullMethod string) key {
-	if c.opts.perMethod {
+func (o *options) clientKey(target, fullMethod string) key {
+	if o.perMethod {
 		return key{target, fullMethod}
 	}
 	return key{target: target}
 }
 
-func (c *Circuit) newEntry(k key) *entry {
-	opts := c.opts.breakerOpts
-	if hook := c.opts.observer.OnStateChange; hook != nil {
+// breakerOptions returns the options of the breaker of k: the Circuit's
+// breaker options and a hook that tells the observer, naming k.
+func (o *options) breakerOptions(k key) []breaker.Option {
+	opts := o.breakerOpts
+	if hook := o.observer.OnStateChange; hook != nil {
 		opts = append(opts[:len(opts):len(opts)], breaker.WithOnStateChange(func(from, to breaker.State) {
 			hook(context.Background(), StateEvent{Target: k.target, Method: k.method, From: from, To: to})
 		}))
 	}
-	b, err := breaker.New(opts...)
+	return opts
+}
+
+// newEntry makes the entry of k. The registry calls it holding its mutex,
+// which a reconfiguration holds while it replaces the options and
+// reconfigures the breakers held: an entry made meanwhile is either made
+// with the new options or reconfigured.
+func (c *Circuit) newEntry(k key) *entry {
+	b, err := breaker.New(c.opts.Load().breakerOptions(k)...)
 	if err != nil {
 		panic(err) // New checked these options
 	}
@@ -93,7 +107,7 @@ func (c *Circuit) newEntry(k key) *entry {
 }
 
 // classify returns the outcome of a call and what the breaker records.
-func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, breaker.Verdict) {
+func (c *Circuit) classify(ctx context.Context, o *options, err error) (outcome.Outcome, breaker.Verdict) {
 	r := outcome.Attempt{Err: err}
 	if err != nil {
 		r.Err = contextStatus(err)
@@ -105,14 +119,14 @@ func (c *Circuit) classify(ctx context.Context, err error) (outcome.Outcome, bre
 			ctx = context.WithoutCancel(ctx)
 		}
 	}
-	o := c.opts.classifier(ctx, r)
-	switch o {
+	oc := o.classifier(ctx, r)
+	switch oc {
 	case outcome.Success:
-		return o, breaker.Succeeded
+		return oc, breaker.Succeeded
 	case outcome.RetryableFailure, outcome.FatalFailure:
-		return o, breaker.Failed
+		return oc, breaker.Failed
 	default:
-		return o, breaker.Skipped
+		return oc, breaker.Skipped
 	}
 }
 
@@ -131,17 +145,17 @@ func contextStatus(err error) error {
 }
 
 // report records how a call ended and tells the observer.
-func (c *Circuit) report(ctx context.Context, e *entry, fullMethod string, p breaker.Permit, err error) outcome.Outcome {
-	o, r := c.classify(ctx, err)
+func (c *Circuit) report(ctx context.Context, o *options, e *entry, fullMethod string, p breaker.Permit, err error) outcome.Outcome {
+	oc, r := c.classify(ctx, o, err)
 	p.Done(r)
-	if c.opts.observer.OnCall != nil {
-		c.opts.observer.OnCall(ctx, CallEvent{Target: e.rej.Target, Method: fullMethod, Outcome: o})
+	if o.observer.OnCall != nil {
+		o.observer.OnCall(ctx, CallEvent{Target: e.rej.Target, Method: fullMethod, Outcome: oc})
 	}
-	return o
+	return oc
 }
 
-func (c *Circuit) reject(ctx context.Context, e *entry, fullMethod string) {
-	if c.opts.observer.OnReject != nil {
-		c.opts.observer.OnReject(ctx, RejectEvent{Target: e.rej.Target, Method: fullMethod})
+func (c *Circuit) reject(ctx context.Context, o *options, e *entry, fullMethod string) {
+	if o.observer.OnReject != nil {
+		o.observer.OnReject(ctx, RejectEvent{Target: e.rej.Target, Method: fullMethod})
 	}
 }

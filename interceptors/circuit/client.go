@@ -20,12 +20,13 @@ import (
 // through reports its outcome when it returns.
 func (c *Circuit) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		e := c.clients.get(c.clientKey(cc.Target(), method))
+		o := c.opts.Load()
+		e := c.clients.get(o.clientKey(cc.Target(), method))
 		p, err := e.b.Allow()
 		if err != nil {
-			c.reject(ctx, e, method)
-			if c.opts.fallback != nil {
-				return c.opts.fallback(ctx, method, req, reply, e.rej.refused(err))
+			c.reject(ctx, o, e, method)
+			if o.fallback != nil {
+				return o.fallback(ctx, method, req, reply, e.rej.refused(err))
 			}
 			return e.rej.refused(err)
 		}
@@ -37,9 +38,8 @@ func (c *Circuit) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		}()
 		err = invoker(ctx, method, req, reply, cc, opts...)
 		returned = true
-		o := c.report(ctx, e, method, p, err)
-		if c.opts.onFailure && attempt.Failure(o) {
-			return c.opts.fallback(ctx, method, req, reply, err)
+		if oc := c.report(ctx, o, e, method, p, err); o.onFailure && attempt.Failure(oc) {
+			return o.fallback(ctx, method, req, reply, err)
 		}
 		return err
 	}
@@ -53,10 +53,11 @@ func (c *Circuit) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 // cancels and never reads again.
 func (c *Circuit) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		e := c.clients.get(c.clientKey(cc.Target(), method))
+		o := c.opts.Load()
+		e := c.clients.get(o.clientKey(cc.Target(), method))
 		p, err := e.b.Allow()
 		if err != nil {
-			c.reject(ctx, e, method)
+			c.reject(ctx, o, e, method)
 			return nil, e.rej.refused(err)
 		}
 		returned := false
@@ -68,10 +69,10 @@ func (c *Circuit) StreamClientInterceptor() grpc.StreamClientInterceptor {
 		cs, err := streamer(ctx, desc, cc, method, opts...)
 		returned = true
 		if err != nil {
-			c.report(ctx, e, method, p, err)
+			c.report(ctx, o, e, method, p, err)
 			return nil, err
 		}
-		s := &clientStream{ClientStream: cs, c: c, e: e, ctx: ctx, method: method, p: p, serverStreams: desc.ServerStreams}
+		s := &clientStream{ClientStream: cs, c: c, o: o, e: e, ctx: ctx, method: method, p: p, serverStreams: desc.ServerStreams}
 		// The caller may cancel and walk away: release the permit then.
 		s.stop = context.AfterFunc(ctx, s.canceled)
 		return s, nil
@@ -81,6 +82,7 @@ func (c *Circuit) StreamClientInterceptor() grpc.StreamClientInterceptor {
 type clientStream struct {
 	grpc.ClientStream
 	c             *Circuit
+	o             *options // those of the stream's start
 	e             *entry
 	ctx           context.Context
 	method        string
@@ -117,7 +119,7 @@ func (s *clientStream) finish(err error) {
 		return
 	}
 	s.stop()
-	s.c.report(s.ctx, s.e, s.method, s.p, err)
+	s.c.report(s.ctx, s.o, s.e, s.method, s.p, err)
 }
 
 // canceled runs when the caller's context is done before the stream ended.
@@ -126,7 +128,7 @@ func (s *clientStream) canceled() {
 		return
 	}
 	s.p.Done(breaker.Skipped)
-	if s.c.opts.observer.OnCall != nil {
-		s.c.opts.observer.OnCall(s.ctx, CallEvent{Target: s.e.rej.Target, Method: s.method, Outcome: outcome.Ignored})
+	if s.o.observer.OnCall != nil {
+		s.o.observer.OnCall(s.ctx, CallEvent{Target: s.e.rej.Target, Method: s.method, Outcome: outcome.Ignored})
 	}
 }

@@ -50,6 +50,16 @@
 // the breaker how long it will still refuse calls (the client chain wires
 // it), so that it does not sleep only to be refused.
 //
+// # Reconfiguring
+//
+// The client and server chains can give a running Circuit a new option list
+// while calls run. WithPerMethod and WithMaxBreakers are fixed when the
+// Circuit is made, and a change of either is refused. Every breaker the
+// Circuit holds is reconfigured with the new breaker options and keeps its
+// state (see breaker.(*Breaker).Reconfigure: an open breaker stays open to
+// the end of its open time); breakers made afterwards use them, and calls
+// that start afterwards use the new classifier, observer and fallback.
+//
 // # Observing
 //
 // An Observer (WithObserver), a struct of optional hooks that each take a

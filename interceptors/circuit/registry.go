@@ -65,8 +65,9 @@ func (r *registry) insert(k key) *entry {
 		// new breaker in its place would let traffic through to what it
 		// protects. The key shares the overflow breaker, and nothing is
 		// made or copied.
+		e := r.overflowLocked()
 		r.mu.Unlock()
-		return r.overflowEntry()
+		return e
 	}
 	e := r.make(k)
 	e.used.Store(true)
@@ -109,18 +110,27 @@ func (r *registry) sweep(m map[key]*entry) bool {
 	return false
 }
 
-// overflowEntry returns the breaker shared by keys that find the registry
-// full of breakers it may not evict, making it on first use.
-func (r *registry) overflowEntry() *entry {
+// overflowLocked returns the breaker shared by keys that find the registry
+// full of breakers it may not evict, making it on first use. r.mu is held,
+// so that it is made as the other entries are (see Circuit.newEntry).
+func (r *registry) overflowLocked() *entry {
+	e := r.overflow.Load()
+	if e == nil {
+		e = r.make(r.overflowKey)
+		r.overflow.Store(e)
+	}
+	return e
+}
+
+// eachLocked calls f with every entry held and its key, the overflow entry
+// included. r.mu is held.
+func (r *registry) eachLocked(f func(key, *entry)) {
+	for k, e := range *r.m.Load() {
+		f(k, e)
+	}
 	if e := r.overflow.Load(); e != nil {
-		return e
+		f(r.overflowKey, e)
 	}
-	e := r.make(r.overflowKey)
-	if r.overflow.CompareAndSwap(nil, e) {
-		return e
-	}
-	e.b.Close()
-	return r.overflow.Load()
 }
 
 // peek returns the entry of k, if it has one, without making one or
@@ -137,10 +147,5 @@ func (r *registry) len() int { return len(*r.m.Load()) }
 func (r *registry) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, e := range *r.m.Load() {
-		e.b.Close()
-	}
-	if e := r.overflow.Load(); e != nil {
-		e.b.Close()
-	}
+	r.eachLocked(func(_ key, e *entry) { e.b.Close() })
 }

@@ -21,11 +21,12 @@ import (
 // fails.
 func (c *Circuit) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		o := c.opts.Load()
 		e := c.servers.get(key{method: info.FullMethod})
 		p, err := e.b.Allow()
 		if err != nil {
 			e.rej.refused(err)
-			c.reject(ctx, e, info.FullMethod)
+			c.reject(ctx, o, e, info.FullMethod)
 			return nil, e.refusal
 		}
 		returned := false
@@ -36,7 +37,7 @@ func (c *Circuit) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		}()
 		resp, err := handler(ctx, req)
 		returned = true
-		c.reportServer(ctx, e, info.FullMethod, p, err)
+		c.reportServer(ctx, o, e, info.FullMethod, p, err)
 		return resp, err
 	}
 }
@@ -48,12 +49,13 @@ func (c *Circuit) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // a caller chooses cannot grow the registry.
 func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		o := c.opts.Load()
 		fullMethod := unregistered.Method(srv, info)
 		e := c.servers.get(key{method: fullMethod})
 		p, err := e.b.Allow()
 		if err != nil {
 			e.rej.refused(err)
-			c.reject(ss.Context(), e, fullMethod)
+			c.reject(ss.Context(), o, e, fullMethod)
 			return e.refusal
 		}
 		returned := false
@@ -64,7 +66,7 @@ func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		}()
 		err = handler(srv, ss)
 		returned = true
-		c.reportServer(ss.Context(), e, fullMethod, p, err)
+		c.reportServer(ss.Context(), o, e, fullMethod, p, err)
 		return err
 	}
 }
@@ -74,13 +76,13 @@ func (c *Circuit) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // up (a hedging client's loser, say) says nothing of the handler's health;
 // classified otherwise, the server's own deadline (deadline.WithMaxDeadline)
 // included.
-func (c *Circuit) reportServer(ctx context.Context, e *entry, fullMethod string, p breaker.Permit, err error) {
+func (c *Circuit) reportServer(ctx context.Context, o *options, e *entry, fullMethod string, p breaker.Permit, err error) {
 	if err != nil && gone.Caller(ctx) {
 		p.Done(breaker.Skipped)
-		if c.opts.observer.OnCall != nil {
-			c.opts.observer.OnCall(ctx, CallEvent{Target: e.rej.Target, Method: fullMethod, Outcome: outcome.Ignored})
+		if o.observer.OnCall != nil {
+			o.observer.OnCall(ctx, CallEvent{Target: e.rej.Target, Method: fullMethod, Outcome: outcome.Ignored})
 		}
 		return
 	}
-	c.report(ctx, e, fullMethod, p, err)
+	c.report(ctx, o, e, fullMethod, p, err)
 }
