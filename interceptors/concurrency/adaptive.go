@@ -2,6 +2,7 @@ package concurrency
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"time"
 
@@ -45,7 +46,7 @@ func (c *controller) reconfigure(o *options, now time.Duration) {
 	defer c.mu.Unlock()
 	c.obs = o.observer
 	c.next = window{minTime: o.windowTime, minCalls: o.windowCalls}
-	if o.algorithm == c.alg {
+	if sameAlgorithm(o.algorithm, c.alg) {
 		c.sem.SetShares(o.shares)
 		return
 	}
@@ -93,4 +94,15 @@ func (c *controller) record(p *permit, now time.Duration, dropped bool) {
 	if changed && obs.OnLimit != nil {
 		obs.OnLimit(context.Background(), ev)
 	}
+}
+
+// sameAlgorithm reports whether a and b are the same algorithm. Comparing
+// two interfaces that hold the same type panics when the type is not
+// comparable (a struct with a slice, say): such values are never the same.
+func sameAlgorithm(a, b limit.Algorithm) bool {
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) || ta == nil || !ta.Comparable() {
+		return false
+	}
+	return a == b
 }

@@ -561,3 +561,24 @@ func TestReconfigureAdaptive(t *testing.T) {
 		}
 	})
 }
+
+// sliceAlg is an algorithm of a type that cannot be compared with ==.
+type sliceAlg struct{ limits []int }
+
+func (a sliceAlg) Limit() int              { return a.limits[0] }
+func (a sliceAlg) Update(limit.Sample) int { return a.limits[0] }
+
+// An algorithm whose type cannot be compared replaces the running one
+// instead of panicking in the commit, which must not fail.
+func TestReconfigureNonComparableAlgorithm(t *testing.T) {
+	l, err := concurrency.New(concurrency.WithAdaptive(sliceAlg{[]int{4}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reconfigure(concurrency.WithAdaptive(sliceAlg{[]int{7}})); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Stats().Limit; got != 7 {
+		t.Fatalf("limit = %d; want the new algorithm's 7", got)
+	}
+}

@@ -332,7 +332,7 @@ func WithBudget(ratio, perSecond float64, window time.Duration) Option {
 // that fails retryably (or is told not to retry), plus tokenRatio for every
 // call that succeeds; retries and hedges are allowed only while more than
 // half the tokens remain. maxTokens must be in (0, 1000] and tokenRatio
-// positive; tokens are counted in thousandths, as A6 specifies. gRPC's
+// in (0, 1000]; tokens are counted in thousandths, as A6 specifies. gRPC's
 // service config uses 10 and 0.1. It replaces WithBudget. Default:
 // WithBudget is used instead.
 func WithTokenBucket(maxTokens, tokenRatio float64) Option {
@@ -340,8 +340,10 @@ func WithTokenBucket(maxTokens, tokenRatio float64) Option {
 		switch {
 		case !(maxTokens > 0 && maxTokens <= 1000):
 			o.errs = append(o.errs, invalid("WithTokenBucket(%v, %v): maxTokens must be in (0, 1000]", maxTokens, tokenRatio))
-		case !(tokenRatio > 0) || math.IsInf(tokenRatio, 0):
-			o.errs = append(o.errs, invalid("WithTokenBucket(%v, %v): tokenRatio must be positive", maxTokens, tokenRatio))
+		case !(tokenRatio > 0 && tokenRatio <= 1000):
+			// More than 1000 refills any bucket with one success; the bound
+			// also keeps the ratio's thousandths within an int64.
+			o.errs = append(o.errs, invalid("WithTokenBucket(%v, %v): tokenRatio must be in (0, 1000]", maxTokens, tokenRatio))
 		default:
 			o.budget, o.maxTokens, o.tokenRatio = budgetTokens, maxTokens, tokenRatio
 			o.budgetBy = fmt.Sprintf("WithTokenBucket(%v, %v)", maxTokens, tokenRatio)
