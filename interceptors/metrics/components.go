@@ -62,6 +62,17 @@ type components struct {
 	deadlineRejections counters[methodKey]
 	deadlineDefaults   counters[methodKey]
 	deadlineAdjusted   counters[methodKey]
+
+	reloads *prometheus.CounterVec // series appear with a chain's first Reconfigure
+}
+
+// configReload counts a Reconfigure.
+func (c *components) configReload(ok bool) {
+	result := "error"
+	if ok {
+		result = "ok"
+	}
+	c.reloads.WithLabelValues(result).Inc()
 }
 
 type circuitKey struct{ target, method string }
@@ -125,6 +136,8 @@ func newComponents(o *options) *components {
 	with := func(extra ...string) []string { return append(append([]string{}, target...), extra...) }
 	methodLabels := []string{"grpc_service", "grpc_method"}
 	return &components{
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "config_reloads_total",
+			Help: "Reconfigure calls on a chain, by result: ok (applied) or error (refused; nothing changed)."}, []string{"result"}),
 		circuitState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "circuit_state",
 			Help: "Circuit breaker state: 1 for the current state, 0 for the others. grpc_method is empty for a breaker that guards a whole target."},
 			with("state")),
@@ -175,6 +188,7 @@ func (c *components) collectors() []prometheus.Collector {
 		c.retryDelay, c.retryStops, c.retryCommits,
 		c.limiterRejections.vec, c.limiterWait,
 		c.deadlineRejections.vec, c.deadlineDefaults.vec, c.deadlineAdjusted.vec,
+		c.reloads,
 	}
 }
 

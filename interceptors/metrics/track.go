@@ -43,5 +43,9 @@ func (r reporter) ServerInterceptors() (grpc.UnaryServerInterceptor, grpc.Stream
 	return r.m.unaryServer(), r.m.streamServer()
 }
 
+// ConfigReload counts a chain's Reconfigure in
+// <namespace>_config_reloads_total.
+func (r reporter) ConfigReload(ok bool) { r.m.comps.configReload(ok) }
+
 // StatsHandlers returns nil, nil: Metrics has none.
 func (r reporter) StatsHandlers() (client, server stats.Handler) { return nil, nil }

@@ -75,7 +75,8 @@
 // bulwark.deadline.defaults, bulwark.deadline.rejections and
 // bulwark.deadline.adjustments; bulwark.client.application_errors and
 // bulwark.server.application_errors (by bulwark.app_code, bounded by the
-// registry, WithCodes). Their grpc.target is the component's target,
+// registry, WithCodes); bulwark.config.reloads (by result, ok or error: a
+// chain's Reconfigure). Their grpc.target is the component's target,
 // cc.Target().
 //
 // # Span events

@@ -66,6 +66,7 @@ type instruments struct {
 	deadlineAdjusted   metric.Int64Counter
 	clientAppErrors    metric.Int64Counter
 	serverAppErrors    metric.Int64Counter
+	configReloads      metric.Int64Counter
 }
 
 // newInstruments creates the instruments on m, joining the errors of those
@@ -162,6 +163,9 @@ func newInstruments(m metric.Meter) (instruments, error) {
 	check(err)
 	in.serverAppErrors, err = m.Int64Counter("bulwark.server.application_errors", metric.WithUnit("{error}"),
 		metric.WithDescription("Application errors returned by the server's handlers, by application code (codes the registry does not know are OTHER)."))
+	check(err)
+	in.configReloads, err = m.Int64Counter("bulwark.config.reloads", metric.WithUnit("{reload}"),
+		metric.WithDescription("Reconfigure calls on a chain, by result: ok (applied) or error (refused; nothing changed)."))
 	check(err)
 	if err := errors.Join(errs...); err != nil {
 		return instruments{}, errors.Join(errors.New("opentelemetry: New: the meter refused instruments"), err)

@@ -1,6 +1,10 @@
 package opentelemetry
 
 import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
 
@@ -42,6 +46,15 @@ func (r reporter) ClientInterceptors() (grpc.UnaryClientInterceptor, grpc.Stream
 // ServerInterceptors return the server interceptors.
 func (r reporter) ServerInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	return r.t.unaryServerInterceptor(), r.t.streamServerInterceptor()
+}
+
+// ConfigReload counts a chain's Reconfigure in bulwark.config.reloads.
+func (r reporter) ConfigReload(ok bool) {
+	result := attribute.String("result", "error")
+	if ok {
+		result = attribute.String("result", "ok")
+	}
+	r.t.in.configReloads.Add(context.Background(), 1, metric.WithAttributes(result))
 }
 
 // StatsHandlers return the client and server stats handlers.

@@ -34,6 +34,8 @@ type Reporter interface {
 	// StatsHandlers return the client and server stats handlers, nil when
 	// there are none.
 	StatsHandlers() (client, server stats.Handler)
+	// ConfigReload counts a chain's Reconfigure: applied (ok) or refused.
+	ConfigReload(ok bool)
 }
 
 var adapters []func(v any) Reporter
