@@ -13,21 +13,17 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/logging"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
-	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/track"
 )
 
 // ClientChain is the recommended client chain, built by NewClientChain.
 // Pass DialOptions to grpc.NewClient.
 type ClientChain struct {
-	unary    []grpc.UnaryClientInterceptor
-	stream   []grpc.StreamClientInterceptor
-	noRetry  bool // gRPC's own retries must be off
-	stats    []grpc.DialOption
-	circuit  *circuit.Circuit
-	retrier  *retry.Retrier
-	limiter  *concurrency.Limiter
-	deadline *deadline.Policy
+	unary   []grpc.UnaryClientInterceptor
+	stream  []grpc.StreamClientInterceptor
+	noRetry bool // gRPC's own retries must be off
+	stats   []grpc.DialOption
+	live
 
 	// composedUnary and composedStream run unary and stream as one
 	// interceptor each (see compose.go).
@@ -55,7 +51,7 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := &ClientChain{}
+	ch := &ClientChain{live: live{side: "client", base: c, lg: lg}}
 	var l chainLayers[grpc.UnaryClientInterceptor, grpc.StreamClientInterceptor]
 	l.add(requestid.UnaryClientInterceptor(), requestid.StreamClientInterceptor())
 	if lg != nil {
@@ -69,8 +65,11 @@ func NewClientChain(opts ...ClientOption) (*ClientChain, error) {
 		sh, _ := track.Of(c.otel).StatsHandlers()
 		ch.stats = []grpc.DialOption{grpc.WithStatsHandler(sh)}
 	}
+	if c.sc != nil && c.sc.hedging != nil && !c.has["WithRetry"] {
+		return nil, errHedgingNeedsRetry
+	}
 	if c.serviceConfig {
-		mc := &methodConfig{}
+		mc := &methodConfig{extras: c.sc}
 		l.add(mc.unary(), mc.stream())
 	}
 	if err := ch.addComponents(&c, lg, &l); err != nil {
@@ -130,11 +129,7 @@ func (ch *ClientChain) addComponents(c *config, lg *logging.Logging, l *chainLay
 // newRetrier makes the client chain's Retrier, gated by circ when there is
 // one, and has the metrics track its budgets.
 func newRetrier(c *config, lg *logging.Logging, circ *circuit.Circuit) (*retry.Retrier, error) {
-	opts := withRetryObservers(c, lg)
-	if circ != nil {
-		opts = append([]retry.Option{retrystate.CircuitGate(circ.RefusesFor).(retry.Option)}, opts...)
-	}
-	r, err := retry.New(opts...)
+	r, err := retry.New(retryOptions(c, lg, circ)...)
 	if err != nil {
 		return nil, fmt.Errorf("interceptors: WithRetry: %w", err)
 	}
@@ -171,6 +166,9 @@ func (c *ClientChain) DialOptions() []grpc.DialOption {
 	if c.noRetry {
 		opts = append(opts, grpc.WithDisableRetry())
 	}
+	if c.base.sc != nil {
+		opts = append(opts, grpc.WithDefaultServiceConfig(c.base.sc.json))
+	}
 	return opts
 }
 
@@ -196,9 +194,8 @@ type ServerChain struct {
 	stream   []grpc.StreamServerInterceptor
 	stats    []grpc.ServerOption
 	boundary *boundary.Boundary
-	circuit  *circuit.Circuit
-	limiter  *concurrency.Limiter
-	deadline *deadline.Policy
+	health   *healthReport // nil without WithHealth
+	live
 
 	// composedUnary and composedStream run unary and stream as one
 	// interceptor each (see compose.go).
@@ -222,7 +219,7 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 	if c.logger != nil {
 		lg, _ = logging.New(c.logger) // cannot fail: the logger is not nil
 	}
-	ch := &ServerChain{}
+	ch := &ServerChain{live: live{side: "server", base: c, lg: lg}}
 	var err error
 	if ch.boundary, err = boundary.New(append(boundaryLogger(&c), c.boundary...)...); err != nil {
 		return nil, fmt.Errorf("interceptors: WithBoundary: %w", err)
@@ -247,9 +244,15 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 		}
 		l.skip(ch.deadline.UnaryServerInterceptor(), ch.deadline.StreamServerInterceptor())
 	}
+	if err := c.health.check(&c); err != nil {
+		return nil, err
+	}
 	if c.has["WithConcurrency"] {
 		if ch.limiter, err = newLimiter(&c, lg, "server"); err != nil {
 			return nil, err
+		}
+		if c.health != nil {
+			l.skip(c.health.interceptors())
 		}
 		l.skip(ch.limiter.UnaryServerInterceptor(), ch.limiter.StreamServerInterceptor())
 	}
@@ -263,6 +266,10 @@ func NewServerChain(opts ...ServerOption) (*ServerChain, error) {
 	ex := exemptionOf(&c)
 	ch.composedUnary = exemptUnaryServer(ex, composeUnaryServer(l.unary), composeUnaryServer(kept(l.unary, l.skippable)))
 	ch.composedStream = exemptStreamServer(ex, composeStreamServer(l.stream), composeStreamServer(kept(l.stream, l.skippable)))
+	if c.health != nil {
+		ch.health = c.health
+		ch.health.start()
+	}
 	return ch, nil
 }
 
@@ -278,10 +285,14 @@ func (s *ServerChain) Circuit() *circuit.Circuit { return s.circuit }
 // Limiter returns the chain's concurrency limiter, or nil.
 func (s *ServerChain) Limiter() *concurrency.Limiter { return s.limiter }
 
-// Close stops the timers of the chain's circuit breakers.
+// Close stops the timers of the chain's circuit breakers and of its
+// health report.
 func (s *ServerChain) Close() {
 	if s.circuit != nil {
 		s.circuit.Close()
+	}
+	if s.health != nil {
+		s.health.stop()
 	}
 }
 
@@ -330,12 +341,20 @@ func withRetryObservers(c *config, lg *logging.Logging) []retry.Option {
 	if c.classifier != nil {
 		opts = append(opts, retry.WithClassifier(c.classifier))
 	}
-	return append(opts, c.retry...)
+	opts = append(opts, c.retry...)
+	if c.sc != nil && c.sc.throttling != nil {
+		// The service config's retryThrottling is the budget.
+		opts = append(opts, retry.WithTokenBucket(c.sc.throttling[0], c.sc.throttling[1]))
+	}
+	return opts
 }
 
 // withConcurrencyObservers is withDeadlineObservers for concurrency.
 func withConcurrencyObservers(c *config, lg *logging.Logging) []concurrency.Option {
 	var opts []concurrency.Option
+	if c.health != nil {
+		opts = append(opts, concurrency.WithObserver(c.health.observer()))
+	}
 	if c.metrics != nil {
 		opts = append(opts, concurrency.WithObserver(c.metrics.Observers().Concurrency))
 	}

@@ -89,6 +89,15 @@
 // answered, and never opens a breaker. They keep the request id, the
 // metrics, the error boundary and, on the client, retries.
 //
+// # Configuration that changes while the chain runs
+//
+// Reconfigure swaps in new options for the deadline, circuit breaker,
+// concurrency limiter and retry layers while calls run, keeping their
+// state (see ClientChain.Reconfigure). WithServiceConfig applies gRPC's
+// service config, including the hedgingPolicy and retryThrottling gRPC
+// leaves unimplemented, through the same layers. WithHealth reports
+// sustained shedding on the standard health service.
+//
 // # One interceptor per side
 //
 // DialOptions and ServerOptions install each side's chain as one

@@ -46,6 +46,8 @@ type config struct {
 
 	exempt        *exemption // nil: the default exemptions
 	serviceConfig bool       // WithServiceConfig
+	sc            *scExtras  // WithServiceConfig's JSON; nil without one
+	health        *healthReport
 
 	has  map[string]bool // which options were given, to refuse repeats
 	errs []error

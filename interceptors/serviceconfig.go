@@ -2,6 +2,7 @@ package interceptors
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"sync"
@@ -9,35 +10,74 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 )
 
-// WithServiceConfig makes the client chain read each call's method config
-// from the channel's gRPC service config (grpc.WithDefaultServiceConfig, or
-// what the resolver pushes; grpc.ClientConn.GetMethodConfig) and apply it
-// through Bulwark's own layers: its timeout caps the call's deadline, and
-// its retryPolicy's maxAttempts, initialBackoff, backoffMultiplier and
-// maxBackoff replace the Retrier's for that call (with WithRetry, which
-// turns gRPC's own retries off). Bulwark's outcome table, not
-// retryableStatusCodes, still decides which failures are retried. A new
-// service config applies from the next call. A channel knows its service
-// config once its resolver has answered: a call made on a new, idle
-// channel before that (the ClientConn's Connect starts it) runs without a
-// method config. Default: off (the service
-// config's timeout and retryPolicy are gRPC's to apply, and WithRetry turns
-// gRPC's retries off).
-func WithServiceConfig() ClientOption {
+// WithServiceConfig makes the client chain apply gRPC's service config
+// through Bulwark's own layers, per call. js is a service config in JSON
+// (grpc/service_config.proto), used as the channel's default
+// (DialOptions includes grpc.WithDefaultServiceConfig(js)), or "" to use
+// only what the channel has. From the channel's service config (js, or
+// what the resolver pushes, which replaces it; grpc.ClientConn's
+// GetMethodConfig) each call's timeout caps its deadline, and its
+// retryPolicy's maxAttempts, initialBackoff, backoffMultiplier and
+// maxBackoff replace the Retrier's for that call; a new config pushed by
+// the resolver applies from the next call, and one gRPC refuses leaves the
+// last valid one in force. From js, which Bulwark parses itself because
+// gRPC implements neither, each method's hedgingPolicy (maxAttempts,
+// hedgingDelay) makes its calls hedged (retry.WithHedging), and
+// retryThrottling (maxTokens, tokenRatio) becomes the Retrier's budget
+// (retry.WithTokenBucket, in place of a retry.WithBudget given to
+// WithRetry); a resolver's pushed hedgingPolicy and retryThrottling are not
+// seen, since gRPC gives them to no one. maxAttempts above 5 are treated as
+// 5 (gRFC A6). Bulwark's outcome table, not retryableStatusCodes or
+// nonFatalStatusCodes, decides which failures are retried. Retries and
+// hedges need WithRetry, which turns gRPC's own retries off. js is checked
+// when the chain is built: a config gRPC refuses, a malformed timeout,
+// hedgingDelay or retryThrottling, retryPolicy beside hedgingPolicy, or a
+// hedgingPolicy without WithRetry is an error naming the field. A call
+// made on a new, idle channel before its resolver has answered (the
+// ClientConn's Connect starts it) runs without the channel's method
+// config. Default: off (the service config is gRPC's to apply, and
+// WithRetry turns gRPC's retries off).
+func WithServiceConfig(js string) ClientOption {
 	return clientOption(func(c *config) {
-		if c.once("WithServiceConfig") {
-			c.serviceConfig = true
+		if !c.once("WithServiceConfig") {
+			return
 		}
+		c.serviceConfig = true
+		if js == "" {
+			return
+		}
+		x, err := parseServiceConfig(js)
+		if err == nil {
+			err = grpcAccepts(js)
+		}
+		if err != nil {
+			c.errs = append(c.errs, err)
+			return
+		}
+		c.sc = x
 	})
+}
+
+// grpcAccepts reports gRPC's verdict on a default service config: a
+// channel that is never connected parses it.
+func grpcAccepts(js string) error {
+	cc, err := grpc.NewClient("passthrough:///service-config-check", grpc.WithDefaultServiceConfig(js),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("interceptors: WithServiceConfig: %w", err)
+	}
+	return cc.Close()
 }
 
 // methodConfig applies the channel's method config to calls.
 type methodConfig struct {
+	extras *scExtras // nil without a JSON config
 	// retryOpts holds the retry CallOptions of each retryPolicy the
 	// channels have had, so a call appends them without making them. It
 	// is keyed by the policy's values, not its pointer: every service
@@ -68,6 +108,9 @@ func (m *methodConfig) apply(ctx context.Context, cc *grpc.ClientConn, method st
 	if rp := mc.RetryPolicy; rp != nil {
 		key := retryKey{rp.MaxAttempts, rp.InitialBackoff, rp.MaxBackoff, math.Float64bits(rp.BackoffMultiplier)}
 		opts = append(opts[:len(opts):len(opts)], m.retryOptions(key)...)
+	}
+	if h := m.extras.hedgingFor(method); h != nil {
+		opts = append(opts[:len(opts):len(opts)], h...)
 	}
 	return ctx, cancel, opts
 }

@@ -3,6 +3,8 @@ package interceptors_test
 import (
 	"context"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/bulwarkrpc/bulwark/interceptors"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
@@ -57,7 +60,7 @@ func TestServiceConfigAppliesPerCall(t *testing.T) {
 
 		r := manual.NewBuilderWithScheme("sc")
 		r.InitialState(resolver.State{Addresses: []resolver.Address{{Addr: "backend"}}})
-		cc := clientChain(t, []interceptors.ClientOption{interceptors.WithRetry(), interceptors.WithServiceConfig()})
+		cc := clientChain(t, []interceptors.ClientOption{interceptors.WithRetry(), interceptors.WithServiceConfig("")})
 		conn, err := grpc.NewClient("sc:///backend", append(cc.DialOptions(),
 			grpc.WithResolvers(r), grpc.WithDefaultServiceConfig(serviceConfig(2, "10s")),
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -100,4 +103,143 @@ func TestServiceConfigAppliesPerCall(t *testing.T) {
 			t.Fatalf("call with the pushed 50 ms timeout: %v after %v; want DEADLINE_EXCEEDED after 50ms", err, time.Since(start))
 		}
 	})
+}
+
+// A hedgingPolicy in the service config given to WithServiceConfig hedges
+// the calls of its method: gRPC does not implement hedging, Bulwark does.
+// Other methods are not hedged.
+func TestServiceConfigHedgingPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+			select {
+			case <-time.After(time.Second):
+				return &testpb.UnaryResponse{}, nil
+			case <-ctx.Done():
+				return nil, status.FromContextError(ctx.Err()).Err()
+			}
+		}}
+		const sc = `{"methodConfig": [{"name": [{"service": "bulwark.testing.v1.TestService", "method": "Unary"}],
+			"hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.1s", "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}`
+		env, _ := client(t, svc, interceptors.WithRetry(retry.WithSafeToRetry(true)), interceptors.WithServiceConfig(sc))
+		before := svc.Calls("Unary")
+		start := time.Now()
+		if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if n := svc.Calls("Unary") - before; n != 3 {
+			t.Errorf("%d attempts of a call hedged every 100ms, 3 at most, whose answers take 1s; want 3", n)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("the call took %v; want the first attempt's 1s", d)
+		}
+		before = svc.Calls("UnaryUnsafe")
+		_, _ = env.Client.UnaryUnsafe(t.Context(), &testpb.UnaryUnsafeRequest{})
+		if n := svc.Calls("UnaryUnsafe") - before; n != 1 {
+			t.Errorf("%d attempts of a method without a hedgingPolicy; want 1", n)
+		}
+	})
+}
+
+// A methodConfig applies whole, as gRPC chooses it: a method's own config
+// without hedging is not hedged by its service's or the default config's
+// hedgingPolicy, and a methodConfig that names nothing applies to nothing.
+func TestServiceConfigHedgingFollowsTheChosenMethodConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, sc string
+		want     int64
+	}{
+		{"own config without hedging", `{"methodConfig": [
+			{"name": [{"service": "bulwark.testing.v1.TestService", "method": "Unary"}], "timeout": "5s"},
+			{"name": [{}], "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.1s"}}]}`, 1},
+		{"service config without hedging", `{"methodConfig": [
+			{"name": [{"service": "bulwark.testing.v1.TestService"}], "timeout": "5s"},
+			{"name": [{}], "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.1s"}}]}`, 1},
+		{"the default's hedging", `{"methodConfig": [
+			{"name": [{"service": "other.Svc"}], "timeout": "5s"},
+			{"name": [{}], "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.1s"}}]}`, 3},
+		{"a config without names", `{"methodConfig": [{"hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.1s"}}]}`, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+					select {
+					case <-time.After(time.Second):
+						return &testpb.UnaryResponse{}, nil
+					case <-ctx.Done():
+						return nil, status.FromContextError(ctx.Err()).Err()
+					}
+				}}
+				env, _ := client(t, svc, interceptors.WithRetry(retry.WithSafeToRetry(true)), interceptors.WithServiceConfig(tc.sc))
+				env.Conn.Connect()
+				synctest.Wait()
+				if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
+					t.Fatal(err)
+				}
+				if n := svc.Calls("Unary"); n != tc.want {
+					t.Errorf("%d attempts; want %d", n, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// retryThrottling in the service config becomes the Retrier's budget,
+// gRFC A6's token bucket: 10 tokens, one less per failed attempt, retries
+// only while more than half (5) remain.
+func TestServiceConfigRetryThrottling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc := &grpctest.Service{UnaryFunc: unavailable}
+		const sc = `{"retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+			"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+				"backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`
+		env, _ := client(t, svc, interceptors.WithRetry(), interceptors.WithServiceConfig(sc))
+		env.Conn.Connect()
+		synctest.Wait()
+		var got []int64
+		for range 4 {
+			before := svc.Calls("Unary")
+			_, _ = env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
+			got = append(got, svc.Calls("Unary")-before)
+		}
+		// Tokens: 10 → 9, 8, 7 (3 attempts); 6 → 5 (2: 5 is not more
+		// than half); then 4, then 3: one attempt each.
+		if want := []int64{3, 2, 1, 1}; !slices.Equal(got, want) {
+			t.Errorf("attempts per call %v; want %v", got, want)
+		}
+	})
+}
+
+// WithServiceConfig refuses a config it cannot apply, naming the field.
+func TestServiceConfigRefusesInvalidJSON(t *testing.T) {
+	for _, tc := range []struct{ js, want string }{
+		{`{"methodConfig": [`, "not a service config"},
+		{`{} {}`, "data after the JSON object"},
+		{`{"methodConfig": [{"name": [{}], "timeout": "1m"}]}`, "methodConfig[0].timeout"},
+		{`{"methodConfig": [{"name": [{}], "hedgingPolicy": {"maxAttempts": 1}}]}`, "hedgingPolicy.maxAttempts: must be at least 2"},
+		{`{"methodConfig": [{"name": [{}], "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "-1s"}}]}`, "hedgingPolicy.hedgingDelay"},
+		{`{"methodConfig": [{"name": [{}], "hedgingPolicy": {"maxAttempts": 2, "nonFatalStatusCodes": ["NOPE"]}}]}`, "nonFatalStatusCodes: unknown code NOPE"},
+		{`{"methodConfig": [{"name": [{}], "hedgingPolicy": {"maxAttempts": 2}, "retryPolicy": {"maxAttempts": 2, "initialBackoff": "1s", "maxBackoff": "1s", "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`, "mutually exclusive"},
+		{`{"methodConfig": [{"name": [{"method": "M"}]}]}`, "needs its service"},
+		{`{"methodConfig": [{"name": [{"service": "a.S"}, {"service": "a.S"}]}]}`, `"a.S" is named twice`},
+		{`{"retryThrottling": {"maxTokens": 1000.5, "tokenRatio": 0.1}}`, "retryThrottling.maxTokens"},
+		{`{"retryThrottling": {"maxTokens": 10, "tokenRatio": 0}}`, "retryThrottling.tokenRatio"},
+		{`{"retryThrottling": {"maxTokens": 10, "tokenRatio": 1000.001}}`, "retryThrottling.tokenRatio"},
+		{`{"methodConfig": [{"name": [{}], "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "NaNs"}}]}`, "hedgingPolicy.hedgingDelay"},
+		{`{"methodConfig": [{"name": [{}], "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "9300000000s"}}]}`, "at most 9223372036 seconds"},
+		{`{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 1}}]}`, "WithServiceConfig"}, // gRPC's own check
+	} {
+		_, err := interceptors.NewClientChain(interceptors.WithRetry(), interceptors.WithServiceConfig(tc.js))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("WithServiceConfig(%s) = %v; want an error with %q", tc.js, err, tc.want)
+		}
+	}
+	// At the bounds: 1000 tokens and 2 hedged attempts are accepted.
+	if _, err := interceptors.NewClientChain(interceptors.WithRetry(), interceptors.WithServiceConfig(
+		`{"retryThrottling": {"maxTokens": 1000, "tokenRatio": 1000}, "methodConfig": [{"name": [{}], "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "9223372036s"}}]}`)); err != nil {
+		t.Errorf("a config at the bounds: %v", err)
+	}
+	_, err := interceptors.NewClientChain(interceptors.WithServiceConfig(`{"methodConfig": [{"name": [{}], "hedgingPolicy": {"maxAttempts": 2}}]}`))
+	if err == nil || !strings.Contains(err.Error(), "hedgingPolicy needs WithRetry") {
+		t.Errorf("hedgingPolicy without WithRetry: %v", err)
+	}
 }

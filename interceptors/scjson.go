@@ -1,0 +1,216 @@
+package interceptors
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/method"
+)
+
+// maxServiceConfig bounds the service config WithServiceConfig takes.
+const maxServiceConfig = 1 << 20
+
+// maxDurationSeconds is the longest duration a time.Duration holds, in
+// whole seconds.
+const maxDurationSeconds = float64(math.MaxInt64 / int64(time.Second))
+
+// maxAttemptsCap is gRFC A6's cap on maxAttempts: larger values are
+// treated as 5.
+const maxAttemptsCap = 5
+
+// scJSON is the part of gRPC's service config (grpc/service_config.proto,
+// in its JSON form) that Bulwark reads itself, because grpc-go exposes no
+// hedgingPolicy and no retryThrottling; the other fields are gRPC's.
+type scJSON struct {
+	MethodConfig []struct {
+		Name          []scName        `json:"name"`
+		Timeout       *string         `json:"timeout"`
+		RetryPolicy   json.RawMessage `json:"retryPolicy"`
+		HedgingPolicy *struct {
+			MaxAttempts         *int    `json:"maxAttempts"`
+			HedgingDelay        *string `json:"hedgingDelay"`
+			NonFatalStatusCodes []any   `json:"nonFatalStatusCodes"`
+		} `json:"hedgingPolicy"`
+	} `json:"methodConfig"`
+	RetryThrottling *struct {
+		MaxTokens  *float64 `json:"maxTokens"`
+		TokenRatio *float64 `json:"tokenRatio"`
+	} `json:"retryThrottling"`
+}
+
+type scName struct {
+	Service string `json:"service"`
+	Method  string `json:"method"`
+}
+
+// scExtras is what Bulwark applies from a service config besides what
+// gRPC's method config gives: each method's hedging and the channel's
+// retry throttling.
+type scExtras struct {
+	json string
+	// hedging holds, for every name a methodConfig claims ("/svc/method",
+	// "svc", or "" for the default), its hedging CallOptions: nil when
+	// that methodConfig has no hedgingPolicy. It is nil when none has.
+	hedging    map[string][]grpc.CallOption
+	throttling *[2]float64 // maxTokens, tokenRatio
+}
+
+// hedgingFor returns the hedging CallOptions of fullMethod from the
+// methodConfig that applies to it, as gRPC chooses one: the method's own,
+// else its service's, else the default. A methodConfig applies whole, so
+// a method with its own methodConfig without hedging is not hedged.
+func (x *scExtras) hedgingFor(fullMethod string) []grpc.CallOption {
+	if x == nil || x.hedging == nil {
+		return nil
+	}
+	if o, ok := x.hedging[fullMethod]; ok {
+		return o
+	}
+	if svc, _, ok := method.Parse(fullMethod); ok {
+		if o, ok := x.hedging[svc]; ok {
+			return o
+		}
+	}
+	return x.hedging[""]
+}
+
+// parseServiceConfig checks js against the service config's schema for the
+// fields Bulwark reads and returns them. Errors name the field.
+func parseServiceConfig(js string) (*scExtras, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("interceptors: WithServiceConfig: "+format, args...)
+	}
+	if len(js) > maxServiceConfig {
+		return nil, fail("%d bytes; at most %d", len(js), maxServiceConfig)
+	}
+	var sc scJSON
+	dec := json.NewDecoder(strings.NewReader(js))
+	if err := dec.Decode(&sc); err != nil {
+		return nil, fail("not a service config: %v", err)
+	}
+	if dec.More() {
+		return nil, fail("not a service config: data after the JSON object")
+	}
+	x := &scExtras{json: js}
+	seen := map[string]bool{}
+	claims := map[string][]grpc.CallOption{}
+	for i, mc := range sc.MethodConfig {
+		// A methodConfig that names nothing applies to nothing, as gRPC
+		// ignores it; the default is named by {} (no service, no method).
+		var keys []string
+		for _, n := range mc.Name {
+			switch {
+			case n.Service == "" && n.Method != "":
+				return nil, fail("methodConfig[%d].name: a method (%q) needs its service", i, n.Method)
+			case n.Method == "":
+				keys = append(keys, n.Service)
+			default:
+				keys = append(keys, "/"+n.Service+"/"+n.Method)
+			}
+		}
+		for _, k := range keys {
+			if seen[k] {
+				return nil, fail("methodConfig[%d].name: %q is named twice", i, k)
+			}
+			seen[k] = true
+		}
+		if mc.Timeout != nil {
+			if _, err := parseDuration(*mc.Timeout); err != nil {
+				return nil, fail("methodConfig[%d].timeout: %v", i, err)
+			}
+		}
+		for _, k := range keys {
+			claims[k] = nil
+		}
+		h := mc.HedgingPolicy
+		if h == nil {
+			continue
+		}
+		if len(mc.RetryPolicy) > 0 && !bytes.Equal(bytes.TrimSpace(mc.RetryPolicy), []byte("null")) {
+			return nil, fail("methodConfig[%d]: retryPolicy and hedgingPolicy are mutually exclusive", i)
+		}
+		if h.MaxAttempts == nil || *h.MaxAttempts < 2 {
+			return nil, fail("methodConfig[%d].hedgingPolicy.maxAttempts: must be at least 2", i)
+		}
+		attempts := min(*h.MaxAttempts, maxAttemptsCap)
+		var delay time.Duration
+		if h.HedgingDelay != nil {
+			d, err := parseDuration(*h.HedgingDelay)
+			if err != nil {
+				return nil, fail("methodConfig[%d].hedgingPolicy.hedgingDelay: %v", i, err)
+			}
+			delay = d
+		}
+		if len(h.NonFatalStatusCodes) > 0 {
+			// Bulwark's outcome table decides which failures send the next
+			// hedge at once, as for retryableStatusCodes.
+			for _, c := range h.NonFatalStatusCodes {
+				if !validCode(c) {
+					return nil, fail("methodConfig[%d].hedgingPolicy.nonFatalStatusCodes: unknown code %v", i, c)
+				}
+			}
+		}
+		opts := []grpc.CallOption{retry.WithHedging(delay, attempts)}
+		for _, k := range keys {
+			claims[k] = opts
+			x.hedging = claims
+		}
+	}
+	if t := sc.RetryThrottling; t != nil {
+		if t.MaxTokens == nil || !(*t.MaxTokens > 0 && *t.MaxTokens <= 1000) {
+			return nil, fail("retryThrottling.maxTokens: must be in (0, 1000]")
+		}
+		if t.TokenRatio == nil || !(*t.TokenRatio > 0 && *t.TokenRatio <= 1000) {
+			return nil, fail("retryThrottling.tokenRatio: must be in (0, 1000]")
+		}
+		x.throttling = &[2]float64{*t.MaxTokens, *t.TokenRatio}
+	}
+	return x, nil
+}
+
+// parseDuration parses a google.protobuf.Duration in JSON: decimal seconds
+// followed by "s", such as "0.5s".
+func parseDuration(s string) (time.Duration, error) {
+	num, ok := strings.CutSuffix(s, "s")
+	if !ok || num == "" || strings.ContainsAny(num, "eE+") {
+		return 0, fmt.Errorf("%q: want seconds such as \"0.5s\"", s)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || !(f >= 0) { // NaN too
+		return 0, fmt.Errorf("%q: want non-negative seconds such as \"0.5s\"", s)
+	}
+	if f > maxDurationSeconds {
+		return 0, fmt.Errorf("%q: at most %.0f seconds", s, maxDurationSeconds)
+	}
+	return time.Duration(math.Round(f * float64(time.Second))), nil
+}
+
+// validCode reports whether c names a gRPC status code, by name or number.
+func validCode(c any) bool {
+	switch v := c.(type) {
+	case float64:
+		return v == math.Trunc(v) && v >= 0 && v <= 16
+	case string:
+		for _, n := range codeNames {
+			if v == n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var codeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
+var errHedgingNeedsRetry = errors.New("interceptors: WithServiceConfig: a hedgingPolicy needs WithRetry, whose Retrier hedges")
