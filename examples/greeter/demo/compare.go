@@ -284,20 +284,7 @@ func (c *comparer) run(ctx context.Context, sc scenario, mode string, n, total i
 
 // setFaults changes the faults of srv with a /faults query.
 func (c *comparer) setFaults(ctx context.Context, srv *server, query string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.HTTPURL+"/faults?"+query, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /faults?%s: %s: %s", query, resp.Status, bytes.TrimSpace(body))
-	}
-	return nil
+	return srv.setFaults(ctx, c.http, query)
 }
 
 // requests returns how many requests srv's service has handled.

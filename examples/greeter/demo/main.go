@@ -13,7 +13,17 @@
 //     Bulwark server, changing the faults through the servers' /faults
 //     endpoints; it prints progress as it goes and then a table side by
 //     side: success, codes, attempts per call, p50 and p99, the breaker's
-//     states over time, and rejections by reason.
+//     states over time, and rejections by reason;
+//  3. (-live) changes the Bulwark server's load-shedding limit while it
+//     serves: with 100ms of latency per call (set through /faults), the
+//     bare client runs the same 40 calls three times, at the limit of 8
+//     read from the server's -config file, after POST /config lowers it to
+//     2, and after the file is rewritten and the server gets SIGHUP; in
+//     between, a POST /config with limit 0 is refused with 400. It prints
+//     the share of calls shed in each run and the server's
+//     bulwark_config_reloads_total, and checks that the lowered limit shed
+//     clearly more (at least 20 points), that raising it brought that back
+//     down, and that the counter says 2 reloads applied and 1 refused.
 //
 // It stops the servers and exits 1 if anything was not as expected,
 // including a scenario in which Bulwark did not come out ahead.
@@ -22,7 +32,7 @@
 //
 //	go -C examples build -o ../.bin/greeter-server ./greeter/server
 //	go -C examples build -o ../.bin/greeter-client ./greeter/client
-//	go -C examples run ./greeter/demo -bin ../.bin [-quick] [-errors=false] [-compare=false]
+//	go -C examples run ./greeter/demo -bin ../.bin [-quick] [-errors=false] [-compare=false] [-live=false]
 package main
 
 import (
@@ -42,6 +52,7 @@ type config struct {
 	bin     string
 	errors  bool    // the error walkthrough
 	compare bool    // the scenarios
+	live    bool    // live reconfiguration
 	scale   float64 // of the scenarios' runs: 1, less to be quick
 }
 
@@ -50,6 +61,7 @@ func main() {
 	flag.StringVar(&cfg.bin, "bin", ".bin", "directory holding the greeter-server and greeter-client binaries")
 	flag.BoolVar(&cfg.errors, "errors", true, "show each kind of error as the client decodes it")
 	flag.BoolVar(&cfg.compare, "compare", true, "run the scenarios, bare gRPC against Bulwark")
+	flag.BoolVar(&cfg.live, "live", true, "change the Bulwark server's limit while it serves (POST /config, SIGHUP)")
 	quick := flag.Bool("quick", false, "runs a fifth as long (less telling: for tests)")
 	timeout := flag.Duration("timeout", 2*time.Minute, "bound on the whole demo")
 	flag.Parse()
@@ -78,6 +90,18 @@ func run(ctx context.Context, cfg config, w io.Writer) (outcomes []outcome, err 
 	begin := time.Now()
 	fmt.Fprintln(w, "Bulwark demo: a greeter service that fails on purpose, called with and without Bulwark.")
 	fmt.Fprintln(w)
+	// The Bulwark server's -config file, removed after the servers stop.
+	bwFlags := bulwarkServerFlags
+	var configPath string
+	if cfg.live {
+		path, remove, err := writeLiveFile()
+		if err != nil {
+			return nil, err
+		}
+		defer remove()
+		configPath = path
+		bwFlags = append(append([]string{}, bwFlags...), "-config", path)
+	}
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
@@ -89,7 +113,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (outcomes []outcome, err 
 			fmt.Fprintln(w, "servers stopped.")
 		}
 	}()
-	bw, err := startServer(ctx, cfg.bin, w, "Bulwark server (Bulwark's server chain, load shedding beyond 8 calls in flight)", bulwarkServerFlags...)
+	bw, err := startServer(ctx, cfg.bin, w, "Bulwark server (Bulwark's server chain, load shedding beyond 8 calls in flight)", bwFlags...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +137,9 @@ func run(ctx context.Context, cfg config, w io.Writer) (outcomes []outcome, err 
 			return outcomes, err
 		}
 		failed += n
+	}
+	if cfg.live {
+		failed += reconfigure(ctx, w, cfg.bin, bw, configPath)
 	}
 	fmt.Fprintln(w)
 	if failed > 0 {

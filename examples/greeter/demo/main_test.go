@@ -184,3 +184,38 @@ func TestDemoCompareQuick(t *testing.T) {
 		t.Logf("output:\n%s", text)
 	}
 }
+
+// TestDemoLive runs part 3 alone: the limit lowered by POST /config and
+// raised back by SIGHUP, each checked by the demo itself with margins.
+func TestDemoLive(t *testing.T) {
+	bin := build(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if _, err := run(ctx, config{bin: bin, live: true, scale: 1}, &out); err != nil {
+		t.Fatalf("run = %v\n%s", err, out.String())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"-chaos -limit 8 -config ",
+		"(/metrics, /faults, /stats, /config)",
+		"Part 3: live reconfiguration",
+		"[1/3] limit 8, from the file:",
+		`POST /config {"limit": 2} -> 200 {"limit":2,`,
+		`POST /config {"limit": 2, "breaker_failures": 3} -> 400 {"error":"interceptors: Reconfigure: WithCircuitBreaker: the chain was built without it`,
+		"GET /config: limit 2 still",
+		"SIGHUP sent -> GET /config says limit 8 after",
+		"[3/3] limit 8, after SIGHUP:",
+		`bulwark_config_reloads_total{result="ok"} 2, {result="error"} 1`,
+		"-> as expected: the limit of 2 shed",
+		"Everything behaved as expected",
+		"servers stopped.",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "Part 1") || strings.Contains(text, "Part 2") {
+		t.Errorf("-errors=false -compare=false ran another part:\n%s", text)
+	}
+}

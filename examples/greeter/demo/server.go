@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -60,4 +63,22 @@ func (s *server) logEntry(requestID string) (map[string]any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// setFaults changes the faults of s with a /faults query.
+func (s *server) setFaults(ctx context.Context, client *http.Client, query string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.HTTPURL+"/faults?"+query, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST /faults?%s: %s: %s", query, resp.Status, bytes.TrimSpace(body))
+	}
+	return nil
 }

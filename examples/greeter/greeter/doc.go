@@ -43,7 +43,17 @@
 // and a circuit breaker), the service, the standard health service,
 // reflection, and a Prometheus registry holding the chain's metrics.
 // WithBare builds a plain gRPC server instead, for comparison.
-// Server.HTTPHandler serves /metrics, /faults and /stats. The binary in
-// examples/greeter/server runs it; tests run it over bufconn or on
-// 127.0.0.1.
+// Server.HTTPHandler serves /metrics, /faults, /stats and /config. The
+// binary in examples/greeter/server runs it; tests run it over bufconn or
+// on 127.0.0.1.
+//
+// # Live reconfiguration
+//
+// A Live holds what may change while the server serves: the load-shedding
+// limit, the deadline check's settings and the breaker's. WithLive sets
+// them at start; Server.Reconfigure applies a new Live through the chain's
+// Reconfigure, keeping the state the chain holds (permits in flight, open
+// breakers), or changes nothing and says why; Server.Live returns the Live
+// in force. ReadLive reads one as JSON, strictly. The /config endpoint
+// serves them: GET shows the Live in force, POST applies a new one.
 package greeter

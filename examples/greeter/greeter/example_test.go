@@ -3,6 +3,7 @@ package greeter_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"google.golang.org/grpc/status"
 
@@ -59,4 +60,23 @@ func ExampleService_SetConfig() {
 	// Output:
 	// {"fail_rate":1,"fail_code":"UNAVAILABLE","latency":"0s","slow_rate":0,"slow_latency":"0s","retry_after":"0s","capacity":0,"chaos":true}
 	// greeter: fail rate 2: must be between 0 and 1
+}
+
+func ExampleReadLive() {
+	l, err := greeter.ReadLive(strings.NewReader(`{"limit": 2, "breaker_open": "250ms"}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b, _ := json.Marshal(l) // what was left out takes its default
+	fmt.Println(string(b))
+
+	_, err = greeter.ReadLive(strings.NewReader(`{"limit": 2, "max_deadline": "soon"}`))
+	fmt.Println(err)
+	_, err = greeter.ReadLive(strings.NewReader(`{"limt": 2}`))
+	fmt.Println(err)
+	// Output:
+	// {"limit":2,"min_remaining":"1ms","max_deadline":"0s","breaker_failures":0,"breaker_open":"250ms"}
+	// greeter: live config: max_deadline: time: invalid duration "soon"
+	// greeter: live config: json: unknown field "limt"
 }

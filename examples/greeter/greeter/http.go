@@ -2,8 +2,10 @@ package greeter
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 )
 
@@ -70,4 +72,35 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v) // the client went away: nothing to do
+}
+
+// configHandler serves POST /config: it reads a whole Live as JSON from the
+// body (at most MaxLiveBytes; the content type is not checked, so curl -d
+// works) and applies it with Server.Reconfigure. It answers 200 with the
+// Live now in force, 400 with {"error": "..."} when the JSON or the values
+// are refused (then nothing changed), and 413 when the body is too large.
+func configHandler(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Only application/json: a browser cannot send it to another
+		// origin without asking first (a CORS preflight, which this
+		// server does not answer), so a web page cannot change the limits.
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "greeter: POST /config takes Content-Type: application/json"})
+			return
+		}
+		l, err := ReadLive(http.MaxBytesReader(w, r.Body, MaxLiveBytes))
+		if err != nil {
+			code := http.StatusBadRequest
+			if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+				code = http.StatusRequestEntityTooLarge
+			}
+			writeJSON(w, code, errorBody{Error: err.Error()})
+			return
+		}
+		if err := s.Reconfigure(l); err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Live())
+	})
 }

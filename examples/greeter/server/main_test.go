@@ -5,8 +5,11 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -234,6 +237,13 @@ func TestServerFlagErrors(t *testing.T) {
 		{[]string{"-addr", "127.0.0.1:-5"}, "invalid port"},
 		{[]string{"-limit", "-1"}, "WithLimit(-1)"},
 		{[]string{"-slow-rate", "1.5"}, "slow rate"},
+		{[]string{"-config", "/nonexistent/bulwark.json"}, "-config: open /nonexistent/bulwark.json: no such file"},
+		{[]string{"-config", writeConfig(t, `{"limit": "8"}`)}, "live config: limit: got a JSON string, want an integer"},
+		{[]string{"-config", writeConfig(t, `{"limit": 8, "breaker": true}`)}, `unknown field "breaker"`},
+		{[]string{"-config", writeConfig(t, `{"limit": -8}`)}, "limit -8: must not be negative"},
+		{[]string{"-limit", "4", "-config", writeConfig(t, `{"limit": 8}`)}, "-limit 4 and the limit 8 in"},
+		{[]string{"-breaker=false", "-config", writeConfig(t, `{"breaker_failures": 3}`)}, "-breaker=false and the breaker settings"},
+		{[]string{"-bare", "-config", writeConfig(t, `{}`)}, "-config with -bare"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -243,5 +253,103 @@ func TestServerFlagErrors(t *testing.T) {
 				t.Fatalf("run = %v; want an error with %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// writeConfig writes a -config file holding text and returns its path.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bulwark.json")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// getBody GETs url and returns the status code and the body.
+func getBody(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(body))
+}
+
+// hup sends SIGHUP to the test process, where run listens for it, and
+// returns the line the server prints about the reload.
+func (s *started) hup(t *testing.T) string {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case line, ok := <-s.lines:
+			if !ok {
+				t.Fatalf("the server ended: %v\n%s", s.stop(), s.stderr.String())
+			}
+			if strings.HasPrefix(line, "greeter: config reload") {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("no reload line within 10s after SIGHUP\n%s", s.stderr.String())
+		}
+	}
+}
+
+// TestServerConfigFile: -config seeds the chain, SIGHUP applies the file
+// again, a bad file keeps the settings in force, and POST /config changes
+// them too.
+func TestServerConfigFile(t *testing.T) {
+	path := writeConfig(t, `{"limit": 4, "breaker_failures": 5}`)
+	s := startRun(t, "-limit", "4", "-config", path)
+	defer http.DefaultClient.CloseIdleConnections()
+	const at4 = `{"limit":4,"min_remaining":"1ms","max_deadline":"0s","breaker_failures":5,"breaker_open":"5s"}`
+	if code, body := getBody(t, s.httpURL+"/config"); code != http.StatusOK || body != at4 {
+		t.Fatalf("GET /config = %d %s; want 200 %s (the file's, with the breaker on)", code, body, at4)
+	}
+
+	if err := os.WriteFile(path, []byte(`{"limit": 2, "breaker_failures": 5, "breaker_open": "1s"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const at2 = `{"limit":2,"min_remaining":"1ms","max_deadline":"0s","breaker_failures":5,"breaker_open":"1s"}`
+	if line := s.hup(t); line != "greeter: config reloaded from "+path+": "+at2 {
+		t.Errorf("after SIGHUP the server printed %q; want the new settings %s", line, at2)
+	}
+	if _, body := getBody(t, s.httpURL+"/config"); body != at2 {
+		t.Errorf("GET /config after SIGHUP = %s; want %s", body, at2)
+	}
+
+	for _, bad := range []string{`{"limit": 2,`, `{"limit": -1}`} {
+		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if line := s.hup(t); !strings.HasPrefix(line, "greeter: config reload from "+path+" failed; kept the settings in force: ") {
+			t.Errorf("after SIGHUP with %s the server printed %q; want a failure", bad, line)
+		}
+		if _, body := getBody(t, s.httpURL+"/config"); body != at2 {
+			t.Errorf("GET /config after a bad file %s = %s; want the settings kept: %s", bad, body, at2)
+		}
+	}
+	if log := s.stderr.String(); !strings.Contains(log, `"msg":"greeter: config reload failed; the settings in force are kept"`) ||
+		!strings.Contains(log, "limit -1: must not be negative") || !strings.Contains(log, `"msg":"bulwark: configuration reloaded"`) {
+		t.Errorf("the log lacks the reloads and the failures:\n%s", log)
+	}
+
+	resp, err := http.Post(s.httpURL+"/config", "application/json", strings.NewReader(`{"limit": 6}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"limit":6`) {
+		t.Errorf("POST /config = %d %s; want 200 and limit 6", resp.StatusCode, body)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("run = %v; want a clean shutdown", err)
 	}
 }

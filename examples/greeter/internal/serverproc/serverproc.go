@@ -28,7 +28,8 @@ const StopTimeout = 5 * time.Second
 type Process struct {
 	// Addr is its gRPC address.
 	Addr string
-	// HTTPURL is the base URL of its /metrics, /faults and /stats.
+	// HTTPURL is the base URL of its /metrics, /faults, /stats and
+	// /config.
 	HTTPURL string
 	// Stderr holds what it wrote to its standard error (its logs).
 	Stderr *logbuf.Buffer
@@ -129,6 +130,17 @@ func (p *Process) Stop() error {
 		}
 	})
 	return p.stopErr
+}
+
+// Signal sends sig to the server, for example syscall.SIGHUP to make a
+// server started with -config read its file again.
+func (p *Process) Signal(sig os.Signal) error {
+	select {
+	case <-p.exited:
+		return errors.New("the server has exited")
+	default:
+	}
+	return p.cmd.Process.Signal(sig)
 }
 
 // Requests reads, from the server's /stats, how many requests its service
