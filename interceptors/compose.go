@@ -2,9 +2,11 @@ package interceptors
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc"
 
+	"github.com/bulwarkrpc/bulwark/internal/callclock"
 	"github.com/bulwarkrpc/bulwark/internal/reqctx"
 )
 
@@ -22,7 +24,11 @@ import (
 type finalUnary struct {
 	grpc.EmptyCallOption
 	invoker grpc.UnaryInvoker
+	start   time.Time // when the call entered the chain (callclock)
 }
+
+// CallStart returns when the call entered the chain.
+func (f *finalUnary) CallStart() time.Time { return f.start }
 
 // unaryCall is what a composed unary client chain allocates per call: the
 // final invoker and room for the call's options plus it.
@@ -65,7 +71,7 @@ func composeUnaryClient(layers []grpc.UnaryClientInterceptor) grpc.UnaryClientIn
 	}
 	first, after := layers[0], next[0]
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		call := &unaryCall{final: finalUnary{invoker: invoker}}
+		call := &unaryCall{final: finalUnary{invoker: invoker, start: time.Now()}}
 		return first(ctx, method, req, reply, cc, after, withFinal(opts, &call.final, call.opts[:])...)
 	}
 }
@@ -85,7 +91,11 @@ func finalUnaryOf(opts []grpc.CallOption) grpc.UnaryInvoker {
 type finalStream struct {
 	grpc.EmptyCallOption
 	streamer grpc.Streamer
+	start    time.Time // when the stream entered the chain (callclock)
 }
+
+// CallStart returns when the stream entered the chain.
+func (f *finalStream) CallStart() time.Time { return f.start }
 
 // streamCall is what a composed stream client chain allocates per stream.
 type streamCall struct {
@@ -112,7 +122,7 @@ func composeStreamClient(layers []grpc.StreamClientInterceptor) grpc.StreamClien
 	}
 	first, after := layers[0], next[0]
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		call := &streamCall{final: finalStream{streamer: streamer}}
+		call := &streamCall{final: finalStream{streamer: streamer, start: time.Now()}}
 		return first(ctx, desc, cc, method, after, withFinal(opts, &call.final, call.opts[:])...)
 	}
 }
@@ -139,6 +149,7 @@ type serverCall struct {
 	streamInfo  *grpc.StreamServerInfo
 	stream      grpc.StreamHandler
 	wrappedStrm callStream // the chain's stream with this context (streams only)
+	start       time.Time  // when the call entered the chain (callclock.Key)
 }
 
 // callKey finds the innermost serverCall of a context.
@@ -146,8 +157,11 @@ type callKey struct{}
 
 // Value returns the serverCall itself for callKey, else the parent's value.
 func (c *serverCall) Value(key any) any {
-	if key == (callKey{}) {
+	switch key.(type) {
+	case callKey:
 		return c
+	case callclock.Key:
+		return &c.start
 	}
 	return c.Lazy.Value(key)
 }
@@ -171,7 +185,7 @@ func composeUnaryServer(layers []grpc.UnaryServerInterceptor) grpc.UnaryServerIn
 	}
 	first, after := layers[0], next[0]
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		c := &serverCall{unaryInfo: info, unary: handler}
+		c := &serverCall{unaryInfo: info, unary: handler, start: time.Now()}
 		c.Lazy.Context, c.Lazy.Resolve = ctx, reqctx.DefaultResolve
 		return first(c, req, info, after)
 	}
@@ -206,7 +220,7 @@ func composeStreamServer(layers []grpc.StreamServerInterceptor) grpc.StreamServe
 	}
 	first, after := layers[0], next[0]
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		c := &serverCall{streamInfo: info, stream: handler}
+		c := &serverCall{streamInfo: info, stream: handler, start: time.Now()}
 		c.Lazy.Context, c.Lazy.Resolve = ss.Context(), reqctx.DefaultResolve
 		c.wrappedStrm = callStream{ServerStream: ss, ctx: c}
 		return first(srv, &c.wrappedStrm, info, after)

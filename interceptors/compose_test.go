@@ -6,11 +6,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/callclock"
 )
 
 type key string
@@ -232,4 +235,45 @@ func TestComposeUnaryServerKeepsAnUpstreamRequestID(t *testing.T) {
 	if err != nil || got != "from-gateway" {
 		t.Fatalf("handler saw request id %q (%v); want the upstream one, from-gateway", got, err)
 	}
+}
+
+// The composed chains read the clock once: a layer that runs a second
+// after the call entered the chain still gets the entry time.
+func TestComposedChainsShareOneClockRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		slow := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			time.Sleep(time.Second)
+			return next(ctx, req)
+		}
+		var got time.Time
+		read := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			got = callclock.Start(ctx)
+			return next(ctx, req)
+		}
+		srv := composeUnaryServer([]grpc.UnaryServerInterceptor{slow, read})
+		if _, err := srv(t.Context(), 1, &grpc.UnaryServerInfo{FullMethod: "/a.S/M"}, func(context.Context, any) (any, error) { return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(t0) {
+			t.Errorf("server layer's start %v; want the chain's entry %v", got, t0)
+		}
+
+		t1 := time.Now()
+		slowC := func(ctx context.Context, m string, req, reply any, cc *grpc.ClientConn, next grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			time.Sleep(time.Second)
+			return next(ctx, m, req, reply, cc, opts...)
+		}
+		readC := func(ctx context.Context, m string, req, reply any, cc *grpc.ClientConn, next grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			got = callclock.StartOf(opts)
+			return next(ctx, m, req, reply, cc, opts...)
+		}
+		cli := composeUnaryClient([]grpc.UnaryClientInterceptor{slowC, readC})
+		if err := cli(t.Context(), "/a.S/M", 1, 2, nil, func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(t1) {
+			t.Errorf("client layer's start %v; want the chain's entry %v", got, t1)
+		}
+	})
 }

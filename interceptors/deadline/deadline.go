@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/internal/callclock"
 	"github.com/bulwarkrpc/bulwark/internal/gone"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/reconfig"
@@ -155,7 +156,7 @@ func (p *Policy) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		if !has && o.maxDeadline == 0 {
 			return handler(ctx, req)
 		}
-		pl := o.plan(time.Now(), dl, has)
+		pl := o.plan(callclock.Start(ctx), dl, has)
 		switch {
 		case pl.reject:
 			return nil, refusal.Mark(o.reject(ctx, info.FullMethod, pl))
@@ -183,7 +184,7 @@ func (p *Policy) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		if !has && o.maxDeadline == 0 {
 			return handler(srv, ss)
 		}
-		pl := o.plan(time.Now(), dl, has)
+		pl := o.plan(callclock.Start(ctx), dl, has)
 		switch {
 		case pl.reject:
 			return refusal.Mark(o.reject(ctx, fullMethod, pl))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
+	"github.com/bulwarkrpc/bulwark/internal/callclock"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 	"github.com/bulwarkrpc/bulwark/internal/sent"
@@ -76,7 +77,7 @@ func init() {
 // unaryServerInterceptor logs each finished unary call on the server.
 func (l *Logging) unaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
+		start := callclock.Start(ctx)
 		resp, err := handler(ctx, req)
 		l.log(ctx, "server", info.FullMethod, "unary", err, start)
 		return resp, err
@@ -86,7 +87,7 @@ func (l *Logging) unaryServerInterceptor() grpc.UnaryServerInterceptor {
 // streamServerInterceptor logs each finished stream on the server.
 func (l *Logging) streamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		start := time.Now()
+		start := callclock.Start(ss.Context())
 		err := handler(srv, ss)
 		l.log(ss.Context(), "server", bounded(info.FullMethod), rpc.Type(info.IsClientStream, info.IsServerStream), err, start)
 		return err
@@ -96,7 +97,7 @@ func (l *Logging) streamServerInterceptor() grpc.StreamServerInterceptor {
 // unaryClientInterceptor logs each finished unary call on the client.
 func (l *Logging) unaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		start := time.Now()
+		start := callclock.StartOf(opts)
 		err := invoker(ctx, fullMethod, req, reply, cc, opts...)
 		l.log(ctx, "client", fullMethod, "unary", err, start)
 		return err
@@ -108,7 +109,7 @@ func (l *Logging) unaryClientInterceptor() grpc.UnaryClientInterceptor {
 // success) or the reply of a client-streaming call.
 func (l *Logging) streamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		start := time.Now()
+		start := callclock.StartOf(opts)
 		typ := rpc.Type(desc.ClientStreams, desc.ServerStreams)
 		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
 		if err != nil {

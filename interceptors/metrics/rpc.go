@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
+	"github.com/bulwarkrpc/bulwark/internal/callclock"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 	"github.com/bulwarkrpc/bulwark/internal/unregistered"
@@ -151,7 +152,7 @@ func (b *byCode) get(code codes.Code) prometheus.Counter {
 func (m *Metrics) unaryServer() grpc.UnaryServerInterceptor {
 	v := m.server
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
+		start := callclock.Start(ctx)
 		c := v.forMethod(info.FullMethod, rpc.Type(false, false))
 		c.started.Inc()
 		c.received.Inc()
@@ -167,7 +168,7 @@ func (m *Metrics) unaryServer() grpc.UnaryServerInterceptor {
 func (m *Metrics) streamServer() grpc.StreamServerInterceptor {
 	v := m.server
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		start := time.Now()
+		start := callclock.Start(ss.Context())
 		// Methods the server has not registered (grpc.UnknownServiceHandler)
 		// share the labels grpc_service="other", grpc_method="other": their
 		// names are the caller's to choose.
@@ -203,7 +204,7 @@ func (s *serverStream) RecvMsg(m any) error {
 func (m *Metrics) unaryClient() grpc.UnaryClientInterceptor {
 	v := m.client
 	return func(ctx context.Context, fullMethod string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		start := time.Now()
+		start := callclock.StartOf(opts)
 		c := v.forMethod(fullMethod, rpc.Type(false, false))
 		c.started.Inc()
 		c.sent.Inc()
@@ -219,7 +220,7 @@ func (m *Metrics) unaryClient() grpc.UnaryClientInterceptor {
 func (m *Metrics) streamClient() grpc.StreamClientInterceptor {
 	v := m.client
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, fullMethod string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		start := time.Now()
+		start := callclock.StartOf(opts)
 		c := v.forMethod(fullMethod, rpc.Type(desc.ClientStreams, desc.ServerStreams))
 		c.started.Inc()
 		cs, err := streamer(ctx, desc, cc, fullMethod, opts...)
