@@ -295,7 +295,7 @@ func (w *windowBudget) tryRetry(now time.Time) (bool, float64) {
 		return false, max(limit-retries, 0)
 	}
 	w.retries[w.head%buckets]++
-	return true, limit - retries - 1
+	return true, max(limit-retries-1, 0) // granted within the 1e-9 tolerance: never below 0
 }
 
 // reconfigure sets the window's ratio, reserve and length, keeping the
