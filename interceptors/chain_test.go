@@ -361,7 +361,13 @@ func TestClientBuiltinRetryIsOff(t *testing.T) {
 // server connects a plain client to svc served through the server chain.
 func server(t *testing.T, svc *grpctest.Service, opts ...interceptors.ServerOption) (*grpctest.Env, *interceptors.ServerChain) {
 	t.Helper()
-	chain, err := interceptors.NewServerChain(append([]interceptors.ServerOption{interceptors.WithLogger(quiet)}, opts...)...)
+	return serverLogging(t, svc, quiet, opts...)
+}
+
+// serverLogging is server with a chain that logs to logger.
+func serverLogging(t *testing.T, svc *grpctest.Service, logger *slog.Logger, opts ...interceptors.ServerOption) (*grpctest.Env, *interceptors.ServerChain) {
+	t.Helper()
+	chain, err := interceptors.NewServerChain(append([]interceptors.ServerOption{interceptors.WithLogger(logger)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

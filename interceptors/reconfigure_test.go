@@ -1,7 +1,6 @@
 package interceptors_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -23,26 +22,9 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/logbuf"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
-
-// syncBuffer is a log destination safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // reloads reads bulwark_config_reloads_total{result} from m: 0 before
 // the first Reconfigure with that result.
@@ -67,17 +49,6 @@ func reloads(t *testing.T, m *metrics.Metrics, result string) float64 {
 	return 0 // no series yet
 }
 
-// logged is server with a chain that logs to logs.
-func logged(t *testing.T, svc *grpctest.Service, logs *syncBuffer, opts ...interceptors.ServerOption) (*grpctest.Env, *interceptors.ServerChain) {
-	t.Helper()
-	chain, err := interceptors.NewServerChain(append([]interceptors.ServerOption{interceptors.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(chain.Close)
-	return grpctest.Start(t, svc, grpctest.Options{Server: chain.ServerOptions()}), chain
-}
-
 // A server under load: ten calls hold the ten permits of its limit when an
 // operator lowers the limit to 2. None of the ten is cancelled; no new call
 // is admitted while two or more are in flight, and one is as soon as only
@@ -93,12 +64,12 @@ func TestReconfigureLowersAServerLimitUnderLoad(t *testing.T) {
 				return nil, status.FromContextError(ctx.Err()).Err()
 			}
 		}}
-		var logs syncBuffer
+		var logs logbuf.Buffer
 		m, err := metrics.New()
 		if err != nil {
 			t.Fatal(err)
 		}
-		env, chain := logged(t, svc, &logs, interceptors.WithMetrics(m),
+		env, chain := serverLogging(t, svc, slog.New(slog.NewTextHandler(&logs, nil)), interceptors.WithMetrics(m),
 			interceptors.WithConcurrency(concurrency.WithLimit(10)))
 		var wg sync.WaitGroup
 		errs := make(chan error, 20)
@@ -246,12 +217,12 @@ func TestReconfigureKeepsAnOpenBreakerOpen(t *testing.T) {
 // wrong, and is counted and logged as refused.
 func TestReconfigureRefusesAndChangesNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var logs syncBuffer
+		var logs logbuf.Buffer
 		m, err := metrics.New()
 		if err != nil {
 			t.Fatal(err)
 		}
-		env, chain := logged(t, &grpctest.Service{}, &logs, interceptors.WithMetrics(m),
+		env, chain := serverLogging(t, &grpctest.Service{}, slog.New(slog.NewTextHandler(&logs, nil)), interceptors.WithMetrics(m),
 			interceptors.WithDeadline(deadline.WithMinRemaining(10*time.Millisecond)),
 			interceptors.WithConcurrency(concurrency.WithLimit(5)))
 		refusedAt := func(left time.Duration) bool {

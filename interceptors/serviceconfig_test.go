@@ -105,19 +105,24 @@ func TestServiceConfigAppliesPerCall(t *testing.T) {
 	})
 }
 
+// secondService answers Unary after a second, or ends with its caller.
+func secondService() *grpctest.Service {
+	return &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
+		select {
+		case <-time.After(time.Second):
+			return &testpb.UnaryResponse{}, nil
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}}
+}
+
 // A hedgingPolicy in the service config given to WithServiceConfig hedges
 // the calls of its method: gRPC does not implement hedging, Bulwark does.
 // Other methods are not hedged.
 func TestServiceConfigHedgingPolicy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
-			select {
-			case <-time.After(time.Second):
-				return &testpb.UnaryResponse{}, nil
-			case <-ctx.Done():
-				return nil, status.FromContextError(ctx.Err()).Err()
-			}
-		}}
+		svc := secondService()
 		const sc = `{"methodConfig": [{"name": [{"service": "bulwark.testing.v1.TestService", "method": "Unary"}],
 			"hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.1s", "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}`
 		env, _ := client(t, svc, interceptors.WithRetry(retry.WithSafeToRetry(true)), interceptors.WithServiceConfig(sc))
@@ -161,14 +166,7 @@ func TestServiceConfigHedgingFollowsTheChosenMethodConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				svc := &grpctest.Service{UnaryFunc: func(ctx context.Context, _ *testpb.UnaryRequest) (*testpb.UnaryResponse, error) {
-					select {
-					case <-time.After(time.Second):
-						return &testpb.UnaryResponse{}, nil
-					case <-ctx.Done():
-						return nil, status.FromContextError(ctx.Err()).Err()
-					}
-				}}
+				svc := secondService()
 				env, _ := client(t, svc, interceptors.WithRetry(retry.WithSafeToRetry(true)), interceptors.WithServiceConfig(tc.sc))
 				env.Conn.Connect()
 				synctest.Wait()
