@@ -11,17 +11,15 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/method"
+	"github.com/bulwarkrpc/bulwark/internal/pbjson"
 )
 
 // maxServiceConfig bounds the service config WithServiceConfig takes.
 const maxServiceConfig = 1 << 20
-
-// maxDurationSeconds is the longest duration a time.Duration holds, in
-// whole seconds.
-const maxDurationSeconds = float64(math.MaxInt64 / int64(time.Second))
 
 // maxAttemptsCap is gRFC A6's cap on maxAttempts: larger values are
 // treated as 5.
@@ -177,40 +175,30 @@ func parseServiceConfig(js string) (*scExtras, error) {
 	return x, nil
 }
 
-// parseDuration parses a google.protobuf.Duration in JSON: decimal seconds
-// followed by "s", such as "0.5s".
+// parseDuration parses a non-negative google.protobuf.Duration in JSON,
+// such as "0.5s".
 func parseDuration(s string) (time.Duration, error) {
-	num, ok := strings.CutSuffix(s, "s")
-	if !ok || num == "" || strings.ContainsAny(num, "eE+") {
-		return 0, fmt.Errorf("%q: want seconds such as \"0.5s\"", s)
+	d, err := pbjson.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %v", s, err)
 	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || !(f >= 0) { // NaN too
-		return 0, fmt.Errorf("%q: want non-negative seconds such as \"0.5s\"", s)
+	if d < 0 {
+		return 0, fmt.Errorf("%q: must not be negative", s)
 	}
-	if f > maxDurationSeconds {
-		return 0, fmt.Errorf("%q: at most %.0f seconds", s, maxDurationSeconds)
-	}
-	return time.Duration(math.Round(f * float64(time.Second))), nil
+	return d, nil
 }
 
-// validCode reports whether c names a gRPC status code, by name or number.
+// validCode reports whether c names a gRPC status code, by its name in
+// the service config (as codes.Code reads it from JSON) or its number.
 func validCode(c any) bool {
 	switch v := c.(type) {
 	case float64:
 		return v == math.Trunc(v) && v >= 0 && v <= 16
 	case string:
-		for _, n := range codeNames {
-			if v == n {
-				return true
-			}
-		}
+		var code codes.Code
+		return code.UnmarshalJSON([]byte(strconv.Quote(v))) == nil
 	}
 	return false
 }
-
-var codeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
 
 var errHedgingNeedsRetry = errors.New("interceptors: WithServiceConfig: a hedgingPolicy needs WithRetry, whose Retrier hedges")

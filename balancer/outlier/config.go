@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwarkrpc/bulwark/internal/pbjson"
 	"google.golang.org/grpc/balancer"
 	"google.golang.org/grpc/balancer/pickfirst"
 	"google.golang.org/grpc/balancer/roundrobin"
@@ -129,7 +130,7 @@ func parseConfig(js json.RawMessage) (*config, error) {
 		if s == nil {
 			return
 		}
-		d, err := parseDuration(*s)
+		d, err := pbjson.ParseDuration(*s)
 		switch {
 		case err != nil:
 			fail("%s = %q: %v", name, *s, err)
@@ -249,36 +250,4 @@ func (c *config) validate() error {
 		return errors.New("unsupported child")
 	}
 	return nil
-}
-
-// parseDuration reads a google.protobuf.Duration in its JSON form: a
-// decimal number of seconds with at most nine fractional digits and the
-// suffix "s", such as "10s", "0.250s" or "-1.5s".
-func parseDuration(s string) (time.Duration, error) {
-	num, ok := strings.CutSuffix(s, "s")
-	if !ok {
-		return 0, errors.New(`want a number of seconds ending in "s", such as "10s"`)
-	}
-	digits := strings.TrimPrefix(num, "-")
-	intPart, frac, hasDot := strings.Cut(digits, ".")
-	if intPart == "" && frac == "" || !allDigits(intPart) || !allDigits(frac) || hasDot && frac == "" {
-		return 0, errors.New(`want a number of seconds ending in "s", such as "10s"`)
-	}
-	if len(frac) > 9 {
-		return 0, errors.New("more than nine fractional digits")
-	}
-	d, err := time.ParseDuration(num + "s")
-	if err != nil {
-		return 0, errors.New("out of range")
-	}
-	return d, nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
