@@ -138,7 +138,9 @@ func (l *live) prepare(n *config) ([]change, error) {
 	c := l.base
 	c.deadline, c.circuit, c.concurrency, c.retry = n.deadline, n.circuit, n.concurrency, n.retry
 	var changed []change
-	add := func(option string, has bool, prepare func(any, any) (reconfig.Commit, error), comp any, opts any) {
+	// add prepares the component option names, when n names it; opts
+	// builds its options, only then.
+	add := func(option string, has bool, prepare func(any, any) (reconfig.Commit, error), comp any, opts func() any) {
 		if !n.has[option] {
 			return
 		}
@@ -146,19 +148,17 @@ func (l *live) prepare(n *config) ([]change, error) {
 			errs = append(errs, fmt.Errorf("interceptors: Reconfigure: %s: the chain was built without it; its components are chosen when it is made", option))
 			return
 		}
-		commit, err := prepare(comp, opts)
+		commit, err := prepare(comp, opts())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("interceptors: Reconfigure: %s: %w", option, err))
 			return
 		}
 		changed = append(changed, change{option, commit})
 	}
-	add("WithDeadline", l.deadline != nil, reconfig.Deadline, l.deadline, withDeadlineObservers(&c, l.lg))
-	add("WithCircuitBreaker", l.circuit != nil, reconfig.Circuit, l.circuit, withCircuitObservers(&c, l.lg))
-	add("WithConcurrency", l.limiter != nil, reconfig.Limiter, l.limiter, withConcurrencyObservers(&c, l.lg))
-	if l.retrier != nil || n.has["WithRetry"] {
-		add("WithRetry", l.retrier != nil, reconfig.Retrier, l.retrier, retryOptions(&c, l.lg, l.circuit))
-	}
+	add("WithDeadline", l.deadline != nil, reconfig.Deadline, l.deadline, func() any { return withDeadlineObservers(&c, l.lg) })
+	add("WithCircuitBreaker", l.circuit != nil, reconfig.Circuit, l.circuit, func() any { return withCircuitObservers(&c, l.lg) })
+	add("WithConcurrency", l.limiter != nil, reconfig.Limiter, l.limiter, func() any { return withConcurrencyObservers(&c, l.lg) })
+	add("WithRetry", l.retrier != nil, reconfig.Retrier, l.retrier, func() any { return retryOptions(&c, l.lg, l.circuit) })
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
