@@ -150,7 +150,7 @@ func comparisons() []scenario {
 		},
 		{
 			name:     "slow",
-			explain:  "5% of calls take 1s longer (a slow dependency): bare calls wait; Bulwark hedges a call that has not answered after 50ms",
+			explain:  "every 20th call (5%) takes 1s longer (a slow dependency): bare calls wait; Bulwark hedges a call that has not answered after 50ms",
 			faults:   "slow_rate=0.05&slow_latency=1s",
 			length:   4 * time.Second,
 			rate:     200,

@@ -35,7 +35,10 @@ type Config struct {
 	Latency time.Duration
 	// SlowRate is the share of calls, from 0 to 1, that take SlowLatency
 	// longer, like calls that hit a slow dependency: the wait is added to
-	// Latency, under the same rules. Zero: none.
+	// Latency, under the same rules. The slow calls are spread evenly over
+	// the calls counted from the last SetConfig, not drawn at random: with
+	// 0.05, the 20th, 40th, 60th… call is slow, so two runs with the same
+	// calls meet the same slow ones. Zero: none.
 	SlowRate float64
 	// SlowLatency is what SlowRate's calls wait on top of Latency. Zero:
 	// nothing. At most MaxDelay.

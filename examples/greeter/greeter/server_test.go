@@ -2,6 +2,7 @@ package greeter_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -188,20 +189,23 @@ func TestNewServerRefusesNegativeLimit(t *testing.T) {
 
 func TestSlowCalls(t *testing.T) {
 	tests := []struct {
-		name             string
-		rate             float64
-		minSlow, maxSlow int // of 40 calls
+		name string
+		rate float64
+		slow []int // which of 40 calls (from 1) take the extra second
 	}{
-		{"none", 0, 0, 0},
-		{"all", 1, 40, 40},
-		{"some", 0.25, 4, 20},
+		{"none", 0, nil},
+		{"all", 1, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+			21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40}},
+		{"a quarter", 0.25, []int{4, 8, 12, 16, 20, 24, 28, 32, 36, 40}},
+		{"one in twenty", 0.05, []int{20, 40}},
+		{"a tenth", 0.1, []int{10, 20, 30, 40}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				e := start(t, greeter.Config{Latency: 10 * time.Millisecond, SlowRate: tc.rate, SlowLatency: time.Second}, greeter.WithSeed(7))
-				slow := 0
-				for range 40 {
+				e := start(t, greeter.Config{Latency: 10 * time.Millisecond, SlowRate: tc.rate, SlowLatency: time.Second})
+				var slow []int
+				for i := 1; i <= 40; i++ {
 					begin := time.Now()
 					if _, err := e.client.SayHello(t.Context(), &greeterv1.HelloRequest{}); err != nil {
 						t.Fatal(err)
@@ -209,17 +213,45 @@ func TestSlowCalls(t *testing.T) {
 					switch took := time.Since(begin); took {
 					case 10 * time.Millisecond:
 					case 1010 * time.Millisecond:
-						slow++
+						slow = append(slow, i)
 					default:
-						t.Fatalf("a call took %v; want 10ms or 1.01s", took)
+						t.Fatalf("call %d took %v; want 10ms or 1.01s", i, took)
 					}
 				}
-				if slow < tc.minSlow || slow > tc.maxSlow {
-					t.Errorf("%d of 40 calls were slow; want %d to %d", slow, tc.minSlow, tc.maxSlow)
+				if !slices.Equal(slow, tc.slow) {
+					t.Errorf("slow calls %v; want %v", slow, tc.slow)
 				}
 			})
 		})
 	}
+}
+
+// TestSlowCallsCountFromSetConfig: a new Config starts the count again,
+// so that two runs that set the same faults meet the same slow calls.
+func TestSlowCallsCountFromSetConfig(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := greeter.Config{SlowRate: 0.5, SlowLatency: time.Second}
+		e := start(t, cfg)
+		took := func() time.Duration {
+			begin := time.Now()
+			if _, err := e.client.SayHello(t.Context(), &greeterv1.HelloRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			return time.Since(begin)
+		}
+		if d := took(); d != 0 {
+			t.Fatalf("first call took %v; want 0 (the second of every two is slow)", d)
+		}
+		if err := e.svc.SetConfig(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if d := took(); d != 0 {
+			t.Errorf("first call after SetConfig took %v; want 0: the count starts again", d)
+		}
+		if d := took(); d != time.Second {
+			t.Errorf("second call after SetConfig took %v; want 1s", d)
+		}
+	})
 }
 
 // hasCode reports whether err is, wraps or decodes to an

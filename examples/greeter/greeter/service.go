@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type Service struct {
 	cfg      atomic.Pointer[Config]
 	slots    slots
 	requests atomic.Int64
+	slowSeq  atomic.Uint64 // calls that asked slowDelay since the last SetConfig
 
 	mu  sync.Mutex // guards rnd
 	rnd *rand.Rand
@@ -88,6 +90,7 @@ func (s *Service) SetConfig(cfg Config) error {
 		return err
 	}
 	s.cfg.Store(&cfg)
+	s.slowSeq.Store(0)
 	s.slots.setCapacity(cfg.Capacity)
 	return nil
 }
@@ -249,15 +252,14 @@ func (s *Service) work(ctx context.Context, cfg Config, f Fault) (release func()
 }
 
 // slowDelay returns Config.SlowLatency for the share Config.SlowRate of
-// calls, or 0.
+// calls, spread evenly: call n (from 1, since the last SetConfig) is slow
+// when it takes floor(n×SlowRate) past floor((n−1)×SlowRate).
 func (s *Service) slowDelay(cfg Config) time.Duration {
 	if cfg.SlowRate <= 0 || cfg.SlowLatency <= 0 {
 		return 0
 	}
-	s.mu.Lock()
-	r := s.rnd.Float64()
-	s.mu.Unlock()
-	if r >= cfg.SlowRate {
+	n := float64(s.slowSeq.Add(1))
+	if math.Floor(n*cfg.SlowRate) == math.Floor((n-1)*cfg.SlowRate) {
 		return 0
 	}
 	return cfg.SlowLatency

@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "share of calls, 0 to 1, that fail with -fail-code")
 	fs.StringVar(&cfg.FailCode, "fail-code", greeter.DefaultFailCode, "application code (DB_ERROR, VALIDATION_ERROR, EXTERNAL_SERVICE_ERROR, ...) or gRPC code name (UNAVAILABLE, ...) of the failing calls")
 	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every call")
-	fs.Float64Var(&cfg.SlowRate, "slow-rate", 0, "share of calls, 0 to 1, that take -slow-latency longer")
+	fs.Float64Var(&cfg.SlowRate, "slow-rate", 0, "share of calls, 0 to 1, spread evenly, that take -slow-latency longer")
 	fs.DurationVar(&cfg.SlowLatency, "slow-latency", 0, "extra latency of the -slow-rate share of calls")
 	fs.DurationVar(&cfg.RetryAfter, "retry-after", 0, "delay hint sent with retryable injected failures (0: none)")
 	fs.IntVar(&cfg.Capacity, "capacity", 0, "calls worked on at once; more wait for a slot (0: unlimited)")
