@@ -24,15 +24,30 @@ var defaultExempt = []string{
 type exemption struct {
 	methods  map[string]bool // full methods
 	services map[string]bool // services, "package.Service"
-	funcs    []func(fullMethod string) bool
+	// serviceList holds the services too while they are few, in the order
+	// added: comparing a few strings, which mostly differ in length, costs
+	// less than hashing the name, and every call asks.
+	serviceList []string
+	funcs       []func(fullMethod string) bool
 }
+
+// maxServiceList is the most services match compares one by one; beyond
+// it, it looks the name up in the map.
+const maxServiceList = 8
 
 func newExemption() *exemption {
 	e := &exemption{methods: map[string]bool{}, services: map[string]bool{}}
 	for _, s := range defaultExempt {
-		e.services[s] = true
+		e.addService(s)
 	}
 	return e
+}
+
+func (e *exemption) addService(s string) {
+	if !e.services[s] {
+		e.services[s] = true
+		e.serviceList = append(e.serviceList, s)
+	}
 }
 
 // add adds names, each a full method or a service, or returns an error
@@ -46,7 +61,7 @@ func (e *exemption) add(names []string) error {
 			}
 			e.methods[n] = true
 		case n != "" && !strings.ContainsAny(n, "/ "):
-			e.services[n] = true
+			e.addService(n)
 		default:
 			return fmt.Errorf("interceptors: WithExempt(%q): want a full method (/package.Service/Method) or a service (package.Service)", n)
 		}
@@ -56,11 +71,25 @@ func (e *exemption) add(names []string) error {
 
 // match reports whether fullMethod is exempt. It allocates nothing.
 func (e *exemption) match(fullMethod string) bool {
-	if e.methods[fullMethod] {
+	if len(e.methods) > 0 && e.methods[fullMethod] {
 		return true
 	}
-	if svc, _, ok := method.Parse(fullMethod); ok && e.services[svc] {
-		return true
+	// As method.Parse has it, without its cost: the service lies between
+	// the leading slash and the last one, which a non-empty method follows
+	// (a service with a slash in it is never exempt).
+	if i := strings.LastIndexByte(fullMethod, '/'); i > 0 && i < len(fullMethod)-1 && fullMethod[0] == '/' {
+		svc := fullMethod[1:i]
+		if len(e.serviceList) > maxServiceList {
+			if e.services[svc] {
+				return true
+			}
+		} else {
+			for _, s := range e.serviceList {
+				if s == svc {
+					return true
+				}
+			}
+		}
 	}
 	for _, f := range e.funcs {
 		if f(fullMethod) {
