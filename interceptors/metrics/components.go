@@ -41,7 +41,11 @@ type components struct {
 	circuitTransitions *prometheus.CounterVec
 	circuitCalls       *prometheus.CounterVec
 	circuitRejections  counters[circuitKey]
-	circuitCallKids    sync.Map // circuitKey -> *[numOutcomes]prometheus.Counter
+	circuitCallKids    sync.Map // circuitKey -> *[numOutcomes]prometheus.Counter, on the client
+	// serverCircuitKids is circuitCallKids for the server's breakers,
+	// whose target is always empty, by method alone: a string key hashes
+	// in half the time of a two-string one, and every call looks one up.
+	serverCircuitKids sync.Map // full method -> *[numOutcomes]prometheus.Counter
 
 	attempts      *prometheus.Desc // attempts per call, built when collected
 	retryDelay    *prometheus.HistogramVec
@@ -302,15 +306,24 @@ func (o circuitObserver) OnStateChange(_ context.Context, e circuit.StateEvent) 
 
 func (o circuitObserver) OnCall(_ context.Context, e circuit.CallEvent) {
 	target, fullMethod, oc := e.Target, e.Method, e.Outcome
-	k := circuitKey{target, fullMethod}
-	v, ok := o.c.circuitCallKids.Load(k)
+	var v any
+	var ok bool
+	if target == "" {
+		v, ok = o.c.serverCircuitKids.Load(fullMethod)
+	} else {
+		v, ok = o.c.circuitCallKids.Load(circuitKey{target, fullMethod})
+	}
 	if !ok {
 		var kids [numOutcomes]prometheus.Counter
 		svc, name := method.Split(fullMethod)
 		for i := range kids {
 			kids[i] = o.c.circuitCalls.WithLabelValues(side(target), target, svc, name, outcome.Outcome(i).String())
 		}
-		v, _ = o.c.circuitCallKids.LoadOrStore(k, &kids)
+		if target == "" {
+			v, _ = o.c.serverCircuitKids.LoadOrStore(fullMethod, &kids)
+		} else {
+			v, _ = o.c.circuitCallKids.LoadOrStore(circuitKey{target, fullMethod}, &kids)
+		}
 	}
 	if int(oc) < len(v.(*[numOutcomes]prometheus.Counter)) {
 		v.(*[numOutcomes]prometheus.Counter)[oc].Inc()

@@ -1,6 +1,9 @@
 package metrics
 
-import "google.golang.org/grpc"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+)
 
 // The tests place the interceptors themselves; users pass DialOptions and
 // ServerOptions, or use the chains.
@@ -9,3 +12,9 @@ func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor   { retur
 func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor { return m.streamServer() }
 func (m *Metrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor   { return m.unaryClient() }
 func (m *Metrics) StreamClientInterceptor() grpc.StreamClientInterceptor { return m.streamClient() }
+
+// CircuitCallsForTest returns the bulwark_circuit_calls_total series with
+// these labels.
+func (m *Metrics) CircuitCallsForTest(side, target, service, method, outcome string) prometheus.Counter {
+	return m.comps.circuitCalls.WithLabelValues(side, target, service, method, outcome)
+}

@@ -17,7 +17,9 @@ import (
 
 	"github.com/bulwarkrpc/bulwark/errdetails"
 	"github.com/bulwarkrpc/bulwark/interceptors/boundary"
+	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
+	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
@@ -223,6 +225,37 @@ func TestOptionsRefused(t *testing.T) {
 	} {
 		if _, err := metrics.New(tc.opt); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New = %v; want error containing %q", err, tc.want)
+		}
+	}
+}
+
+// TestCircuitCallsBySide: the same method's breaker calls on a server and
+// on a client of two targets are three series, each with its own count.
+func TestCircuitCallsBySide(t *testing.T) {
+	m := newMetrics(t)
+	obs := m.Observers().Circuit
+	const method = "/pkg.Service/Method"
+	for range 3 {
+		obs.OnCall(t.Context(), circuit.CallEvent{Method: method, Outcome: outcome.Success})
+	}
+	obs.OnCall(t.Context(), circuit.CallEvent{Method: method, Outcome: outcome.FatalFailure})
+	obs.OnCall(t.Context(), circuit.CallEvent{Target: "dns:///a", Method: method, Outcome: outcome.Success})
+	for range 2 {
+		obs.OnCall(t.Context(), circuit.CallEvent{Target: "dns:///b", Method: method, Outcome: outcome.Success})
+	}
+	for _, c := range []struct {
+		side, target, outcome string
+		want                  float64
+	}{
+		{"server", "", "success", 3},
+		{"server", "", "fatal_failure", 1},
+		{"client", "dns:///a", "success", 1},
+		{"client", "dns:///a", "fatal_failure", 0},
+		{"client", "dns:///b", "success", 2},
+	} {
+		got := testutil.ToFloat64(m.CircuitCallsForTest(c.side, c.target, "pkg.Service", "Method", c.outcome))
+		if got != c.want {
+			t.Errorf("circuit calls side=%s target=%q outcome=%s = %v; want %v", c.side, c.target, c.outcome, got, c.want)
 		}
 	}
 }

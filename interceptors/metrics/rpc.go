@@ -25,6 +25,9 @@ type rpcVecs struct {
 	seconds                                *prometheus.HistogramVec // nil when off
 	appErrors                              *prometheus.CounterVec
 	registry                               *errdetails.Registry
+	// countFinished is set on the client, whose finished calls feed the
+	// attempts-per-call histogram; the server's are not counted twice.
+	countFinished bool
 
 	children sync.Map // full method -> *rpcChildren
 }
@@ -42,7 +45,8 @@ func newRPCVecs(side string, o *options) *rpcVecs {
 			Name: o.namespace + "_" + side + "_application_errors_total",
 			Help: "Application errors " + help.appVerb + ", by application code (codes the registry does not know are counted as OTHER).",
 		}, []string{"grpc_service", "grpc_method", "grpc_code", "app_code"}),
-		registry: o.registry,
+		registry:      o.registry,
+		countFinished: side == "client",
 	}
 	if o.buckets != nil {
 		v.seconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -113,7 +117,9 @@ func (v *rpcVecs) forMethod(fullMethod, typ string) *rpcChildren {
 // handling time, and the application error if err carries one.
 func (c *rpcChildren) finish(err error, start time.Time) {
 	code := rpc.Code(err)
-	c.finished.Add(1)
+	if c.vecs.countFinished {
+		c.finished.Add(1)
+	}
 	c.handled.get(code).Inc()
 	if c.seconds != nil {
 		c.seconds.Observe(time.Since(start).Seconds())
