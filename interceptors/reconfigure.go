@@ -170,7 +170,7 @@ func (l *live) prepare(n *config) ([]change, error) {
 func retryOptions(c *config, lg *logging.Logging, circ *circuit.Circuit) []retry.Option {
 	opts := withRetryObservers(c, lg)
 	if circ != nil {
-		opts = append([]retry.Option{retrystate.CircuitGate(circ.RefusesFor).(retry.Option)}, opts...)
+		opts = append([]retry.Option{retrystate.CircuitGate(retrystate.RefusesFor(circ)).(retry.Option)}, opts...)
 	}
 	return opts
 }

@@ -16,14 +16,11 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/method"
 	"github.com/bulwarkrpc/bulwark/internal/pbjson"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
 // maxServiceConfig bounds the service config WithServiceConfig takes.
 const maxServiceConfig = 1 << 20
-
-// maxAttemptsCap is gRFC A6's cap on maxAttempts: larger values are
-// treated as 5.
-const maxAttemptsCap = 5
 
 // scJSON is the part of gRPC's service config (grpc/service_config.proto,
 // in its JSON form) that Bulwark reads itself, because grpc-go exposes no
@@ -139,7 +136,10 @@ func parseServiceConfig(js string) (*scExtras, error) {
 		if h.MaxAttempts == nil || *h.MaxAttempts < 2 {
 			return nil, fail("methodConfig[%d].hedgingPolicy.maxAttempts: must be at least 2", i)
 		}
-		attempts := min(*h.MaxAttempts, maxAttemptsCap)
+		// Larger values are treated as the Retrier's cap when a call is
+		// made (retrystate.Clamp): 5, gRFC A6's, unless retry.WithAttemptsCap
+		// raises it.
+		attempts := min(*h.MaxAttempts, retrystate.AttemptsCeiling)
 		var delay time.Duration
 		if h.HedgingDelay != nil {
 			d, err := parseDuration(*h.HedgingDelay)
@@ -157,7 +157,7 @@ func parseServiceConfig(js string) (*scExtras, error) {
 				}
 			}
 		}
-		opts := []grpc.CallOption{retry.WithHedging(delay, attempts)}
+		opts := []grpc.CallOption{retrystate.Clamp(retry.WithHedging(delay, attempts)).(retry.CallOption)}
 		for _, k := range keys {
 			claims[k] = opts
 			x.hedging = claims

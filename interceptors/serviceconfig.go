@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/rpc"
 )
 
@@ -33,7 +34,9 @@ import (
 // (retry.WithTokenBucket, in place of a retry.WithBudget given to
 // WithRetry); a resolver's pushed hedgingPolicy and retryThrottling are not
 // seen, since gRPC gives them to no one. maxAttempts above 5 are treated as
-// 5 (gRFC A6). Bulwark's outcome table, not retryableStatusCodes or
+// 5 (gRFC A6): to raise that cap, give the Retrier retry.WithAttemptsCap
+// and, for retryPolicy, which gRPC caps first, dial with
+// grpc.WithMaxCallAttempts. Bulwark's outcome table, not retryableStatusCodes or
 // nonFatalStatusCodes, decides which failures are retried. Retries and
 // hedges need WithRetry, which turns gRPC's own retries off. js is checked
 // when the chain is built: a config gRPC refuses, a malformed timeout,
@@ -131,7 +134,10 @@ func (m *methodConfig) retryOptions(key retryKey) []grpc.CallOption {
 		}
 	}
 	ro := []grpc.CallOption{
-		retry.WithMaxAttempts(max(1, key.maxAttempts)),
+		// gRPC has lowered maxAttempts to the channel's cap
+		// (grpc.WithMaxCallAttempts, 5 by default); the Retrier lowers it
+		// to its own (retry.WithAttemptsCap).
+		retrystate.Clamp(retry.WithMaxAttempts(min(max(1, key.maxAttempts), retrystate.AttemptsCeiling))).(retry.CallOption),
 		retry.WithBackoff(key.initialBackoff, max(1, math.Float64frombits(key.multiplier)), max(key.initialBackoff, key.maxBackoff)),
 	}
 	next := map[retryKey][]grpc.CallOption{key: ro}

@@ -145,6 +145,58 @@ func TestServiceConfigHedgingPolicy(t *testing.T) {
 	})
 }
 
+// A service config's maxAttempts above the cap are treated as the cap,
+// 5 (gRFC A6), or what retry.WithAttemptsCap raises it to; a retryPolicy's
+// is first capped by gRPC at the channel's grpc.WithMaxCallAttempts.
+func TestServiceConfigAttemptsCap(t *testing.T) {
+	const hedging = `{"methodConfig": [{"name": [{"service": "bulwark.testing.v1.TestService", "method": "Unary"}],
+		"hedgingPolicy": {"maxAttempts": 9, "hedgingDelay": "0.1s"}}]}`
+	const retrying = `{"methodConfig": [{"name": [{"service": "bulwark.testing.v1.TestService", "method": "Unary"}],
+		"retryPolicy": {"maxAttempts": 9, "initialBackoff": "0.01s", "maxBackoff": "0.1s", "backoffMultiplier": 2,
+			"retryableStatusCodes": ["UNAVAILABLE"]}}]}`
+	for _, tc := range []struct {
+		name         string
+		sc           string
+		cap          int // 0: the default
+		channelLimit int // grpc.WithMaxCallAttempts; 0: the default
+		want         int64
+	}{
+		{"hedging, default cap", hedging, 0, 0, 5},
+		{"hedging, cap 7", hedging, 7, 0, 7},
+		{"hedging, cap 10", hedging, 10, 0, 9},
+		{"retry, default caps", retrying, 0, 0, 5},
+		{"retry, cap 7, gRPC's 5", retrying, 7, 0, 5},
+		{"retry, cap 5, gRPC's 8", retrying, 0, 8, 5},
+		{"retry, cap 7, gRPC's 8", retrying, 7, 8, 7},
+		{"retry, cap 10, gRPC's 8", retrying, 10, 8, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				svc := secondService()
+				if tc.sc == retrying {
+					svc = &grpctest.Service{UnaryFunc: unavailable}
+				}
+				ropts := []retry.Option{retry.WithSafeToRetry(true)}
+				if tc.cap != 0 {
+					ropts = append(ropts, retry.WithAttemptsCap(tc.cap))
+				}
+				chain := clientChain(t, []interceptors.ClientOption{interceptors.WithRetry(ropts...), interceptors.WithServiceConfig(tc.sc)})
+				dial := chain.DialOptions()
+				if tc.channelLimit != 0 {
+					dial = append(dial, grpc.WithMaxCallAttempts(tc.channelLimit))
+				}
+				env := grpctest.Start(t, svc, grpctest.Options{Dial: dial})
+				env.Conn.Connect()
+				synctest.Wait()
+				_, _ = env.Client.Unary(t.Context(), &testpb.UnaryRequest{})
+				if n := svc.Calls("Unary"); n != tc.want {
+					t.Errorf("%d attempts; want %d", n, tc.want)
+				}
+			})
+		})
+	}
+}
+
 // A methodConfig applies whole, as gRPC chooses it: a method's own config
 // without hedging is not hedged by its service's or the default config's
 // hedgingPolicy, and a methodConfig that names nothing applies to nothing.

@@ -12,6 +12,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/internal/attempt"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 )
 
 // Circuit holds the breakers of a client or a server; its methods return the
@@ -48,12 +49,19 @@ func (c *Circuit) ClientBreaker(target, fullMethod string) *breaker.Breaker {
 	return c.clients.get(c.opts.Load().clientKey(target, fullMethod)).b
 }
 
-// RefusesFor returns how long the client breaker that guards target (and
+func init() {
+	retrystate.RefusesFor = func(c any) func(target, fullMethod string) time.Duration {
+		return c.(*Circuit).refusesFor
+	}
+}
+
+// refusesFor returns how long the client breaker that guards target (and
 // fullMethod, with WithPerMethod) will still refuse calls: see
 // breaker.(*Breaker).RefusesFor; zero when it has no breaker yet. It makes
 // no breaker and takes no lock. The client chain gives it to the retry
-// interceptor, so that a retry does not wait for an attempt the breaker would refuse.
-func (c *Circuit) RefusesFor(target, fullMethod string) time.Duration {
+// interceptor (retrystate.RefusesFor), so that a retry does not wait for
+// an attempt the breaker would refuse.
+func (c *Circuit) refusesFor(target, fullMethod string) time.Duration {
 	e, ok := c.clients.peek(c.opts.Load().clientKey(target, fullMethod))
 	if !ok {
 		return 0

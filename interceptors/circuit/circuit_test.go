@@ -28,6 +28,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
 	"github.com/bulwarkrpc/bulwark/interceptors/requestid"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
@@ -879,8 +880,8 @@ func TestOpenErrorText(t *testing.T) {
 	})
 }
 
-// TestRefusesFor: RefusesFor reads the breaker of a target without making one,
-// and follows its open time.
+// TestRefusesFor: the function the client chain gives its Retrier reads
+// the breaker of a target without making one, and follows its open time.
 func TestRefusesFor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, err := circuit.New(circuit.WithBreakerOptions(breaker.WithOpenDuration(time.Second, time.Minute), breaker.WithOpenJitter(0)))
@@ -888,18 +889,19 @@ func TestRefusesFor(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if d := c.RefusesFor("dns:///a", "/s/M"); d != 0 {
+		refusesFor := retrystate.RefusesFor(c)
+		if d := refusesFor("dns:///a", "/s/M"); d != 0 {
 			t.Errorf("no breaker yet: %v; want 0", d)
 		}
 		b := c.ClientBreaker("dns:///a", "")
-		if d := c.RefusesFor("dns:///a", "/s/M"); d != 0 {
+		if d := refusesFor("dns:///a", "/s/M"); d != 0 {
 			t.Errorf("closed: %v; want 0", d)
 		}
 		b.SetMode(breaker.ModeForcedOpen)
-		if d := c.RefusesFor("dns:///a", "/s/Other"); d != math.MaxInt64 {
+		if d := refusesFor("dns:///a", "/s/Other"); d != math.MaxInt64 {
 			t.Errorf("forced open: %v; want math.MaxInt64 for every method of the target", d)
 		}
-		if d := c.RefusesFor("dns:///b", "/s/M"); d != 0 {
+		if d := refusesFor("dns:///b", "/s/M"); d != 0 {
 			t.Errorf("another target: %v; want 0", d)
 		}
 	})

@@ -46,9 +46,10 @@
 // forced open). It matches breaker.ErrOpen and outcome.ErrLocalReject with
 // errors.Is, so the retry interceptor never re-enters an open breaker, and
 // errors.As converts it to an *errdetails.ApplicationError. Every other
-// error is the call's own. RefusesFor tells a retry interceptor outside
-// the breaker how long it will still refuse calls (the client chain wires
-// it), so that it does not sleep only to be refused.
+// error is the call's own. The client chain tells its retry interceptor,
+// outside the breaker, how long the breaker will still refuse calls, so
+// that it does not sleep only to be refused; ClientBreaker(target,
+// method).RefusesFor() tells anyone else.
 //
 // # Reconfiguring
 //

@@ -129,9 +129,12 @@ type trackedLimiter struct {
 }
 
 // attemptCounts counts, for one method, the calls the Retrier handled by
-// how many attempts they made (index 0 holds calls beyond the last bucket).
+// how many attempts they made, up to the highest cap a Retrier may have
+// (index 0 holds any other count). The histogram's buckets stop at the
+// default cap, 5; calls beyond it, under a raised cap, count in +Inf and
+// in the sum.
 type attemptCounts struct {
-	byAttempts [retrystate.MaxAttempts + 1]atomic.Uint64
+	byAttempts [retrystate.AttemptsCeiling + 1]atomic.Uint64
 }
 
 func newComponents(o *options) *components {
@@ -209,7 +212,7 @@ func (m *Metrics) collectComputed(ch chan<- prometheus.Metric) {
 	// the other finished calls as single attempts.
 	m.client.children.Range(func(k, v any) bool {
 		rc := v.(*rpcChildren)
-		counts := [retrystate.MaxAttempts + 1]uint64{}
+		counts := [retrystate.AttemptsCeiling + 1]uint64{}
 		var retried uint64
 		if ac, ok := c.retriedCalls.Load(k); ok {
 			for i := range counts {
@@ -223,15 +226,17 @@ func (m *Metrics) collectComputed(ch chan<- prometheus.Metric) {
 			single = finished - retried
 		}
 		buckets := make(map[float64]uint64, retrystate.MaxAttempts)
-		cum := single
+		total := single
 		sum := float64(single)
-		for n := 1; n <= retrystate.MaxAttempts; n++ {
-			cum += counts[n]
+		for n := 1; n <= retrystate.AttemptsCeiling; n++ {
+			total += counts[n]
 			sum += float64(n) * float64(counts[n])
-			buckets[float64(n)] = cum
+			if n <= retrystate.MaxAttempts {
+				buckets[float64(n)] = total
+			}
 		}
-		total := cum + counts[0]
-		sum += float64(counts[0]) * (retrystate.MaxAttempts + 1)
+		total += counts[0]
+		sum += float64(counts[0]) * (retrystate.AttemptsCeiling + 1)
 		ch <- prometheus.MustNewConstHistogram(c.attempts, total, sum, buckets, rc.service, rc.method)
 		return true
 	})
@@ -384,7 +389,7 @@ func (o retryObserver) OnFinish(_ context.Context, e retry.FinishEvent) {
 		v, _ = o.m.comps.retriedCalls.LoadOrStore(e.Method, &attemptCounts{})
 	}
 	n := e.Attempts
-	if n < 1 || n > retrystate.MaxAttempts {
+	if n < 1 || n > retrystate.AttemptsCeiling {
 		n = 0
 	}
 	v.(*attemptCounts).byAttempts[n].Add(1)

@@ -164,6 +164,11 @@ func init() {
 	retrystate.CircuitGate = func(refusesFor func(target, fullMethod string) time.Duration) any {
 		return withCircuitGate(refusesFor)
 	}
+	retrystate.Clamp = func(c any) any {
+		co := c.(CallOption)
+		co.clamp = true
+		return co
+	}
 	retrystate.Of = func(r any) retrystate.Targets {
 		if r, ok := r.(*Retrier); ok && r != nil {
 			return targetsOf{r}

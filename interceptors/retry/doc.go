@@ -36,7 +36,8 @@
 //     (a local reject, or a SERVER_OVERLOADED
 //     rejection marked unprocessed), which makes any method safe;
 //   - attempts remain (WithMaxAttempts counts them all, the first
-//     included: default 3, at most 5, as in gRFC A6);
+//     included: default 3, at most 5, as in gRFC A6, unless
+//     WithAttemptsCap raises the cap, to at most 10);
 //   - the server did not ask to stop (a negative grpc-retry-pushback-ms,
 //     or a google.rpc.RetryInfo with a negative delay);
 //   - the caller's deadline leaves time for the delay and an attempt

@@ -51,6 +51,10 @@ type CallOption struct {
 	grpc.EmptyCallOption
 	set func(policy) policy
 	err error
+	// clamp marks an option made from a service config (retrystate.Clamp):
+	// the attempts it asks for above the Retrier's cap are treated as the
+	// cap, as gRFC A6 has it, instead of failing the call.
+	clamp bool
 }
 
 func (c CallOption) apply(o *options) {
@@ -106,6 +110,7 @@ type options struct {
 	maxTokens    float64
 	tokenRatio   float64
 	methods      map[string][]CallOption
+	attemptsCap  int // WithAttemptsCap's
 	trailer      trailerMode
 	checkService bool
 	// openFor is withCircuitGate's function; nil: none.
@@ -138,15 +143,16 @@ func invalid(format string, args ...any) error {
 
 // WithMaxAttempts sets how many attempts a call may make in all, the first
 // included: 1 disables retries, 3 means the first attempt and up to two
-// retries. Values below 1 or above 5, gRFC A6's cap, are refused. Default:
-// 3.
+// retries. Values below 1 are refused, and so are values above the
+// Retrier's cap: 5, gRFC A6's, unless WithAttemptsCap raises it (by New,
+// or by the call it is passed to). Default: 3.
 func WithMaxAttempts(n int) CallOption {
 	var err error
 	switch {
 	case n < 1:
 		err = invalid("WithMaxAttempts(%d): must be at least 1", n)
-	case n > retrystate.MaxAttempts:
-		err = invalid("WithMaxAttempts(%d): must be at most %d (gRFC A6's cap on attempts)", n, retrystate.MaxAttempts)
+	case n > retrystate.AttemptsCeiling:
+		err = invalid("WithMaxAttempts(%d): must be at most %d, the highest attempts cap (WithAttemptsCap)", n, retrystate.AttemptsCeiling)
 	}
 	return callOption(func(p *policy) { p.maxAttempts = n }, err)
 }
@@ -262,8 +268,9 @@ func WithSafeToRetry(safe bool) CallOption {
 // cancelled; a retryable failure sends the next attempt at once; every
 // attempt after the first draws on the retry budget. Hedging needs
 // goroutines and per-attempt state, so hedged calls do not take the fast
-// path. maxAttempts 1 turns hedging off; values below 1 or above 5 and a
-// negative delay are refused. Default: off.
+// path. maxAttempts 1 turns hedging off; a negative delay, maxAttempts
+// below 1 and maxAttempts above the Retrier's cap (5 unless WithAttemptsCap
+// raises it) are refused. Default: off.
 func WithHedging(delay time.Duration, maxAttempts int) CallOption {
 	var err error
 	switch {
@@ -271,10 +278,54 @@ func WithHedging(delay time.Duration, maxAttempts int) CallOption {
 		err = invalid("WithHedging(%v, %d): delay must not be negative", delay, maxAttempts)
 	case maxAttempts < 1:
 		err = invalid("WithHedging(%v, %d): maxAttempts must be at least 1", delay, maxAttempts)
-	case maxAttempts > retrystate.MaxAttempts:
-		err = invalid("WithHedging(%v, %d): maxAttempts must be at most %d (gRFC A6's cap on attempts)", delay, maxAttempts, retrystate.MaxAttempts)
+	case maxAttempts > retrystate.AttemptsCeiling:
+		err = invalid("WithHedging(%v, %d): maxAttempts must be at most %d, the highest attempts cap (WithAttemptsCap)", delay, maxAttempts, retrystate.AttemptsCeiling)
 	}
 	return callOption(func(p *policy) { p.hedgeDelay, p.hedgeAttempts = delay, maxAttempts }, err)
+}
+
+// WithAttemptsCap sets the most attempts, the first included, that any
+// call may make: the cap that WithMaxAttempts and WithHedging are held to,
+// wherever they are given, and to which a service config's maxAttempts is
+// lowered (interceptors.WithServiceConfig). The default, 5, is gRFC A6's,
+// which keeps a config pushed through DNS or a control plane from turning
+// one call into many; raise it only for what you configure yourself. A
+// retryPolicy's maxAttempts comes from gRPC, which lowers it first to the
+// channel's own cap: raise that too, with grpc.WithMaxCallAttempts. Values
+// below 5 or above 10 are refused.
+func WithAttemptsCap(n int) Option {
+	return optionFunc(func(o *options) {
+		if n < retrystate.MaxAttempts || n > retrystate.AttemptsCeiling {
+			o.errs = append(o.errs, invalid("WithAttemptsCap(%d): must be from %d to %d", n, retrystate.MaxAttempts, retrystate.AttemptsCeiling))
+			return
+		}
+		o.attemptsCap = n
+	})
+}
+
+// overCap returns the error for a policy that asks for more attempts than
+// cap allows, naming the option that asked (within what, when not ""), or
+// nil.
+func (p *policy) overCap(limit int, within string) error {
+	var name string
+	switch {
+	case p.maxAttempts > limit:
+		name = fmt.Sprintf("WithMaxAttempts(%d)", p.maxAttempts)
+	case p.hedgeAttempts > limit:
+		name = fmt.Sprintf("WithHedging(%v, %d)", p.hedgeDelay, p.hedgeAttempts)
+	default:
+		return nil
+	}
+	if within != "" {
+		name = within + ": " + name
+	}
+	return invalid("%s: above the attempts cap of %d (WithAttemptsCap raises it)", name, limit)
+}
+
+// clampTo lowers the attempts p asks for to limit.
+func (p *policy) clampTo(limit int) {
+	p.maxAttempts = min(p.maxAttempts, limit)
+	p.hedgeAttempts = min(p.hedgeAttempts, limit)
 }
 
 // WithClassifier sets the classifier that decides each attempt's outcome;
@@ -460,9 +511,9 @@ func WithTargetBufferLimit(bytes int) Option {
 // would still be open once the delay has passed, the attempt would only be
 // refused locally, so the call ends at once with its last real error
 // (the stop reason "circuit_open") instead of sleeping and then failing with CIRCUIT_OPEN,
-// and no budget is spent. interceptors.NewClientChain sets it to
-// (*circuit.Circuit).RefusesFor, through retrystate.CircuitGate. nil is
-// refused.
+// and no budget is spent. interceptors.NewClientChain sets it to its
+// circuit's, through retrystate.CircuitGate and retrystate.RefusesFor. nil
+// is refused.
 func withCircuitGate(openFor func(target, fullMethod string) time.Duration) Option {
 	return optionFunc(func(o *options) {
 		if openFor == nil {
@@ -494,6 +545,7 @@ func defaultOptions() options {
 		window:            defaultBudgetWindow,
 		checkService:      true,
 		targetBufferLimit: defaultTargetBufferLimit,
+		attemptsCap:       retrystate.MaxAttempts,
 		random:            rand.Float64,
 	}
 }
@@ -526,6 +578,11 @@ func newOptions(opts []Option) (options, error) {
 			continue
 		}
 		opt.apply(&o)
+	}
+	if len(o.errs) == 0 {
+		if err := o.policy.overCap(o.attemptsCap, ""); err != nil {
+			o.errs = append(o.errs, err)
+		}
 	}
 	return o, errors.Join(o.errs...)
 }

@@ -384,7 +384,7 @@ func TestReconfigureRefused(t *testing.T) {
 		want    string // in the error; "" for none
 	}{
 		{"attempts below 1", nil, []retry.Option{retry.WithMaxAttempts(0)}, "retry: WithMaxAttempts(0): must be at least 1"},
-		{"attempts above 5", nil, []retry.Option{retry.WithMaxAttempts(6)}, "retry: WithMaxAttempts(6): must be at most 5"},
+		{"attempts above 5", nil, []retry.Option{retry.WithMaxAttempts(6)}, "retry: WithMaxAttempts(6): above the attempts cap of 5"},
 		{"attempts 5", nil, []retry.Option{retry.WithMaxAttempts(5)}, ""},
 		{"negative backoff", nil, []retry.Option{retry.WithBackoff(-1, 2, time.Second)}, "retry: WithBackoff(-1ns, 2, 1s)"},
 		{"hedging above 5", nil, []retry.Option{retry.WithHedging(0, 6)}, "retry: WithHedging(0s, 6)"},

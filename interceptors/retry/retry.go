@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,9 @@ func newConfig(opts []Option) (*config, error) {
 			p := o.policy
 			for _, c := range cos {
 				p = c.set(p)
+			}
+			if err := p.overCap(o.attemptsCap, fmt.Sprintf("WithMethodPolicy(%q)", m)); err != nil {
+				return nil, err
 			}
 			cfg.methods[m] = &p
 			if p.firstAttemptWork() {
@@ -278,6 +282,12 @@ func (cfg *config) resolve(method string, opts []grpc.CallOption) (*policy, []gr
 			return nil, nil, errZeroCallOption
 		}
 		p = co.set(p)
+		if co.clamp {
+			p.clampTo(cfg.opts.attemptsCap)
+		}
+	}
+	if err := p.overCap(cfg.opts.attemptsCap, ""); err != nil {
+		return nil, nil, err
 	}
 	return &p, kept, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/refusal"
+	"github.com/bulwarkrpc/bulwark/internal/retrystate"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 	"github.com/bulwarkrpc/bulwark/internal/wire"
 )
@@ -159,7 +161,7 @@ func TestUnaryInvalidCallOption(t *testing.T) {
 		if !errors.Is(err, retry.ErrInvalidCallOption) || status.Code(err) != codes.Internal {
 			t.Fatalf("err = %v (code %v); want ErrInvalidCallOption, INTERNAL", err, status.Code(err))
 		}
-		if want := "retry: WithMaxAttempts(9): must be at most 5 (gRFC A6's cap on attempts)"; err.Error() != want {
+		if want := "retry: WithMaxAttempts(9): above the attempts cap of 5 (WithAttemptsCap raises it)"; err.Error() != want {
 			t.Errorf("err = %q; want %q", err, want)
 		}
 		if rec.count() != 0 {
@@ -169,6 +171,61 @@ func TestUnaryInvalidCallOption(t *testing.T) {
 			t.Errorf("zero CallOption: err = %v; want ErrInvalidCallOption", err)
 		}
 	})
+}
+
+// TestAttemptsCap: WithAttemptsCap(7) lets a call make exactly 7
+// attempts and refuses 8, wherever the option is given; an option from a
+// service config (retrystate.Clamp) asking for more is held to the cap
+// instead of failing the call; without WithAttemptsCap the cap is 5.
+func TestAttemptsCap(t *testing.T) {
+	if _, err := retry.New(retry.WithAttemptsCap(7), retry.WithMaxAttempts(8)); err == nil ||
+		err.Error() != "retry: WithMaxAttempts(8): above the attempts cap of 7 (WithAttemptsCap raises it)" {
+		t.Errorf("New(WithAttemptsCap(7), WithMaxAttempts(8)) = %v; want the cap's error naming WithMaxAttempts(8)", err)
+	}
+	if _, err := retry.New(retry.WithAttemptsCap(7), retry.WithMethodPolicy("/pkg.Svc/M", retry.WithHedging(time.Millisecond, 8))); err == nil ||
+		!strings.Contains(err.Error(), `WithMethodPolicy("/pkg.Svc/M"): WithHedging(1ms, 8): above the attempts cap of 7`) {
+		t.Errorf("a method's hedging above the cap: %v; want the cap's error naming it", err)
+	}
+	clamped := func(n int) grpc.CallOption { return retrystate.Clamp(retry.WithMaxAttempts(n)).(retry.CallOption) }
+	tests := []struct {
+		name     string
+		retry    []retry.Option
+		opts     []grpc.CallOption
+		attempts int // 0: the call fails with ErrInvalidCallOption
+	}{
+		{"default cap, 5", nil, []grpc.CallOption{retry.WithMaxAttempts(5)}, 5},
+		{"default cap, 6", nil, []grpc.CallOption{retry.WithMaxAttempts(6)}, 0},
+		{"raised, by New", []retry.Option{retry.WithAttemptsCap(7), retry.WithMaxAttempts(7)}, nil, 7},
+		{"raised, per method", []retry.Option{retry.WithAttemptsCap(7), retry.WithMethodPolicy("/bulwark.testing.v1.TestService/Unary", retry.WithMaxAttempts(7))}, nil, 7},
+		{"raised, per call, 7", []retry.Option{retry.WithAttemptsCap(7)}, []grpc.CallOption{retry.WithMaxAttempts(7)}, 7},
+		{"raised, per call, 8", []retry.Option{retry.WithAttemptsCap(7)}, []grpc.CallOption{retry.WithMaxAttempts(8)}, 0},
+		{"highest cap", []retry.Option{retry.WithAttemptsCap(10), retry.WithMaxAttempts(10)}, nil, 10},
+		{"service config, default cap", nil, []grpc.CallOption{clamped(9)}, 5},
+		{"service config, raised cap", []retry.Option{retry.WithAttemptsCap(7)}, []grpc.CallOption{clamped(9)}, 7},
+		{"service config, below the cap", []retry.Option{retry.WithAttemptsCap(7)}, []grpc.CallOption{clamped(4)}, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := newAttempts()
+				svc := &grpctest.Service{UnaryFunc: failing(rec, 99, status.Error(codes.Unavailable, "x"))}
+				env, _ := start(t, svc, setup{retry: tc.retry})
+				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}, tc.opts...)
+				if tc.attempts == 0 {
+					if !errors.Is(err, retry.ErrInvalidCallOption) || rec.count() != 0 {
+						t.Errorf("err = %v after %d attempts; want ErrInvalidCallOption before any", err, rec.count())
+					}
+					return
+				}
+				if status.Code(err) != codes.Unavailable {
+					t.Errorf("code = %v; want UNAVAILABLE", status.Code(err))
+				}
+				if got := rec.count(); got != tc.attempts {
+					t.Errorf("attempts = %d; want %d", got, tc.attempts)
+				}
+			})
+		})
+	}
 }
 
 func TestUnsafeMethod(t *testing.T) {

@@ -6,9 +6,20 @@ package retrystate
 
 import "time"
 
-// MaxAttempts is the most attempts a call may make, the first included:
-// gRFC A6's client-side cap on maxAttempts.
+// MaxAttempts is the default cap on the attempts a call may make, the
+// first included: gRFC A6's client-side cap on maxAttempts, which
+// retry.WithAttemptsCap raises.
 const MaxAttempts = 5
+
+// AttemptsCeiling is the highest cap retry.WithAttemptsCap accepts, and so
+// the most attempts any call makes.
+const AttemptsCeiling = 10
+
+// Clamp returns c, a retry.CallOption, marked as coming from a service
+// config: the attempts it asks for above the Retrier's cap are treated as
+// the cap (gRFC A6), where a Go option asking for them is refused. Package
+// retry sets it when it is initialised.
+var Clamp func(c any) any
 
 // PreviousAttemptsHeader is the request header that tells the server how
 // many attempts of the call came before this one (gRFC A6). The retry
@@ -34,8 +45,15 @@ var Of func(r any) Targets
 
 // CircuitGate returns the retry.Option that tells a Retrier how long the
 // circuit breaker inside it will still refuse calls to a target and
-// method (see (*circuit.Circuit).RefusesFor): before a retry or a hedge
+// method (see RefusesFor): before a retry or a hedge
 // that the breaker would refuse, the call ends at once with its last real
 // error. interceptors.NewClientChain gives it to the Retrier it puts
 // outside a circuit breaker. Package retry sets it when it is initialised.
 var CircuitGate func(refusesFor func(target, fullMethod string) time.Duration) any
+
+// RefusesFor returns, for c, a *circuit.Circuit, the function that says
+// how long the client breaker guarding a target (and method, per method)
+// will still refuse calls: zero when it has none yet or lets calls
+// through. It makes no breaker and takes no lock. Package circuit sets it
+// when it is initialised.
+var RefusesFor func(c any) func(target, fullMethod string) time.Duration
