@@ -20,6 +20,7 @@ import (
 	"github.com/bulwarkrpc/bulwark/interceptors/circuit"
 	"github.com/bulwarkrpc/bulwark/interceptors/metrics"
 	"github.com/bulwarkrpc/bulwark/interceptors/outcome"
+	"github.com/bulwarkrpc/bulwark/interceptors/retry"
 	"github.com/bulwarkrpc/bulwark/internal/grpctest"
 	"github.com/bulwarkrpc/bulwark/internal/testpb"
 )
@@ -258,4 +259,38 @@ func TestCircuitCallsBySide(t *testing.T) {
 			t.Errorf("circuit calls side=%s target=%q outcome=%s = %v; want %v", c.side, c.target, c.outcome, got, c.want)
 		}
 	}
+}
+
+// TestAttemptsBeyondTheDefaultCap: under a raised cap (retry.WithAttemptsCap)
+// a call of 7 attempts counts in +Inf, past the buckets that stop at 5, and
+// in the sum as 7.
+func TestAttemptsBeyondTheDefaultCap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMetrics(t)
+		env := start(t, m, &grpctest.Service{})
+		const method = "/bulwark.testing.v1.TestService/Unary"
+		for range 3 { // three finished calls, of which the Retrier reports two
+			if _, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		obs := m.Observers().Retry
+		obs.OnFinish(t.Context(), retry.FinishEvent{Target: "t", Method: method, Attempts: 7})
+		obs.OnFinish(t.Context(), retry.FinishEvent{Target: "t", Method: method, Attempts: 2})
+		want := `
+# HELP bulwark_retry_call_attempts Attempts per finished client call, hedges included (calls that needed no retry count as 1).
+# TYPE bulwark_retry_call_attempts histogram
+bulwark_retry_call_attempts_bucket{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",le="1"} 1
+bulwark_retry_call_attempts_bucket{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",le="2"} 2
+bulwark_retry_call_attempts_bucket{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",le="3"} 2
+bulwark_retry_call_attempts_bucket{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",le="4"} 2
+bulwark_retry_call_attempts_bucket{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",le="5"} 2
+bulwark_retry_call_attempts_bucket{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService",le="+Inf"} 3
+bulwark_retry_call_attempts_sum{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService"} 10
+bulwark_retry_call_attempts_count{grpc_method="Unary",grpc_service="bulwark.testing.v1.TestService"} 3
+`
+		if err := testutil.CollectAndCompare(m, strings.NewReader(want), "bulwark_retry_call_attempts"); err != nil {
+			t.Error(err)
+		}
+	})
 }
