@@ -192,6 +192,18 @@ func TestServiceConfigAttemptsCap(t *testing.T) {
 				if n := svc.Calls("Unary"); n != tc.want {
 					t.Errorf("%d attempts; want %d", n, tc.want)
 				}
+				// The caller's own option above the cap is refused, though
+				// the service config's options come after it.
+				limit := tc.cap
+				if limit == 0 {
+					limit = 5
+				}
+				before := svc.Calls("Unary")
+				_, err := env.Client.Unary(t.Context(), &testpb.UnaryRequest{}, retry.WithMaxAttempts(limit+1))
+				if status.Code(err) != codes.Internal || svc.Calls("Unary") != before {
+					t.Errorf("a call with WithMaxAttempts(%d) under a cap of %d: %v, after %d attempts; want INTERNAL before any",
+						limit+1, limit, err, svc.Calls("Unary")-before)
+				}
 			})
 		})
 	}

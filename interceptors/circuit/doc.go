@@ -49,7 +49,8 @@
 // error is the call's own. The client chain tells its retry interceptor,
 // outside the breaker, how long the breaker will still refuse calls, so
 // that it does not sleep only to be refused; ClientBreaker(target,
-// method).RefusesFor() tells anyone else.
+// method).RefusesFor() tells anyone else (ClientBreaker makes the breaker
+// when there is none).
 //
 // # Reconfiguring
 //

@@ -51,10 +51,45 @@ type CallOption struct {
 	grpc.EmptyCallOption
 	set func(policy) policy
 	err error
+	// attempts is how many attempts the option asks for (WithMaxAttempts,
+	// WithHedging), checked against the Retrier's cap wherever the option
+	// is given; 0 for the other options. name is the option as written,
+	// for the error.
+	attempts int
+	hedge    bool // the attempts are WithHedging's
+	name     string
 	// clamp marks an option made from a service config (retrystate.Clamp):
 	// the attempts it asks for above the Retrier's cap are treated as the
-	// cap, as gRFC A6 has it, instead of failing the call.
+	// cap, as gRFC A6 has it, instead of refused.
 	clamp bool
+}
+
+// checkCap returns the error for c asking for more attempts than limit
+// (within names where it was given, when not ""), or nil. A clamped option
+// is never refused.
+func (c CallOption) checkCap(limit int, within string) error {
+	if c.clamp || c.attempts <= limit {
+		return nil
+	}
+	name := c.name
+	if within != "" {
+		name = within + ": " + name
+	}
+	return invalid("%s: above the attempts cap of %d (WithAttemptsCap raises it)", name, limit)
+}
+
+// applyTo returns p with c applied, the attempts c asks for held to limit
+// when c is clamped.
+func (c CallOption) applyTo(p policy, limit int) policy {
+	p = c.set(p)
+	if c.clamp && c.attempts > limit {
+		if c.hedge {
+			p.hedgeAttempts = limit
+		} else {
+			p.maxAttempts = limit
+		}
+	}
+	return p
 }
 
 func (c CallOption) apply(o *options) {
@@ -65,6 +100,9 @@ func (c CallOption) apply(o *options) {
 		o.errs = append(o.errs, errZeroCallOption)
 	default:
 		o.policy = c.set(o.policy)
+		if c.attempts > 0 {
+			o.asked = append(o.asked, askedAttempts{opt: c})
+		}
 	}
 }
 
@@ -102,15 +140,18 @@ type options struct {
 	classifier outcome.Classifier
 	observer   Observer
 
-	budget       budgetKind
-	budgetBy     string // the option that set budget, as written; "" for the default
-	ratio        float64
-	perSecond    float64
-	window       time.Duration
-	maxTokens    float64
-	tokenRatio   float64
-	methods      map[string][]CallOption
-	attemptsCap  int // WithAttemptsCap's
+	budget      budgetKind
+	budgetBy    string // the option that set budget, as written; "" for the default
+	ratio       float64
+	perSecond   float64
+	window      time.Duration
+	maxTokens   float64
+	tokenRatio  float64
+	methods     map[string][]CallOption
+	attemptsCap int // WithAttemptsCap's
+	// asked holds the options given to New that ask for a number of
+	// attempts, with where they were given, for the cap's check.
+	asked        []askedAttempts
 	trailer      trailerMode
 	checkService bool
 	// openFor is withCircuitGate's function; nil: none.
@@ -120,6 +161,13 @@ type options struct {
 	random            func() float64 // uniform in [0, 1), for jitter
 
 	errs []error
+}
+
+// askedAttempts is an option that asks for a number of attempts, and the
+// option it was given within ("" for New itself).
+type askedAttempts struct {
+	opt    CallOption
+	within string
 }
 
 type optionFunc func(*options)
@@ -154,7 +202,9 @@ func WithMaxAttempts(n int) CallOption {
 	case n > retrystate.AttemptsCeiling:
 		err = invalid("WithMaxAttempts(%d): must be at most %d, the highest attempts cap (WithAttemptsCap)", n, retrystate.AttemptsCeiling)
 	}
-	return callOption(func(p *policy) { p.maxAttempts = n }, err)
+	c := callOption(func(p *policy) { p.maxAttempts = n }, err)
+	c.attempts, c.name = n, fmt.Sprintf("WithMaxAttempts(%d)", n)
+	return c
 }
 
 // WithBackoff sets the exponential backoff between attempts: the n-th retry
@@ -281,7 +331,9 @@ func WithHedging(delay time.Duration, maxAttempts int) CallOption {
 	case maxAttempts > retrystate.AttemptsCeiling:
 		err = invalid("WithHedging(%v, %d): maxAttempts must be at most %d, the highest attempts cap (WithAttemptsCap)", delay, maxAttempts, retrystate.AttemptsCeiling)
 	}
-	return callOption(func(p *policy) { p.hedgeDelay, p.hedgeAttempts = delay, maxAttempts }, err)
+	c := callOption(func(p *policy) { p.hedgeDelay, p.hedgeAttempts = delay, maxAttempts }, err)
+	c.attempts, c.hedge, c.name = maxAttempts, true, fmt.Sprintf("WithHedging(%v, %d)", delay, maxAttempts)
+	return c
 }
 
 // WithAttemptsCap sets the most attempts, the first included, that any
@@ -301,31 +353,6 @@ func WithAttemptsCap(n int) Option {
 		}
 		o.attemptsCap = n
 	})
-}
-
-// overCap returns the error for a policy that asks for more attempts than
-// cap allows, naming the option that asked (within what, when not ""), or
-// nil.
-func (p *policy) overCap(limit int, within string) error {
-	var name string
-	switch {
-	case p.maxAttempts > limit:
-		name = fmt.Sprintf("WithMaxAttempts(%d)", p.maxAttempts)
-	case p.hedgeAttempts > limit:
-		name = fmt.Sprintf("WithHedging(%v, %d)", p.hedgeDelay, p.hedgeAttempts)
-	default:
-		return nil
-	}
-	if within != "" {
-		name = within + ": " + name
-	}
-	return invalid("%s: above the attempts cap of %d (WithAttemptsCap raises it)", name, limit)
-}
-
-// clampTo lowers the attempts p asks for to limit.
-func (p *policy) clampTo(limit int) {
-	p.maxAttempts = min(p.maxAttempts, limit)
-	p.hedgeAttempts = min(p.hedgeAttempts, limit)
 }
 
 // WithClassifier sets the classifier that decides each attempt's outcome;
@@ -430,6 +457,11 @@ func addMethodPolicy(o *options, name, fullMethod string, opts []CallOption) {
 		o.methods = make(map[string][]CallOption)
 	}
 	o.methods[fullMethod] = append(o.methods[fullMethod], opts...)
+	for _, c := range opts {
+		if c.attempts > 0 {
+			o.asked = append(o.asked, askedAttempts{opt: c, within: fmt.Sprintf("%s(%q)", name, fullMethod)})
+		}
+	}
 }
 
 func validMethod(m string) error {
@@ -580,8 +612,11 @@ func newOptions(opts []Option) (options, error) {
 		opt.apply(&o)
 	}
 	if len(o.errs) == 0 {
-		if err := o.policy.overCap(o.attemptsCap, ""); err != nil {
-			o.errs = append(o.errs, err)
+		// The cap may come after the options it holds: check them last.
+		for _, a := range o.asked {
+			if err := a.opt.checkCap(o.attemptsCap, a.within); err != nil {
+				o.errs = append(o.errs, err)
+			}
 		}
 	}
 	return o, errors.Join(o.errs...)

@@ -2,7 +2,6 @@ package retry
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,9 +73,6 @@ func newConfig(opts []Option) (*config, error) {
 			p := o.policy
 			for _, c := range cos {
 				p = c.set(p)
-			}
-			if err := p.overCap(o.attemptsCap, fmt.Sprintf("WithMethodPolicy(%q)", m)); err != nil {
-				return nil, err
 			}
 			cfg.methods[m] = &p
 			if p.firstAttemptWork() {
@@ -281,13 +277,10 @@ func (cfg *config) resolve(method string, opts []grpc.CallOption) (*policy, []gr
 		case co.set == nil:
 			return nil, nil, errZeroCallOption
 		}
-		p = co.set(p)
-		if co.clamp {
-			p.clampTo(cfg.opts.attemptsCap)
+		if err := co.checkCap(cfg.opts.attemptsCap, ""); err != nil {
+			return nil, nil, err
 		}
-	}
-	if err := p.overCap(cfg.opts.attemptsCap, ""); err != nil {
-		return nil, nil, err
+		p = co.applyTo(p, cfg.opts.attemptsCap)
 	}
 	return &p, kept, nil
 }

@@ -186,7 +186,28 @@ func TestAttemptsCap(t *testing.T) {
 		!strings.Contains(err.Error(), `WithMethodPolicy("/pkg.Svc/M"): WithHedging(1ms, 8): above the attempts cap of 7`) {
 		t.Errorf("a method's hedging above the cap: %v; want the cap's error naming it", err)
 	}
+	// An option above the cap is refused even when a later one replaces
+	// it, and even when WithAttemptsCap comes after it; an option within
+	// the cap is not.
+	for _, tc := range []struct {
+		opts []retry.Option
+		want string // "": accepted
+	}{
+		{[]retry.Option{retry.WithMaxAttempts(8), retry.WithMaxAttempts(3)}, "retry: WithMaxAttempts(8): above the attempts cap of 5"},
+		{[]retry.Option{retry.WithMethodPolicy("/a.B/C", retry.WithHedging(time.Millisecond, 9), retry.WithHedging(time.Millisecond, 2))},
+			`retry: WithMethodPolicy("/a.B/C"): WithHedging(1ms, 9): above the attempts cap of 5`},
+		{[]retry.Option{retry.WithMaxAttempts(7), retry.WithAttemptsCap(7)}, ""},
+		{[]retry.Option{retry.WithMethodPolicy("/a.B/C", retry.WithHedging(time.Millisecond, 7)), retry.WithAttemptsCap(7)}, ""},
+	} {
+		_, err := retry.New(tc.opts...)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("New(%d options) = %v; want %q", len(tc.opts), err, tc.want)
+		}
+	}
 	clamped := func(n int) grpc.CallOption { return retrystate.Clamp(retry.WithMaxAttempts(n)).(retry.CallOption) }
+	clampedHedging := func(n int) grpc.CallOption {
+		return retrystate.Clamp(retry.WithHedging(time.Millisecond, n)).(retry.CallOption)
+	}
 	tests := []struct {
 		name     string
 		retry    []retry.Option
@@ -203,6 +224,10 @@ func TestAttemptsCap(t *testing.T) {
 		{"service config, default cap", nil, []grpc.CallOption{clamped(9)}, 5},
 		{"service config, raised cap", []retry.Option{retry.WithAttemptsCap(7)}, []grpc.CallOption{clamped(9)}, 7},
 		{"service config, below the cap", []retry.Option{retry.WithAttemptsCap(7)}, []grpc.CallOption{clamped(4)}, 4},
+		{"per call, replaced", nil, []grpc.CallOption{retry.WithMaxAttempts(9), retry.WithMaxAttempts(2)}, 0},
+		{"per call, before a service config's", nil, []grpc.CallOption{retry.WithMaxAttempts(8), clampedHedging(2)}, 0},
+		{"per call, before a service config's attempts", nil, []grpc.CallOption{retry.WithHedging(0, 9), clamped(3)}, 0},
+		{"per call, within the cap, before a service config's", nil, []grpc.CallOption{retry.WithMaxAttempts(4), clamped(9)}, 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
