@@ -53,11 +53,11 @@ type CallOption struct {
 	err error
 	// attempts is how many attempts the option asks for (WithMaxAttempts,
 	// WithHedging), checked against the Retrier's cap wherever the option
-	// is given; 0 for the other options. name is the option as written,
-	// for the error.
+	// is given; 0 for the other options. hedge and delay are WithHedging's,
+	// to name the option in the error.
 	attempts int
-	hedge    bool // the attempts are WithHedging's
-	name     string
+	hedge    bool
+	delay    time.Duration
 	// clamp marks an option made from a service config (retrystate.Clamp):
 	// the attempts it asks for above the Retrier's cap are treated as the
 	// cap, as gRFC A6 has it, instead of refused.
@@ -71,7 +71,10 @@ func (c CallOption) checkCap(limit int, within string) error {
 	if c.clamp || c.attempts <= limit {
 		return nil
 	}
-	name := c.name
+	name := fmt.Sprintf("WithMaxAttempts(%d)", c.attempts)
+	if c.hedge {
+		name = fmt.Sprintf("WithHedging(%v, %d)", c.delay, c.attempts)
+	}
 	if within != "" {
 		name = within + ": " + name
 	}
@@ -203,7 +206,7 @@ func WithMaxAttempts(n int) CallOption {
 		err = invalid("WithMaxAttempts(%d): must be at most %d, the highest attempts cap (WithAttemptsCap)", n, retrystate.AttemptsCeiling)
 	}
 	c := callOption(func(p *policy) { p.maxAttempts = n }, err)
-	c.attempts, c.name = n, fmt.Sprintf("WithMaxAttempts(%d)", n)
+	c.attempts = n
 	return c
 }
 
@@ -332,7 +335,7 @@ func WithHedging(delay time.Duration, maxAttempts int) CallOption {
 		err = invalid("WithHedging(%v, %d): maxAttempts must be at most %d, the highest attempts cap (WithAttemptsCap)", delay, maxAttempts, retrystate.AttemptsCeiling)
 	}
 	c := callOption(func(p *policy) { p.hedgeDelay, p.hedgeAttempts = delay, maxAttempts }, err)
-	c.attempts, c.hedge, c.name = maxAttempts, true, fmt.Sprintf("WithHedging(%v, %d)", delay, maxAttempts)
+	c.attempts, c.hedge, c.delay = maxAttempts, true, delay
 	return c
 }
 
