@@ -71,3 +71,26 @@ func ExampleWithMaxAttempts() {
 	// done after 1 attempts: max_attempts
 	// code: Unavailable
 }
+
+// gRFC A6 caps a call at 5 attempts; WithAttemptsCap raises the cap for
+// what the Retrier's own options ask, up to 10.
+func ExampleWithAttemptsCap() {
+	_, err := retry.New(retry.WithMaxAttempts(7))
+	fmt.Println(err)
+
+	r, err := retry.New(retry.WithAttemptsCap(7), retry.WithMaxAttempts(7), retry.WithBackoff(0, 1, 0),
+		retry.WithMethodPolicy("/greeter.v1.Greeter/SayHello", retry.WithSafeToRetry(true)),
+		retry.WithObserver(retry.Observer{OnFinish: printer.OnFinish}))
+	if err != nil {
+		panic(err)
+	}
+	down := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
+		return status.Error(codes.Unavailable, "down")
+	}
+	err = r.UnaryClientInterceptor()(context.Background(), "/greeter.v1.Greeter/SayHello", nil, nil, nil, down)
+	fmt.Println("code:", status.Code(err))
+	// Output:
+	// retry: WithMaxAttempts(7): above the attempts cap of 5 (WithAttemptsCap raises it)
+	// done after 7 attempts: max_attempts
+	// code: Unavailable
+}
