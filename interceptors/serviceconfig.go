@@ -34,9 +34,9 @@ import (
 // (retry.WithTokenBucket, in place of a retry.WithBudget given to
 // WithRetry); a resolver's pushed hedgingPolicy and retryThrottling are not
 // seen, since gRPC gives them to no one. maxAttempts above 5 are treated as
-// 5 (gRFC A6): to raise that cap, give the Retrier retry.WithAttemptsCap
-// and, for retryPolicy, which gRPC caps first, dial with
-// grpc.WithMaxCallAttempts. Bulwark's outcome table, not retryableStatusCodes or
+// 5 (gRFC A6): a retryPolicy's as gRPC caps it, at the channel's cap
+// (grpc.WithMaxCallAttempts raises it, up to 10 here), a hedgingPolicy's at
+// the Retrier's (retry.WithAttemptsCap raises it). Bulwark's outcome table, not retryableStatusCodes or
 // nonFatalStatusCodes, decides which failures are retried. Retries and
 // hedges need WithRetry, which turns gRPC's own retries off. js is checked
 // when the chain is built: a config gRPC refuses, a malformed timeout,
@@ -135,9 +135,9 @@ func (m *methodConfig) retryOptions(key retryKey) []grpc.CallOption {
 	}
 	ro := []grpc.CallOption{
 		// gRPC has lowered maxAttempts to the channel's cap
-		// (grpc.WithMaxCallAttempts, 5 by default); the Retrier lowers it
-		// to its own (retry.WithAttemptsCap).
-		retrystate.Clamp(retry.WithMaxAttempts(min(max(1, key.maxAttempts), retrystate.AttemptsCeiling))).(retry.CallOption),
+		// (grpc.WithMaxCallAttempts, 5 by default), as its own retries
+		// would have it.
+		retrystate.ChannelCapped(retry.WithMaxAttempts(min(max(1, key.maxAttempts), retrystate.AttemptsCeiling))).(retry.CallOption),
 		retry.WithBackoff(key.initialBackoff, max(1, math.Float64frombits(key.multiplier)), max(key.initialBackoff, key.maxBackoff)),
 	}
 	next := map[retryKey][]grpc.CallOption{key: ro}

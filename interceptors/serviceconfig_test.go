@@ -145,9 +145,10 @@ func TestServiceConfigHedgingPolicy(t *testing.T) {
 	})
 }
 
-// A service config's maxAttempts above the cap are treated as the cap,
-// 5 (gRFC A6), or what retry.WithAttemptsCap raises it to; a retryPolicy's
-// is first capped by gRPC at the channel's grpc.WithMaxCallAttempts.
+// A service config's maxAttempts above 5 are treated as 5 (gRFC A6): a
+// hedgingPolicy's up to the Retrier's cap (retry.WithAttemptsCap), a
+// retryPolicy's up to the channel's, as gRPC caps it
+// (grpc.WithMaxCallAttempts), whatever the Retrier's cap.
 func TestServiceConfigAttemptsCap(t *testing.T) {
 	const hedging = `{"methodConfig": [{"name": [{"service": "bulwark.testing.v1.TestService", "method": "Unary"}],
 		"hedgingPolicy": {"maxAttempts": 9, "hedgingDelay": "0.1s"}}]}`
@@ -166,14 +167,15 @@ func TestServiceConfigAttemptsCap(t *testing.T) {
 		{"hedging, cap 10", hedging, 10, 0, 9},
 		{"retry, default caps", retrying, 0, 0, 5},
 		{"retry, cap 7, gRPC's 5", retrying, 7, 0, 5},
-		{"retry, cap 5, gRPC's 8", retrying, 0, 8, 5},
-		{"retry, cap 7, gRPC's 8", retrying, 7, 8, 7},
-		{"retry, cap 10, gRPC's 8", retrying, 10, 8, 8},
+		{"retry, cap 5, gRPC's 8", retrying, 0, 8, 8},
+		{"retry, cap 7, gRPC's 8", retrying, 7, 8, 8},
+		{"retry, cap 5, gRPC's 20", retrying, 0, 20, 9},
+		{"retry of 12, gRPC's 20", strings.Replace(retrying, `"maxAttempts": 9`, `"maxAttempts": 12`, 1), 0, 20, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				svc := secondService()
-				if tc.sc == retrying {
+				if strings.Contains(tc.sc, "retryPolicy") {
 					svc = &grpctest.Service{UnaryFunc: unavailable}
 				}
 				ropts := []retry.Option{retry.WithSafeToRetry(true)}

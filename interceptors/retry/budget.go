@@ -166,7 +166,12 @@ func init() {
 	}
 	retrystate.Clamp = func(c any) any {
 		co := c.(CallOption)
-		co.clamp = true
+		co.source = fromServiceConfig
+		return co
+	}
+	retrystate.ChannelCapped = func(c any) any {
+		co := c.(CallOption)
+		co.source = fromChannel
 		return co
 	}
 	retrystate.Of = func(r any) retrystate.Targets {

@@ -58,17 +58,31 @@ type CallOption struct {
 	attempts int
 	hedge    bool
 	delay    time.Duration
-	// clamp marks an option made from a service config (retrystate.Clamp):
-	// the attempts it asks for above the Retrier's cap are treated as the
-	// cap, as gRFC A6 has it, instead of refused.
-	clamp bool
+	// source is where the option comes from, which decides how the
+	// Retrier's cap applies to it.
+	source optionSource
 }
 
+// optionSource is where a CallOption comes from.
+type optionSource uint8
+
+const (
+	// fromCode: the program's own option; asking for more attempts than
+	// the Retrier's cap is refused.
+	fromCode optionSource = iota
+	// fromServiceConfig: a service config Bulwark parses (retrystate.Clamp);
+	// the attempts above the cap are treated as the cap (gRFC A6).
+	fromServiceConfig
+	// fromChannel: the channel's method config (retrystate.ChannelCapped),
+	// which gRPC has already held to the channel's cap.
+	fromChannel
+)
+
 // checkCap returns the error for c asking for more attempts than limit
-// (within names where it was given, when not ""), or nil. A clamped option
-// is never refused.
+// (within names where it was given, when not ""), or nil. Only the
+// program's own options are refused.
 func (c CallOption) checkCap(limit int, within string) error {
-	if c.clamp || c.attempts <= limit {
+	if c.source != fromCode || c.attempts <= limit {
 		return nil
 	}
 	name := fmt.Sprintf("WithMaxAttempts(%d)", c.attempts)
@@ -82,10 +96,10 @@ func (c CallOption) checkCap(limit int, within string) error {
 }
 
 // applyTo returns p with c applied, the attempts c asks for held to limit
-// when c is clamped.
+// when c comes from a service config Bulwark parses.
 func (c CallOption) applyTo(p policy, limit int) policy {
 	p = c.set(p)
-	if c.clamp && c.attempts > limit {
+	if c.source == fromServiceConfig && c.attempts > limit {
 		if c.hedge {
 			p.hedgeAttempts = limit
 		} else {
@@ -339,15 +353,16 @@ func WithHedging(delay time.Duration, maxAttempts int) CallOption {
 	return c
 }
 
-// WithAttemptsCap sets the most attempts, the first included, that any
-// call may make: the cap that WithMaxAttempts and WithHedging are held to,
-// wherever they are given, and to which a service config's maxAttempts is
-// lowered (interceptors.WithServiceConfig). The default, 5, is gRFC A6's,
-// which keeps a config pushed through DNS or a control plane from turning
-// one call into many; raise it only for what you configure yourself. A
-// retryPolicy's maxAttempts comes from gRPC, which lowers it first to the
-// channel's own cap: raise that too, with grpc.WithMaxCallAttempts. Values
-// below 5 or above 10 are refused.
+// WithAttemptsCap sets the most attempts, the first included, that a call
+// may make under the Retrier's own options: the cap that WithMaxAttempts
+// and WithHedging are held to, wherever they are given, and to which a
+// service config's hedgingPolicy maxAttempts is lowered
+// (interceptors.WithServiceConfig). The default, 5, is gRFC A6's, which
+// keeps a config pushed through DNS or a control plane from turning one
+// call into many. A service config's retryPolicy is gRPC's to cap: gRPC
+// lowers its maxAttempts to the channel's cap, which
+// grpc.WithMaxCallAttempts raises, and the Retrier applies what gRPC
+// gives it, up to 10. Values below 5 or above 10 are refused.
 func WithAttemptsCap(n int) Option {
 	return optionFunc(func(o *options) {
 		if n < retrystate.MaxAttempts || n > retrystate.AttemptsCeiling {

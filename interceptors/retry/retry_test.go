@@ -205,6 +205,9 @@ func TestAttemptsCap(t *testing.T) {
 		}
 	}
 	clamped := func(n int) grpc.CallOption { return retrystate.Clamp(retry.WithMaxAttempts(n)).(retry.CallOption) }
+	channel := func(n int) grpc.CallOption {
+		return retrystate.ChannelCapped(retry.WithMaxAttempts(n)).(retry.CallOption)
+	}
 	clampedHedging := func(n int) grpc.CallOption {
 		return retrystate.Clamp(retry.WithHedging(time.Millisecond, n)).(retry.CallOption)
 	}
@@ -224,6 +227,8 @@ func TestAttemptsCap(t *testing.T) {
 		{"service config, default cap", nil, []grpc.CallOption{clamped(9)}, 5},
 		{"service config, raised cap", []retry.Option{retry.WithAttemptsCap(7)}, []grpc.CallOption{clamped(9)}, 7},
 		{"service config, below the cap", []retry.Option{retry.WithAttemptsCap(7)}, []grpc.CallOption{clamped(4)}, 4},
+		{"channel's method config, above the cap", nil, []grpc.CallOption{channel(8)}, 8},
+		{"channel's method config, hedged", nil, []grpc.CallOption{retry.WithHedging(time.Millisecond, 5), channel(8)}, 5},
 		{"per call, replaced", nil, []grpc.CallOption{retry.WithMaxAttempts(9), retry.WithMaxAttempts(2)}, 0},
 		{"per call, before a service config's", nil, []grpc.CallOption{retry.WithMaxAttempts(8), clampedHedging(2)}, 0},
 		{"per call, before a service config's attempts", nil, []grpc.CallOption{retry.WithHedging(0, 9), clamped(3)}, 0},

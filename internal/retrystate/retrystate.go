@@ -16,10 +16,18 @@ const MaxAttempts = 5
 const AttemptsCeiling = 10
 
 // Clamp returns c, a retry.CallOption, marked as coming from a service
-// config: the attempts it asks for above the Retrier's cap are treated as
-// the cap (gRFC A6), where a Go option asking for them is refused. Package
-// retry sets it when it is initialised.
+// config that Bulwark parses itself (a hedgingPolicy): the attempts it asks
+// for above the Retrier's cap are treated as the cap (gRFC A6), where a Go
+// option asking for them is refused. Package retry sets it when it is
+// initialised.
 var Clamp func(c any) any
+
+// ChannelCapped returns c, a retry.CallOption, marked as coming from the
+// channel's own method config (a retryPolicy, through GetMethodConfig):
+// gRPC has already held its attempts to the channel's cap
+// (grpc.WithMaxCallAttempts, 5 by default), so the Retrier's cap does not
+// apply to them. Package retry sets it when it is initialised.
+var ChannelCapped func(c any) any
 
 // PreviousAttemptsHeader is the request header that tells the server how
 // many attempts of the call came before this one (gRFC A6). The retry
