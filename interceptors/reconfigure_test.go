@@ -352,6 +352,25 @@ func TestReconfigureRetryAttempts(t *testing.T) {
 		if n := attempts(); n != 5 {
 			t.Fatalf("%d attempts after a refused change; want 5", n)
 		}
+		// 7 attempts need the cap raised; the cap can be raised live.
+		err = chain.Reconfigure(interceptors.WithRetry(retry.WithMaxAttempts(7)))
+		if err == nil || !strings.Contains(err.Error(), "WithMaxAttempts(7): above the attempts cap of 5") {
+			t.Fatalf("Reconfigure(WithMaxAttempts(7)) = %v; want the cap's error", err)
+		}
+		backoff := retry.WithBackoff(time.Millisecond, 1, time.Millisecond)
+		if err := chain.Reconfigure(interceptors.WithRetry(retry.WithMaxAttempts(7), retry.WithAttemptsCap(7), backoff)); err != nil {
+			t.Fatal(err)
+		}
+		if n := attempts(); n != 7 {
+			t.Fatalf("%d attempts after raising the cap; want 7", n)
+		}
+		// Lowering the cap under an option that needs it is refused.
+		if err := chain.Reconfigure(interceptors.WithRetry(retry.WithMaxAttempts(7), backoff)); err == nil {
+			t.Fatal("Reconfigure back to the default cap with WithMaxAttempts(7) succeeded; want the cap's error")
+		}
+		if n := attempts(); n != 7 {
+			t.Fatalf("%d attempts after a refused change; want 7", n)
+		}
 	})
 }
 
